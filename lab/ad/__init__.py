@@ -1,0 +1,1 @@
+"""Samba AD domain controller lab (see samba_lab.py)."""
