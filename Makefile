@@ -1,0 +1,198 @@
+# Development entry points for intune.autopilot (not shipped: galaxy.yml build_ignore lists it).
+# `make help` lists the targets. The two that matter: `make lab` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.requirements-installed
+REQUIREMENT_FILES := requirements.txt test-requirements.txt
+COLLECTION_LINK := .collections/ansible_collections/intune/autopilot
+COLLECTION_PATH := ansible_collections/intune/autopilot
+PYTEST_DIRS := tests/unit tests/integration/pytest lab/graph/tests
+PYTEST_WORKERS ?= 2
+PLAYBOOK ?= playbooks/hybrid_join.yml
+INTEGRATION_CONFIG := tests/integration/integration_config.yml
+# Set PYTHON=/path/to/python3.x to skip the search for the newest Python >= 3.12.
+PYTHON ?=
+# The environment sets PYTHONDONTWRITEBYTECODE=1; pip must still write .pyc files, or every module
+# run pays the compile cost again.
+PIP := env -u PYTHONDONTWRITEBYTECODE $(VENV_PYTHON) -m pip
+ANSIBLE_TEST := $(CURDIR)/$(VENV)/bin/ansible-test
+
+.PHONY: help venv units sanity integration ansible-test-integration test lab changelog-lint get-pip-standin clean
+
+help:
+	@echo "make lab          run $(PLAYBOOK) twice against the Graph (and AD) lab; the 2nd run must change nothing"
+	@echo "make test         units + sanity + integration; non-zero if any fails"
+	@echo "make venv         create $(VENV) (newest Python >= 3.12) and link the collection under .collections/"
+	@echo "make units        pytest $(PYTEST_DIRS)"
+	@echo "make sanity       ansible-test sanity on the collection as shipped (build_ignore paths left out)"
+	@echo "make integration  ansible-test integration --local on tests/integration/targets against the lab"
+	@echo "make changelog-lint  antsibull-changelog lint"
+	@echo "make clean        remove $(VENV), .collections/ and tests/output/"
+
+venv: $(VENV_STAMP) $(COLLECTION_LINK)
+
+# Looks for the newest Python >= 3.12 (with venv and ensurepip) on PATH and under pyenv, whose root
+# may not be on PATH. pyenv shims exist for versions that are not selected and then fail to run,
+# so every candidate is run, not just found.
+define FIND_PYTHON
+for candidate in $(PYTHON) python3.14 python3.13 python3.12 python3 \
+    $$(pyenv root 2>/dev/null || true)/versions/3.1[2-9]*/bin/python3 \
+    "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 \
+    /root/.pyenv/versions/3.1[2-9]*/bin/python3; do \
+  "$$candidate" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || continue; \
+  "$$candidate" -c 'import sys; print(*sys.version_info[:2], sys.argv[1])' "$$candidate"; \
+done | sort -k1,1n -k2,2n | tail -n 1 | cut -d' ' -f3-
+endef
+
+# Rebuilt when a requirement file changes; the venv itself is recreated only when missing or when
+# its Python no longer runs or is older than 3.12.
+$(VENV_STAMP): $(REQUIREMENT_FILES)
+	@if ! $(VENV_PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	  python=$$($(FIND_PYTHON)); \
+	  if [ -z "$$python" ]; then \
+	    echo "No Python >= 3.12 with venv/ensurepip found on PATH (python3.14..python3.12, python3) or under pyenv." >&2; \
+	    echo "ansible-core 2.20+ needs Python >= 3.12. Install one (e.g. 'pyenv install 3.13', or apt python3.12 + python3.12-venv)" >&2; \
+	    echo "or point at it: make PYTHON=/path/to/python3.12 venv" >&2; \
+	    exit 1; \
+	  fi; \
+	  echo "Creating $(VENV) with $$python ($$("$$python" --version))"; \
+	  rm -rf $(VENV); \
+	  "$$python" -m venv $(VENV); \
+	fi
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet $(addprefix -r ,$(REQUIREMENT_FILES))
+	@touch $@
+
+# A fresh clone needs this to import the checkout as ansible_collections.intune.autopilot
+# (ansible.cfg points collections_path at .collections).
+$(COLLECTION_LINK):
+	@mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+units: venv
+	@dirs=""; \
+	for dir in $(PYTEST_DIRS); do \
+	  if [ -d "$$dir" ]; then dirs="$$dirs $$dir"; else echo "units: $$dir does not exist (yet); not collected"; fi; \
+	done; \
+	if [ -z "$$dirs" ]; then echo "units: FAILED: none of $(PYTEST_DIRS) exists" >&2; exit 1; fi; \
+	mkdir -p tests/output; \
+	set +e; \
+	$(VENV_PYTHON) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $$dirs 2>&1 | tee tests/output/pytest.log; \
+	status=$${PIPESTATUS[0]}; \
+	set -e; \
+	if [ "$$status" = 5 ]; then \
+	  echo "units: FAILED: pytest collected no tests from$$dirs; a run that tests nothing is not a pass" >&2; exit 1; \
+	fi; \
+	exit "$$status"
+
+# ansible-test needs the collection physically at .../ansible_collections/intune/autopilot (a
+# symlink fails). It gets the tree as shipped: tracked and untracked-not-ignored files, minus the
+# galaxy.yml build_ignore paths (lab/, bench/, .ci/, Makefile, ansible.cfg), which never reach
+# users and so are not held to ansible-test's rules.
+define SHIPPED_FILES_FILTER
+import fnmatch, os, sys, yaml
+with open("galaxy.yml") as galaxy:
+    patterns = yaml.safe_load(galaxy).get("build_ignore") or []
+for path in filter(None, sys.stdin.read().split("\0")):
+    parts = path.split("/")
+    prefixes = ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
+    ignored = any(fnmatch.fnmatch(prefix, pattern) for prefix in prefixes for pattern in patterns)
+    # ls-files still lists tracked files deleted from the working tree.
+    if not ignored and os.path.lexists(path):
+        sys.stdout.write(path + "\0")
+endef
+export SHIPPED_FILES_FILTER
+
+# $(call copy_shipped_tree,DESTINATION_ROOT): DESTINATION_ROOT/ansible_collections/intune/autopilot
+define copy_shipped_tree
+mkdir -p "$(1)/$(COLLECTION_PATH)"; \
+git ls-files -z --cached --others --exclude-standard \
+  | $(VENV_PYTHON) -c "$$SHIPPED_FILES_FILTER" \
+  | tar --null --files-from=- -cf - \
+  | tar -xf - -C "$(1)/$(COLLECTION_PATH)"
+endef
+
+# ansible-test's --python: the venv's own version, so it never probes pyenv shims that cannot run.
+define VENV_PYTHON_VERSION
+$$($(VENV_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+endef
+
+# ansible-test bootstraps pip in its sanity venvs with get-pip.py from a host this network cannot
+# reach; it uses ~/.ansible/test/cache/get_pip_<pip version>.py when present. This stand-in gets
+# pip from ensurepip and then installs the pinned pip from the package registry.
+define GET_PIP_STANDIN
+"""Offline stand-in for get-pip.py, written by intune.autopilot's Makefile (make get-pip-standin)."""
+import os
+import subprocess
+import sys
+
+# get-pip.py accepts these; pip install does not.
+GET_PIP_ONLY_OPTIONS = {"--no-setuptools", "--no-wheel"}
+# ansible-test points PIP_CONFIG_FILE at an empty file, which would hide /etc/pip.conf (the CA).
+environment = {name: value for name, value in os.environ.items() if name != "PIP_CONFIG_FILE"}
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"], env=environment)
+pip_arguments = [argument for argument in sys.argv[1:] if argument not in GET_PIP_ONLY_OPTIONS]
+subprocess.check_call([sys.executable, "-m", "pip", "install", *pip_arguments], env=environment)
+endef
+export GET_PIP_STANDIN
+
+get-pip-standin: venv
+	@source=$$(ls $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
+	version=$$(grep -o "pip='[0-9.]*'" "$$source" | head -n 1 | cut -d"'" -f2); \
+	if [ -z "$$version" ]; then echo "Cannot find the pip version ansible-test pins in $$source" >&2; exit 1; fi; \
+	target=$$HOME/.ansible/test/cache/get_pip_$${version//./_}.py; \
+	mkdir -p "$$(dirname "$$target")"; \
+	if [ -f "$$target" ] && ! grep -q "intune.autopilot's Makefile" "$$target"; then \
+	  echo "Keeping the existing $$target (not our stand-in)"; \
+	else \
+	  printf '%s\n' "$$GET_PIP_STANDIN" > "$$target"; \
+	fi
+
+sanity: venv get-pip-standin
+	@tree=$$(mktemp -d); trap 'rm -rf "$$tree"' EXIT; \
+	python_version=$(VENV_PYTHON_VERSION); \
+	$(call copy_shipped_tree,$$tree); \
+	cd "$$tree/$(COLLECTION_PATH)"; \
+	$(ANSIBLE_TEST) sanity --color no --python "$$python_version"
+
+# Starts the labs, writes $(INTEGRATION_CONFIG) from their connection details, runs the targets
+# through ansible-test-integration, and stops the labs again.
+integration: venv get-pip-standin
+	$(VENV_PYTHON) playbooks/run_against_lab.py with-lab --integration-config $(INTEGRATION_CONFIG) \
+	  -- $(MAKE) --no-print-directory ansible-test-integration
+
+# Internal: needs a running lab and a fresh $(INTEGRATION_CONFIG) (gitignored, so copied explicitly).
+ansible-test-integration:
+	@test -f $(INTEGRATION_CONFIG) || { echo "$(INTEGRATION_CONFIG) is missing: run 'make integration'" >&2; exit 1; }
+	@tree=$$(mktemp -d); trap 'rm -rf "$$tree"' EXIT; \
+	python_version=$(VENV_PYTHON_VERSION); \
+	$(call copy_shipped_tree,$$tree); \
+	cp $(INTEGRATION_CONFIG) "$$tree/$(COLLECTION_PATH)/$(INTEGRATION_CONFIG)"; \
+	cd "$$tree/$(COLLECTION_PATH)"; \
+	$(ANSIBLE_TEST) integration --color no --local --python "$$python_version"
+
+# Runs every suite even when an earlier one fails, then reports each and fails if any failed.
+test: venv
+	@failed=""; \
+	$(MAKE) --no-print-directory units || failed="$$failed units"; \
+	$(MAKE) --no-print-directory sanity || failed="$$failed sanity"; \
+	$(MAKE) --no-print-directory integration || failed="$$failed integration"; \
+	echo "== make test summary"; \
+	echo "pytest: $$(grep -E '^=+ .* in [0-9.]+s' tests/output/pytest.log | tail -n 1 || echo 'no summary line')"; \
+	for suite in units sanity integration; do \
+	  case " $$failed " in *" $$suite "*) echo "$$suite: FAILED";; *) echo "$$suite: passed";; esac; \
+	done; \
+	test -z "$$failed"
+
+lab: venv
+	$(VENV_PYTHON) playbooks/run_against_lab.py playbook $(PLAYBOOK)
+
+changelog-lint: venv
+	$(VENV)/bin/antsibull-changelog lint
+
+clean:
+	rm -rf $(VENV) .collections tests/output
