@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the intune.autopilot collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Authentication, endpoint and transport options shared by every Microsoft Graph module.
+    DOCUMENTATION = r"""
+options:
+  auth_source:
+    description:
+      - Which credential to use for Microsoft Graph.
+      - V(auto) picks, in this order, O(access_token), a client secret, a client certificate, a federated
+        token file (workload identity), managed identity (when C(IDENTITY_ENDPOINT) or C(MSI_ENDPOINT) is set),
+        then the Azure CLI when C(az) is installed. Options win over the C(AZURE_*) environment variables.
+      - The token is acquired on the Ansible controller, once per credential per playbook run, and passed to
+        the module; the secret or certificate never leaves the controller.
+    type: str
+    default: auto
+    choices: [auto, client_secret, certificate, managed_identity, workload_identity, cli, access_token]
+  tenant_id:
+    description:
+      - The Microsoft Entra tenant (directory) ID or a verified domain of the tenant.
+      - Falls back to the environment variable E(AZURE_TENANT_ID).
+    type: str
+  client_id:
+    description:
+      - The application (client) ID of the app registration.
+      - With O(auth_source=managed_identity), the client ID of a user-assigned identity; omit for the system-assigned one.
+      - Falls back to E(AZURE_CLIENT_ID).
+    type: str
+  client_secret:
+    description:
+      - A client secret of the app registration.
+      - Falls back to E(AZURE_CLIENT_SECRET).
+    type: str
+  client_certificate_path:
+    description:
+      - Path to a PEM (certificate and private key) or PKCS12 file registered on the app.
+      - Falls back to E(AZURE_CLIENT_CERTIFICATE_PATH).
+    type: path
+  client_certificate:
+    description:
+      - The PEM content (certificate and private key) instead of O(client_certificate_path), for example from a vault.
+    type: str
+  client_certificate_password:
+    description:
+      - Password of the certificate's private key, if it has one.
+      - Falls back to E(AZURE_CLIENT_CERTIFICATE_PASSWORD).
+    type: str
+  federated_token_file:
+    description:
+      - Workload identity federation (AKS, GitHub, other OIDC issuers) - the file holding the federated token.
+      - Falls back to E(AZURE_FEDERATED_TOKEN_FILE).
+    type: path
+  access_token:
+    description:
+      - A ready Graph access token, for example a delegated token for the MDM user scope policy, which
+        Graph does not allow to app-only tokens.
+      - It is used as is and cannot be refreshed.
+    type: str
+  cloud:
+    description:
+      - The Microsoft cloud. Sets the Graph and sign-in hosts.
+      - V(public) uses C(graph.microsoft.com); V(usgov) (GCC High) C(graph.microsoft.us); V(usgov_dod)
+        C(dod-graph.microsoft.us); V(china) (21Vianet) C(microsoftgraph.chinacloudapi.cn).
+    type: str
+    default: public
+    choices: [public, usgov, usgov_dod, china]
+  graph_endpoint:
+    description:
+      - Base URL of Microsoft Graph, overriding O(cloud), for private endpoints or the Graph lab.
+      - The token is requested for the scope C(<graph_endpoint>/.default).
+    type: str
+  authority_host:
+    description:
+      - The Microsoft Entra sign-in host, overriding O(cloud).
+      - Falls back to E(AZURE_AUTHORITY_HOST).
+    type: str
+  ca_path:
+    description:
+      - A PEM file of CA certificates to trust for Graph and sign-in, for TLS-inspecting proxies or the Graph lab.
+    type: path
+  validate_certs:
+    description:
+      - Whether to validate TLS certificates. Only turn this off for throwaway test endpoints.
+    type: bool
+    default: true
+  max_retry_wait:
+    description:
+      - The longest time, in seconds, one request may spend waiting on throttling (HTTP 429) and transient
+        failures (502, 503, 504, timeouts) before the module fails saying it was throttled.
+      - C(Retry-After) is honoured; otherwise the wait grows exponentially with jitter.
+    type: int
+    default: 300
+  request_timeout:
+    description:
+      - Timeout in seconds of a single HTTP request.
+    type: int
+    default: 60
+requirements:
+  - httpx
+  - azure-identity (on the controller, to acquire tokens)
+notes:
+  - Set these options once for all Graph modules with C(module_defaults) and the action group
+    C(group/intune.autopilot.graph).
+"""

@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the intune.autopilot collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Credentials for Microsoft Graph: the shared auth options, how `auth_source: auto` resolves them,
+and token acquisition through azure-identity.
+
+Used by the modules and by the controller-side action plugin, so nothing here depends on
+AnsibleModule. `azure.identity` is imported only inside `acquire_token`, the one path that needs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+
+CLOUDS = {
+    # cloud name: (Graph endpoint, Entra ID authority host)
+    "public": ("https://graph.microsoft.com", "https://login.microsoftonline.com"),
+    "usgov": ("https://graph.microsoft.us", "https://login.microsoftonline.us"),
+    "usgov_dod": ("https://dod-graph.microsoft.us", "https://login.microsoftonline.us"),
+    "china": ("https://microsoftgraph.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
+}
+
+AUTH_SOURCES = ("auto", "client_secret", "certificate", "managed_identity", "workload_identity", "cli", "access_token")
+
+# Options that carry secrets: the action plugin never forwards them to the module once it holds a token.
+SECRET_OPTIONS = ("client_secret", "client_certificate", "client_certificate_password", "access_token")
+
+# Environment variables azure-identity users already set, per option.
+ENV_FALLBACKS = {
+    "tenant_id": ("AZURE_TENANT_ID",),
+    "client_id": ("AZURE_CLIENT_ID",),
+    "client_secret": ("AZURE_CLIENT_SECRET",),
+    "client_certificate_path": ("AZURE_CLIENT_CERTIFICATE_PATH",),
+    "client_certificate_password": ("AZURE_CLIENT_CERTIFICATE_PASSWORD",),
+    "federated_token_file": ("AZURE_FEDERATED_TOKEN_FILE",),
+    "authority_host": ("AZURE_AUTHORITY_HOST",),
+}
+
+
+def _env(names):
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
+
+
+def graph_auth_argument_spec():
+    """The auth, endpoint and transport options every Graph module accepts (see the graph doc fragment)."""
+    from ansible.module_utils.basic import env_fallback
+
+    def fallback(option):
+        return (env_fallback, list(ENV_FALLBACKS[option]))
+
+    return dict(
+        auth_source=dict(type="str", default="auto", choices=list(AUTH_SOURCES)),
+        tenant_id=dict(type="str", fallback=fallback("tenant_id")),
+        client_id=dict(type="str", fallback=fallback("client_id")),
+        client_secret=dict(type="str", no_log=True, fallback=fallback("client_secret")),
+        client_certificate_path=dict(type="path", fallback=fallback("client_certificate_path")),
+        client_certificate=dict(type="str", no_log=True),
+        client_certificate_password=dict(type="str", no_log=True, fallback=fallback("client_certificate_password")),
+        federated_token_file=dict(type="path", fallback=fallback("federated_token_file")),
+        access_token=dict(type="str", no_log=True),
+        cloud=dict(type="str", default="public", choices=list(CLOUDS)),
+        graph_endpoint=dict(type="str"),
+        authority_host=dict(type="str", fallback=fallback("authority_host")),
+        ca_path=dict(type="path"),
+        validate_certs=dict(type="bool", default=True),
+        max_retry_wait=dict(type="int", default=300),
+        request_timeout=dict(type="int", default=60),
+    )
+
+
+class AuthError(Exception):
+    """Credentials are missing, contradictory or were refused. The message never holds a secret."""
+
+
+def _param(params, name):
+    """An option's value, falling back to the environment as the module's argument spec would."""
+    value = params.get(name)
+    if value in (None, "") and name in ENV_FALLBACKS:
+        value = _env(ENV_FALLBACKS[name])
+    return value
+
+
+def endpoints(params):
+    """(graph_endpoint, authority_host) without trailing slashes: the cloud's, or the overrides."""
+    graph, authority = CLOUDS[params.get("cloud") or "public"]
+    graph = (params.get("graph_endpoint") or graph).rstrip("/")
+    authority = (_param(params, "authority_host") or authority).rstrip("/")
+    if not authority.startswith("https://"):
+        authority = "https://" + authority.split("://", 1)[-1]
+    return graph, authority
+
+
+def resolve_auth_source(params):
+    """Which credential `params` describe. `auto` follows what is set, options before environment."""
+    source = params.get("auth_source") or "auto"
+    if source != "auto":
+        return source
+    if params.get("access_token"):
+        return "access_token"
+    if _param(params, "client_secret"):
+        return "client_secret"
+    if _param(params, "client_certificate_path") or params.get("client_certificate"):
+        return "certificate"
+    if _param(params, "federated_token_file"):
+        return "workload_identity"
+    if os.environ.get("IDENTITY_ENDPOINT") or os.environ.get("MSI_ENDPOINT"):
+        return "managed_identity"
+    if shutil.which("az"):
+        return "cli"
+    raise AuthError(
+        "No Graph credentials found. Set client_id, tenant_id and client_secret (or client_certificate_path, "
+        "federated_token_file, access_token), or the AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET "
+        "environment variables, or choose auth_source explicitly (managed_identity, cli)."
+    )
+
+
+def _require(params, source, *names):
+    missing = [name for name in names if not _param(params, name)]
+    if missing:
+        raise AuthError("auth_source=%s needs %s (or the matching AZURE_* environment variables)." % (source, ", ".join(missing)))
+
+
+def validate_auth(params):
+    """Fail early, without any network call, when the chosen credential lacks a required option."""
+    source = resolve_auth_source(params)
+    if source == "client_secret":
+        _require(params, source, "tenant_id", "client_id", "client_secret")
+    elif source == "certificate":
+        _require(params, source, "tenant_id", "client_id")
+        if not (_param(params, "client_certificate_path") or params.get("client_certificate")):
+            raise AuthError("auth_source=certificate needs client_certificate_path or client_certificate (PEM content).")
+    elif source == "workload_identity":
+        _require(params, source, "tenant_id", "client_id", "federated_token_file")
+    elif source == "access_token" and not params.get("access_token"):
+        raise AuthError("auth_source=access_token needs access_token.")
+    return source
+
+
+def token_scope(params):
+    return endpoints(params)[0] + "/.default"
+
+
+def credential_fingerprint(params):
+    """A stable key for one credential and audience, for the controller's token cache.
+
+    Secrets enter only as a SHA-256 digest, so the key can name a file without revealing them.
+    """
+    source = validate_auth(params)
+    graph, authority = endpoints(params)
+    parts = [source, graph, authority, _param(params, "tenant_id") or "", _param(params, "client_id") or ""]
+    for secret_option in ("client_secret", "client_certificate", "client_certificate_password"):
+        parts.append(_param(params, secret_option) or "")
+    for path_option in ("client_certificate_path", "federated_token_file"):
+        path = _param(params, path_option)
+        parts.append(path or "")
+        if path and os.path.exists(path):
+            # A rotated certificate or token file must not keep serving a token for the old one.
+            parts.append(str(os.stat(path).st_mtime_ns))
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def build_credential(params):
+    """An azure-identity credential for `params`. Imports azure.identity (about 0.3 s) on purpose here."""
+    from azure.identity import (  # pylint: disable=import-outside-toplevel
+        AzureCliCredential,
+        CertificateCredential,
+        ClientAssertionCredential,
+        ClientSecretCredential,
+        ManagedIdentityCredential,
+    )
+
+    source = validate_auth(params)
+    _graph, authority = endpoints(params)
+    common = dict(authority=authority, disable_instance_discovery=_is_private_authority(authority))
+    verify = _connection_verify(params)
+    if verify is not None:
+        common["connection_verify"] = verify
+    tenant_id = _param(params, "tenant_id")
+    client_id = _param(params, "client_id")
+
+    if source == "client_secret":
+        return ClientSecretCredential(tenant_id, client_id, _param(params, "client_secret"), **common)
+    if source == "certificate":
+        password = _param(params, "client_certificate_password")
+        cert_kwargs = dict(common, password=password.encode("utf-8") if password else None)
+        if params.get("client_certificate"):
+            cert_kwargs["certificate_data"] = params["client_certificate"].encode("utf-8")
+        else:
+            cert_kwargs["certificate_path"] = _param(params, "client_certificate_path")
+        return CertificateCredential(tenant_id, client_id, **cert_kwargs)
+    if source == "workload_identity":
+        token_file = _param(params, "federated_token_file")
+
+        def read_assertion():
+            # Re-read each time: the platform rotates the projected token file.
+            with open(token_file, encoding="utf-8") as handle:
+                return handle.read().strip()
+
+        return ClientAssertionCredential(tenant_id, client_id, read_assertion, **common)
+    if source == "managed_identity":
+        extra = {"connection_verify": verify} if verify is not None else {}
+        return ManagedIdentityCredential(client_id=client_id, **extra) if client_id else ManagedIdentityCredential(**extra)
+    if source == "cli":
+        return AzureCliCredential(tenant_id=tenant_id) if tenant_id else AzureCliCredential()
+    raise AuthError("auth_source=%s does not build a credential." % source)
+
+
+def _is_private_authority(authority):
+    """Instance discovery asks login.microsoftonline.com about the authority; skip it off the known clouds."""
+    return authority not in {host for _graph, host in CLOUDS.values()}
+
+
+def _connection_verify(params):
+    if not params.get("validate_certs", True):
+        return False
+    return params.get("ca_path") or None
+
+
+def acquire_token(params):
+    """(token, expires_on epoch seconds) for the Graph scope of `params`. Messages never hold secrets."""
+    source = validate_auth(params)
+    if source == "access_token":
+        return params["access_token"], None
+    try:
+        credential = build_credential(params)
+        token = credential.get_token(token_scope(params))
+    except AuthError:
+        raise
+    except ImportError as exc:
+        raise AuthError("azure-identity is required to acquire a Graph token (pip install azure-identity): %s" % exc)
+    except Exception as exc:  # azure-identity raises several unrelated types; all mean "no token".
+        raise AuthError("Could not get a Graph token with auth_source=%s: %s" % (source, _first_line(exc)))
+    return token.token, token.expires_on
+
+
+def _first_line(exc):
+    # azure-identity error messages can run to a page of troubleshooting links; the first line names the cause.
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,566 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the intune.autopilot collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The desired-state engine behind every Graph resource module.
+
+A module describes its resource declaratively (`Resource` with its `Prop`s and `Assignments`); the
+engine finds the object, compares only what the user set, builds the diff, and creates, updates
+(PATCH of only what differs), deletes and assigns. Check mode sends no write.
+
+Conventions
+- An option left unset is not compared. On create, a property takes the tutorial's value
+  (`Prop.create_default`) when the user left it unset.
+- A create-only property that differs fails naming the option, unless `recreate: true` (delete,
+  create with the current values plus the requested ones, re-assign).
+- Assignments take `add` / `remove` / `set`; targets the user did not name are kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import WriteOutcomeUnknown
+
+GUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+# After a create whose outcome is unknown, how long to look for the object before sending it again.
+REREAD_DELAYS = (0.0, 1.0, 2.0)
+
+TARGET_TYPES = {
+    "include": "#microsoft.graph.groupAssignmentTarget",
+    "exclude": "#microsoft.graph.exclusionGroupAssignmentTarget",
+    "all_devices": "#microsoft.graph.allDevicesAssignmentTarget",
+    "all_users": "#microsoft.graph.allLicensedUsersAssignmentTarget",
+}
+KIND_OF_TARGET_TYPE = {odata_type.lstrip("#"): kind for kind, odata_type in TARGET_TYPES.items()}
+
+
+@dataclass(frozen=True)
+class Prop:
+    """One managed property: the Ansible option, the Graph property (dotted inside complex values)."""
+
+    option: str
+    graph: str
+    spec: dict = field(default_factory=lambda: {"type": "str"})
+    choices: dict | None = None  # option value -> Graph value
+    normalize: Callable[[Any], Any] | None = None  # applied to both sides before comparing
+    create_only: bool = False
+    create_default: Any = None  # option value (or params -> value) used on create when the user left it unset
+    write_action: str | None = None  # written by POST {id}/<action> {leaf: value} instead of PATCH
+    required_on_create: bool = False
+
+    def option_spec(self):
+        spec = dict(self.spec)
+        if self.choices:
+            spec["choices"] = list(self.choices)
+        return spec
+
+    def to_graph(self, value):
+        return self.choices[value] if (self.choices and value is not None) else value
+
+    def from_graph(self, value):
+        if not self.choices:
+            return value
+        for option_value, graph_value in self.choices.items():
+            if graph_value == value:
+                return option_value
+        return value
+
+    def comparable(self, value):
+        return self.normalize(value) if (self.normalize and value is not None) else value
+
+
+@dataclass(frozen=True)
+class Assignments:
+    """How a resource is assigned to groups.
+
+    `assign_action`: POST {id}/assign with the whole set (Graph replaces it), under `body_key`.
+    `per_item`: POST {id}/assignments one target at a time, DELETE {id}/assignments/{aid}.
+    """
+
+    style: str
+    item_type: str
+    body_key: str | None = None
+    kinds: tuple = ("include", "exclude", "all_devices", "all_users")
+
+
+@dataclass(frozen=True)
+class Resource:
+    noun: str
+    collection: str
+    odata_type: str
+    props: tuple
+    return_key: str
+    api: str = "beta"
+    key_option: str = "display_name"
+    kin_types: tuple = ()  # other @odata.types in the same key space: a name clash with one is a create-only change
+    type_option: str = "type"  # how to name a change of @odata.type in messages
+    assignments: Assignments | None = None
+    validate: Callable[[dict], list] | None = None  # params -> error messages, checked before any request
+    guard: Callable[[dict, dict], str | None] | None = None  # (existing, params) -> refusal, before any write
+
+    @property
+    def key_prop(self):
+        return self.prop(self.key_option)
+
+    def prop(self, option):
+        return next(prop for prop in self.props if prop.option == option)
+
+    def owns(self, obj):
+        return _type_name(obj) in {_type_name({"@odata.type": t}) for t in (self.odata_type,) + self.kin_types}
+
+
+def _type_name(obj):
+    return (obj.get("@odata.type") or "").lstrip("#")
+
+
+# -- argument specs ------------------------------------------------------------------------------------
+
+ASSIGNMENT_TARGET_SPEC = dict(
+    group=dict(type="str"),
+    exclude=dict(type="bool", default=False),
+    all_devices=dict(type="bool", default=False),
+    all_users=dict(type="bool", default=False),
+)
+
+
+def assignments_argument_spec():
+    target_list = dict(type="list", elements="dict", options=ASSIGNMENT_TARGET_SPEC)
+    return dict(
+        type="dict",
+        options=dict(add=target_list, remove=target_list, set=target_list),
+        mutually_exclusive=[("set", "add"), ("set", "remove")],
+    )
+
+
+def engine_argument_spec(resource):
+    spec = {prop.option: prop.option_spec() for prop in resource.props}
+    spec.update(
+        id=dict(type="str"),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        recreate=dict(type="bool", default=False),
+    )
+    if resource.assignments:
+        spec["assignments"] = assignments_argument_spec()
+    return spec
+
+
+# -- nested values -------------------------------------------------------------------------------------
+
+def get_path(obj, path):
+    for part in path.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def set_path(obj, path, value):
+    parts = path.split(".")
+    for part in parts[:-1]:
+        obj = obj.setdefault(part, {})
+    obj[parts[-1]] = value
+
+
+def _without_annotations(value):
+    if isinstance(value, dict):
+        return {key: _without_annotations(item) for key, item in value.items() if not key.startswith("@odata.")}
+    return value
+
+
+def _nest(flat):
+    nested = {}
+    for path in sorted(flat):
+        set_path(nested, path, flat[path])
+    return nested
+
+
+# -- assignments -----------------------------------------------------------------------------------
+
+def target_key(target):
+    """(kind, group id) of a Graph assignment target; unknown kinds keep their type name."""
+    kind = KIND_OF_TARGET_TYPE.get(_type_name(target), _type_name(target))
+    group_id = target.get("groupId")
+    return kind, group_id.lower() if group_id else None
+
+
+def build_target(key):
+    kind, group_id = key
+    target = {"@odata.type": TARGET_TYPES[kind]}
+    if group_id:
+        target["groupId"] = group_id
+    return target
+
+
+def describe_target(key, names=None):
+    """A target in the shape the `assignments` option accepts; with `names`, groups show their name."""
+    kind, group_id = key
+    if kind in ("all_devices", "all_users"):
+        return {kind: True}
+    if kind in ("include", "exclude"):
+        return {"group": (names or {}).get(group_id, group_id), "exclude": kind == "exclude"}
+    return {"target_type": kind, "group": group_id}
+
+
+class GroupResolver:
+    """Group display names and ids -> ids, checked before any write."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.names = {}  # id -> display name, for output
+
+    def resolve(self, value, known_ids):
+        if GUID_RE.match(value):
+            group_id = value.lower()
+            if group_id not in known_ids and self.graph.get_or_none("groups/%s" % group_id, api="v1.0", params={"$select": "id,displayName"}) is None:
+                raise ValueError("assignments: no group with id %s exists. Check the id, or name the group by its display name." % value)
+            return group_id
+        quoted = value.replace("'", "''")
+        found = self.graph.list("groups", api="v1.0", params={"$filter": "displayName eq '%s'" % quoted, "$select": "id,displayName"})
+        if not found:
+            raise ValueError("assignments: no group named '%s'. Create it first (step 5) or give its id." % value)
+        if len(found) > 1:
+            raise ValueError(
+                "assignments: %d groups are named '%s' (ids %s). Give the group id instead of the name."
+                % (len(found), value, ", ".join(sorted(group["id"] for group in found)))
+            )
+        group_id = found[0]["id"].lower()
+        self.names[group_id] = value
+        return group_id
+
+
+# -- the engine ------------------------------------------------------------------------------------
+
+class DesiredStateEngine:
+    def __init__(self, module, resource):
+        self.module = module
+        self.resource = resource
+        self.params = module.params
+        self.graph = module.graph
+        self.changed = False
+        self.diff_before = {}
+        self.diff_after = {}
+        self.group_names = {}  # group id -> the display name the user gave, for results and diffs
+
+    # reading --------------------------------------------------------------------------------------
+
+    @property
+    def collection(self):
+        return self.resource.collection
+
+    def item_path(self, object_id, *rest):
+        return "/".join((self.collection, object_id) + rest)
+
+    def find(self):
+        """The object the options name: by `id` if given, else the one object whose key matches."""
+        resource = self.resource
+        if self.params.get("id"):
+            obj = self.graph.get_or_none(self.item_path(self.params["id"]), api=resource.api)
+            if obj is None:
+                self.module.fail_json(msg="id: no %s with id %s exists. Leave id out to find it by %s." % (resource.noun, self.params["id"], resource.key_option))
+            if not resource.owns(obj):
+                self.module.fail_json(msg="id: %s is a %s, not a %s." % (self.params["id"], _type_name(obj), resource.noun))
+            return obj
+        return self.find_by_key()
+
+    def find_by_key(self):
+        resource = self.resource
+        wanted = self.params.get(resource.key_option)
+        key = resource.key_prop
+        matches = [
+            obj for obj in self.graph.list(self.collection, api=resource.api)
+            if resource.owns(obj) and key.comparable(get_path(obj, key.graph)) == key.comparable(wanted)
+        ]
+        if len(matches) > 1:
+            self.module.fail_json(
+                msg="%s: %d %ss are named '%s' (ids %s). Set id to choose one."
+                % (resource.key_option, len(matches), resource.noun, wanted, ", ".join(sorted(obj["id"] for obj in matches)))
+            )
+        return matches[0] if matches else None
+
+    def list_assignments(self, object_id):
+        return self.graph.list(self.item_path(object_id, "assignments"), api=self.resource.api)
+
+    # desired values -------------------------------------------------------------------------------
+
+    def desired_values(self, base=None):
+        """{graph path: value} for what the user set. With `base` (create), unset props get their
+        value from `base` (an object being re-created) or else from the tutorial's default."""
+        desired = {}
+        for prop in self.resource.props:
+            value = self.params.get(prop.option)
+            if value is not None:
+                desired[prop.graph] = prop.to_graph(value)
+            elif base is not None:
+                current = get_path(base, prop.graph) if base else None
+                if current is not None:
+                    desired[prop.graph] = current
+                else:
+                    default = prop.create_default(self.params) if callable(prop.create_default) else prop.create_default
+                    if default is not None:
+                        desired[prop.graph] = prop.to_graph(default)
+        return desired
+
+    def differences(self, current, desired):
+        return [
+            prop for prop in self.resource.props
+            if prop.graph in desired and prop.comparable(desired[prop.graph]) != prop.comparable(get_path(current, prop.graph))
+        ]
+
+    def create_body(self, desired):
+        body = {"@odata.type": self.resource.odata_type}
+        for prop in self.resource.props:
+            if prop.graph in desired and not prop.write_action:
+                set_path(body, prop.graph, desired[prop.graph])
+        return body
+
+    def patch_body(self, current, desired, changed_props):
+        """Only what differs; a complex value is sent whole (Graph replaces it), current values kept."""
+        body = {"@odata.type": self.resource.odata_type}
+        for prop in changed_props:
+            if prop.write_action:
+                continue
+            top = prop.graph.split(".", 1)[0]
+            if "." in prop.graph and top not in body:
+                body[top] = _without_annotations(copy.deepcopy(current.get(top) or {}))
+                for path, value in desired.items():
+                    if path.startswith(top + "."):
+                        set_path(body, path, value)
+            elif "." not in prop.graph:
+                body[top] = desired[prop.graph]
+        return body
+
+    def managed_view(self, obj, desired):
+        return _nest({path: get_path(obj, path) for path in desired})
+
+    # writing --------------------------------------------------------------------------------------
+
+    def write(self, method, path, body=None, idempotent=None):
+        """Every write goes through here, so check mode can never send one."""
+        self.changed = True
+        if self.module.check_mode:
+            return None
+        return self.graph.request(method, path, api=self.resource.api, body=body, idempotent=idempotent)
+
+    def create(self, body):
+        try:
+            return self.write("POST", self.collection, body)
+        except WriteOutcomeUnknown:
+            # The service may have created it: look before sending it again, so a retry never duplicates.
+            for delay in REREAD_DELAYS:
+                time.sleep(delay)
+                found = self.find_by_key()
+                if found:
+                    return found
+            return self.write("POST", self.collection, body)
+
+    def write_actions(self, object_id, changed_props, desired):
+        for prop in changed_props:
+            if prop.write_action:
+                leaf = prop.graph.rsplit(".", 1)[-1]
+                self.write("POST", self.item_path(object_id, prop.write_action), {leaf: desired[prop.graph]}, idempotent=True)
+
+    def delete(self, obj, assignments):
+        if self.resource.assignments and self.resource.assignments.style == "per_item":
+            # Graph refuses to delete an object that still has per-item assignments.
+            for assignment in assignments:
+                self.write("DELETE", self.item_path(obj["id"], "assignments", assignment["id"]))
+        self.write("DELETE", self.item_path(obj["id"]))
+
+    # assignments ----------------------------------------------------------------------------------
+
+    def requested_keys(self, entries, resolver, known_ids):
+        keys = []
+        for entry in entries or []:
+            chosen = [name for name in ("group", "all_devices", "all_users") if entry.get(name)]
+            if len(chosen) != 1:
+                raise ValueError("assignments: each target needs exactly one of group, all_devices: true or all_users: true; got %s." % (chosen or "none"))
+            if chosen[0] == "group":
+                kind = "exclude" if entry.get("exclude") else "include"
+                key = (kind, resolver.resolve(entry["group"], known_ids))
+            else:
+                if entry.get("exclude"):
+                    raise ValueError("assignments: exclude applies to groups only, not to %s." % chosen[0])
+                key = (chosen[0], None)
+            if key[0] not in self.resource.assignments.kinds:
+                raise ValueError("assignments: a %s cannot be assigned to %s; use %s." % (self.resource.noun, key[0], ", ".join(self.resource.assignments.kinds)))
+            if key not in keys:
+                keys.append(key)
+        return keys
+
+    def plan_assignments(self, current_keys):
+        """Desired target keys, or None when the user did not ask to manage assignments."""
+        spec = self.params.get("assignments")
+        if not self.resource.assignments or not spec:
+            return None
+        resolver = GroupResolver(self.graph)
+        known_ids = {group_id for _kind, group_id in current_keys if group_id}
+        try:
+            if spec.get("set") is not None:
+                desired = self.requested_keys(spec["set"], resolver, known_ids)
+            else:
+                added = self.requested_keys(spec.get("add"), resolver, known_ids)
+                removed = self.requested_keys(spec.get("remove"), resolver, known_ids)
+                desired = [key for key in current_keys + [k for k in added if k not in current_keys] if key not in removed]
+        except ValueError as exc:
+            self.module.fail_json(msg=str(exc))
+        self.group_names.update(resolver.names)
+        return desired
+
+    def apply_assignments(self, object_id, current, desired_keys):
+        style = self.resource.assignments
+        current_keys = [target_key(a.get("target") or {}) for a in current]
+        if sorted(current_keys, key=str) == sorted(desired_keys, key=str):
+            return
+        if style.style == "assign_action":
+            by_key = {target_key(a.get("target") or {}): a["target"] for a in current}
+            items = [{"@odata.type": style.item_type, "target": by_key.get(key) or build_target(key)} for key in desired_keys]
+            self.write("POST", self.item_path(object_id, "assign"), {style.body_key: items}, idempotent=True)
+            return
+        for assignment, key in zip(current, current_keys):
+            if key not in desired_keys:
+                self.write("DELETE", self.item_path(object_id, "assignments", assignment["id"]))
+        for key in desired_keys:
+            if key not in current_keys:
+                self.add_assignment(object_id, key)
+
+    def add_assignment(self, object_id, key):
+        body = {"@odata.type": self.resource.assignments.item_type, "target": build_target(key)}
+        try:
+            self.write("POST", self.item_path(object_id, "assignments"), body)
+        except WriteOutcomeUnknown:
+            if key not in [target_key(a.get("target") or {}) for a in self.list_assignments(object_id)]:
+                self.write("POST", self.item_path(object_id, "assignments"), body)
+
+    def describe_assignments(self, keys):
+        return [describe_target(key, self.group_names) for key in keys]
+
+    # the run --------------------------------------------------------------------------------------
+
+    def run(self):
+        resource, params = self.resource, self.params
+        errors = resource.validate(params) if resource.validate else []
+        if errors:
+            self.module.fail_json(msg=" ".join(errors))
+        if params["state"] == "present" and not params.get("id") and params.get(resource.key_option) is None:
+            self.module.fail_json(msg="%s is required with state=present (or give id)." % resource.key_option)
+
+        existing = self.find()
+        if existing and resource.guard:
+            refusal = resource.guard(existing, params)
+            if refusal:
+                self.module.fail_json(msg=refusal)
+        current_assignments = self.list_assignments(existing["id"]) if (existing and resource.assignments) else []
+        current_keys = [target_key(a.get("target") or {}) for a in current_assignments]
+
+        if params["state"] == "absent":
+            return self.run_absent(existing, current_assignments, current_keys)
+
+        if existing is None:
+            missing = [prop.option for prop in resource.props if prop.required_on_create and params.get(prop.option) is None]
+            if missing:
+                self.module.fail_json(msg="%s required to create the %s '%s'." % (", ".join(missing), resource.noun, params.get(resource.key_option)))
+        desired_keys = self.plan_assignments(current_keys)
+        if existing is None:
+            obj = self.run_create(self.desired_values(base={}), desired_keys)
+        else:
+            obj = self.run_update(existing, current_assignments, current_keys, desired_keys)
+        return self.result(obj, desired_keys if desired_keys is not None else current_keys)
+
+    def run_absent(self, existing, current_assignments, current_keys):
+        if existing:
+            self.diff_before = dict(_without_annotations(existing), assignments=self.describe_assignments(current_keys))
+            self.delete(existing, current_assignments)
+        return self.result(None, [])
+
+    def run_create(self, desired, desired_keys, carried_keys=()):
+        created = self.create(self.create_body(desired))
+        obj = created if created is not None else dict(self.create_body(desired), id=None)
+        if created is not None:
+            self.write_actions(created["id"], self.differences(created, desired), desired)
+        keys = desired_keys if desired_keys is not None else list(carried_keys)
+        if keys and created is not None:
+            self.apply_assignments(created["id"], [], keys)
+        elif keys:
+            self.changed = True
+        self.diff_before = {}
+        self.diff_after = dict(self.managed_view(obj, desired), assignments=self.describe_assignments(keys))
+        for prop in self.resource.props:
+            if prop.write_action and prop.graph in desired:
+                set_path(obj, prop.graph, desired[prop.graph])
+        return obj
+
+    def run_update(self, existing, current_assignments, current_keys, desired_keys):
+        resource = self.resource
+        desired = self.desired_values()
+        changed_props = self.differences(existing, desired)
+        blocked = [prop for prop in changed_props if prop.create_only]
+        type_changed = _type_name(existing) != _type_name({"@odata.type": resource.odata_type})
+        if blocked or type_changed:
+            return self.run_recreate(existing, current_assignments, current_keys, desired_keys, blocked, type_changed)
+
+        self.diff_before = dict(self.managed_view(existing, desired))
+        obj = copy.deepcopy(existing)
+        if changed_props:
+            patch = self.patch_body(existing, desired, changed_props)
+            if len(patch) > 1:
+                self.write("PATCH", self.item_path(existing["id"]), patch)
+            self.write_actions(existing["id"], changed_props, desired)
+            for path, value in desired.items():
+                set_path(obj, path, value)
+        self.diff_after = dict(self.managed_view(obj, desired))
+        if desired_keys is not None:
+            self.apply_assignments(existing["id"], current_assignments, desired_keys)
+            self.diff_before["assignments"] = self.describe_assignments(current_keys)
+            self.diff_after["assignments"] = self.describe_assignments(desired_keys)
+        return obj
+
+    def run_recreate(self, existing, current_assignments, current_keys, desired_keys, blocked, type_changed):
+        resource = self.resource
+        if not self.params.get("recreate"):
+            reasons = [
+                "%s cannot change on an existing %s (Graph property %s: current %r, requested %r)"
+                % (prop.option, resource.noun, prop.graph, prop.from_graph(get_path(existing, prop.graph)), self.params.get(prop.option))
+                for prop in blocked
+            ]
+            if type_changed:
+                reasons.append(
+                    "the existing %s '%s' (id %s) has %s %s, and this module manages %s"
+                    % (resource.noun, existing.get(resource.key_prop.graph), existing["id"], resource.type_option, _type_name(existing), resource.odata_type.lstrip("#"))
+                )
+            self.module.fail_json(msg="; ".join(reasons) + ". Set recreate: true to delete it and create it again with its assignments re-applied.")
+        self.delete(existing, current_assignments)
+        before = dict(_without_annotations(existing), assignments=self.describe_assignments(current_keys))
+        obj = self.run_create(self.desired_values(base=existing), desired_keys, carried_keys=current_keys)
+        self.diff_before = before
+        return obj
+
+    def result(self, obj, keys):
+        result = dict(changed=self.changed, id=obj.get("id") if obj else None)
+        result[self.resource.return_key] = _without_annotations(obj) if obj else {}
+        if obj is not None:
+            result[self.resource.return_key]["@odata.type"] = obj.get("@odata.type")
+        if self.resource.assignments:
+            result["assignments"] = self.describe_assignments(keys)
+        if self.module._diff:
+            result["diff"] = dict(before=self.diff_before, after=self.diff_after)
+        return result
+
+
+def run_resource_module(module, resource):
+    """main() of a resource module: run the engine, report Graph failures clearly."""
+    module.run_guarded(lambda: module.exit_json(**DesiredStateEngine(module, resource).run()))
+
+
+def describe(resource, obj, assignments=None):
+    """An existing object in the shape the resource module accepts, for _info modules and adoption."""
+    described = {"id": obj.get("id")}
+    for prop in resource.props:
+        described[prop.option] = prop.from_graph(get_path(obj, prop.graph))
+    if assignments is not None:
+        described["assignments"] = {"set": [describe_target(target_key(a.get("target") or {})) for a in assignments]}
+    return described

@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the intune.autopilot collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The base class of every Graph module: shared options, one Graph client, secret-safe results."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_auth import (
+    AuthError,
+    acquire_token,
+    endpoints,
+    graph_auth_argument_spec,
+    validate_auth,
+)
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import (
+    HTTPX_IMPORT_ERROR,
+    GraphClient,
+    GraphError,
+)
+
+
+class GraphModule(AnsibleModule):
+    """AnsibleModule with the Graph auth options merged in and a lazily built Graph client.
+
+    Every token this module obtains is added to `no_log_values`, so AnsibleModule masks it in any
+    result, warning or error, whatever code path would otherwise leak it.
+    """
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = graph_auth_argument_spec()
+        spec.update(argument_spec)
+        super().__init__(argument_spec=spec, **kwargs)
+        if HTTPX_IMPORT_ERROR:
+            self.fail_json(msg=missing_required_lib("httpx"), exception=HTTPX_IMPORT_ERROR)
+        try:
+            validate_auth(self.params)
+        except AuthError as exc:
+            self.fail_json(msg=str(exc))
+        self._graph = None
+
+    def _token(self):
+        try:
+            token, _expires_on = acquire_token(self.params)
+        except AuthError as exc:
+            self.fail_json(msg=str(exc))
+        self.no_log_values.add(token)
+        return token
+
+    @property
+    def graph(self):
+        if self._graph is None:
+            graph_endpoint, _authority = endpoints(self.params)
+            self._graph = GraphClient(
+                graph_endpoint,
+                self._token,
+                ca_path=self.params.get("ca_path"),
+                validate_certs=self.params.get("validate_certs", True),
+                timeout=self.params.get("request_timeout") or 60,
+                max_retry_wait=self.params.get("max_retry_wait"),
+            )
+        return self._graph
+
+    def fail_graph(self, error, **result):
+        """fail_json for a GraphError: Graph's code, request-id and date as separate result keys."""
+        details = {key: value for key, value in error.details().items() if value is not None}
+        self.fail_json(msg=str(error), **dict(details, **result))
+
+    def run_guarded(self, function):
+        """Run `function()` and turn any GraphError into a clear failure instead of a traceback."""
+        try:
+            return function()
+        except GraphError as exc:
+            self.fail_graph(exc)
+        finally:
+            if self._graph is not None:
+                self._graph.close()
