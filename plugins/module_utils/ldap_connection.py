@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connecting and binding to Active Directory over TLS with ldap3, shared by the LDAP modules.
+
+Bind failures are sorted into reasons a user can act on (certificate, stronger authentication
+required, wrong credentials, server unreachable) instead of ldap3's raw exceptions.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+try:
+    import ldap3
+    from ldap3.core import exceptions as ldap3_exceptions
+except ImportError as import_error:
+    HAS_LDAP3 = False
+    LDAP3_IMPORT_ERROR: ImportError | None = import_error
+else:
+    HAS_LDAP3 = True
+    LDAP3_IMPORT_ERROR = None
+
+DEFAULT_PORTS = {"ldaps": 636, "start_tls": 389}
+LDAP_INVALID_CREDENTIALS = 49
+LDAP_STRONGER_AUTH_REQUIRED = 8
+LDAP_CONFIDENTIALITY_REQUIRED = 13
+
+LDAP_CONNECTION_ARGUMENT_SPEC = dict(
+    server=dict(type="list", elements="str", required=True),
+    port=dict(type="int"),
+    tls_mode=dict(type="str", choices=["ldaps", "start_tls"], default="ldaps"),
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+    auth=dict(type="str", choices=["simple", "kerberos", "ntlm"], default="simple"),
+    username=dict(type="str"),
+    password=dict(type="str", no_log=True),
+    connect_timeout=dict(type="int", default=10),
+    operation_timeout=dict(type="int", default=60),
+)
+
+
+class LdapConnectionError(Exception):
+    """Connecting or binding failed; reason is one of the REASONS keys, message says what to fix."""
+
+    REASONS = ("tls", "stronger_auth_required", "invalid_credentials", "unreachable", "bind_failed", "bad_options")
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def validate_connection_options(params: dict) -> None:
+    """Reject option combinations that cannot work, before any network traffic."""
+    auth = params["auth"]
+    if auth in ("simple", "ntlm") and not (params.get("username") and params.get("password")):
+        raise LdapConnectionError(
+            "bad_options", f"auth={auth} needs both username and password (or use auth=kerberos with a ticket from kinit)."
+        )
+    if auth == "kerberos" and params.get("password"):
+        raise LdapConnectionError(
+            "bad_options", "auth=kerberos uses the Kerberos ticket cache (run kinit first); remove password."
+        )
+    if auth == "ntlm" and "\\" not in (params.get("username") or ""):
+        raise LdapConnectionError("bad_options", "auth=ntlm needs username as DOMAIN\\user.")
+    if params.get("ca_path") and not params["validate_certs"]:
+        raise LdapConnectionError(
+            "bad_options", "ca_path is only used to validate certificates; remove it or set validate_certs=true."
+        )
+    if not [name for name in params["server"] if name.strip()]:
+        raise LdapConnectionError("bad_options", "server needs at least one domain controller host name.")
+
+
+def connect(params: dict):
+    """Bind to the first server in params['server'] that answers; return the bound ldap3 Connection.
+
+    Servers are tried in order only while they are unreachable or fail TLS: a credential or
+    authentication refusal is the same on every DC of a domain, so it ends the attempt at once.
+    """
+    validate_connection_options(params)
+    if params["auth"] == "kerberos":
+        try:
+            import gssapi  # noqa: F401  ldap3 imports it lazily; check here to say what is missing
+        except ImportError:
+            raise LdapConnectionError(
+                "bad_options",
+                "auth=kerberos needs the Python package gssapi on the host that runs the module "
+                "(pip install gssapi; it builds against libkrb5-dev).",
+            ) from None
+    failures = []
+    for host in (name.strip() for name in params["server"] if name.strip()):
+        try:
+            return _bind(host, params)
+        except LdapConnectionError as error:
+            failures.append((host, error))
+            if error.reason not in ("unreachable", "tls"):
+                break
+    if len(failures) == 1:
+        raise failures[0][1]
+    reasons = {error.reason for _, error in failures}
+    reason = failures[-1][1].reason if len(reasons) > 1 else reasons.pop()
+    raise LdapConnectionError(reason, "No domain controller could be used: " + "; ".join(
+        f"{host}: {error.message}" for host, error in failures))
+
+
+def _bind(host: str, params: dict):
+    port = params.get("port") or DEFAULT_PORTS[params["tls_mode"]]
+    tls = ldap3.Tls(
+        validate=ssl.CERT_REQUIRED if params["validate_certs"] else ssl.CERT_NONE,
+        ca_certs_file=params.get("ca_path"),
+    )
+    server = ldap3.Server(
+        host,
+        port=port,
+        use_ssl=params["tls_mode"] == "ldaps",
+        tls=tls,
+        get_info=ldap3.DSA,
+        connect_timeout=params["connect_timeout"],
+    )
+    connection_options = dict(receive_timeout=params["operation_timeout"], raise_exceptions=False)
+    if params["auth"] == "kerberos":
+        connection_options.update(authentication=ldap3.SASL, sasl_mechanism=ldap3.KERBEROS)
+    elif params["auth"] == "ntlm":
+        connection_options.update(authentication=ldap3.NTLM, user=params["username"], password=params["password"])
+    else:
+        connection_options.update(authentication=ldap3.SIMPLE, user=params["username"], password=params["password"])
+    connection = ldap3.Connection(server, **connection_options)
+    where = f"{host}:{port} ({params['tls_mode']})"
+    try:
+        connection.open(read_server_info=False)
+        if params["tls_mode"] == "start_tls" and not connection.start_tls(read_server_info=False):
+            raise LdapConnectionError("tls", f"StartTLS was refused by {where}: {connection.result.get('message')}")
+        bound = connection.bind(read_server_info=True)
+    except LdapConnectionError:
+        connection.unbind()
+        raise
+    except (ldap3_exceptions.LDAPCertificateError, ssl.SSLError, ldap3_exceptions.LDAPStartTLSError) as error:
+        raise LdapConnectionError("tls", _tls_message(where, error, params)) from None
+    except ldap3_exceptions.LDAPSocketOpenError as error:
+        if isinstance(error, ssl.SSLError) or "ssl" in str(error).lower() or "certificate" in str(error).lower():
+            raise LdapConnectionError("tls", _tls_message(where, error, params)) from None
+        raise LdapConnectionError("unreachable", f"Cannot reach {where}: {_first_line(error)}") from None
+    except ldap3_exceptions.LDAPException as error:
+        if params["auth"] == "kerberos":
+            raise LdapConnectionError("bind_failed", f"Kerberos bind to {where} failed: {_first_line(error)}") from None
+        raise LdapConnectionError("unreachable", f"Connection to {where} failed: {_first_line(error)}") from None
+    if not bound:
+        result = connection.result or {}
+        connection.unbind()
+        code = result.get("result")
+        server_message = (result.get("message") or result.get("description") or "").strip()
+        if code == LDAP_INVALID_CREDENTIALS:
+            raise LdapConnectionError(
+                "invalid_credentials",
+                f"{where} refused the username or password ({server_message}); check username and password.",
+            )
+        if code in (LDAP_STRONGER_AUTH_REQUIRED, LDAP_CONFIDENTIALITY_REQUIRED):
+            raise LdapConnectionError(
+                "stronger_auth_required",
+                f"{where} requires stronger authentication ({server_message}); use tls_mode=ldaps or "
+                "start_tls with auth=simple, or auth=kerberos.",
+            )
+        raise LdapConnectionError("bind_failed", f"Bind to {where} failed: {result.get('description')} {server_message}")
+    return connection
+
+
+def default_naming_context(connection) -> str:
+    """The domain's DN (for example DC=contoso,DC=com) from the root DSE read at bind."""
+    contexts = connection.server.info.other.get("defaultNamingContext") if connection.server.info else None
+    if not contexts:
+        raise LdapConnectionError("bind_failed", "The server's root DSE has no defaultNamingContext; is it an AD DC?")
+    return contexts[0]
+
+
+def _tls_message(where: str, error: Exception, params: dict) -> str:
+    hint = ("set ca_path to the PEM file of the CA that issued the DC's certificate"
+            if not params.get("ca_path") else f"check that {params['ca_path']} is the CA that issued the DC's certificate")
+    return (f"TLS with {where} failed: {_first_line(error)}. Connect by the host name in the DC's certificate "
+            f"and {hint} (validate_certs=false only for a throwaway lab).")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error)
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,333 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ou_account_limit
+short_description: Let the Intune Connector create computer objects in OUs (Autopilot hybrid join step 3)
+version_added: 0.1.0
+description:
+  - Grants the Intune Connector for Active Directory's identity the right to create computer objects
+    in one or more OUs, so that hybrid-joined Autopilot devices are not stopped by
+    C(ms-DS-MachineAccountQuota) (10 by default). This is step 3 of the tutorial
+    "Windows Autopilot user-driven Microsoft Entra hybrid join".
+  - Reads and writes only the DACL (with the SD-flags control), adds the missing ACEs in canonical
+    order and leaves every other ACE byte for byte as it was; inherited ACEs are never touched.
+  - An explicit allow ACE for the principal that already grants at least the rights, with the same
+    object type, inherited object type and scope, counts as present (GENERIC_ALL as AD stores it,
+    V(0xF01FF), included).
+  - The DACL is read again right before each write; if it changed since it was read, the change is
+    planned again on top of what is there now (a bounded number of times), so another
+    administrator's concurrent edit is kept. After the write, the descriptor's version counter must
+    have gone up by exactly one; otherwise the module fails and says that someone wrote within the
+    same moment.
+  - Everything is checked before the first write: every OU exists and its permissions are readable
+    and changeable by the bind account, and the principal resolves to exactly one account.
+  - The domain's C(ms-DS-MachineAccountQuota) is reported, never changed (the tutorial does not change it).
+author:
+  - intune.autopilot developers
+extends_documentation_fragment:
+  - intune.autopilot.ldap_connection
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The diff shows each OU's explicit ACEs before and after, in SDDL, one per line.
+  platform:
+    platforms: posix
+options:
+  ou:
+    description:
+      - Distinguished names of the OUs to delegate, for example V(OU=Autopilot,DC=contoso,DC=com).
+      - Use the OU set in the Domain Join profile (tutorial step 8); the two must agree or joins fail.
+    type: list
+    elements: str
+    required: true
+  principal:
+    description:
+      - The connector's identity, by sAMAccountName (V(msaODJ12345$); the trailing V($) may be left
+        out), distinguished name or SID.
+      - When omitted, the domain is searched for the managed service account the updated connector
+        creates (C(msDS-ManagedServiceAccount) named C(msaODJ*)); finding none or several is an error
+        that lists what was found.
+      - For O(rights=legacy) give the connector server's computer account, for example V(CONNECTOR01$).
+    type: str
+  rights:
+    description:
+      - V(msa) is the updated connector (tutorial step 3, "Create Computer objects" on this object only),
+        one ACE C((OA;;CC;bf967a86-0de6-11d0-a285-00aa003049e2;;SID)).
+      - V(legacy) is the legacy connector (Delegation of Control Wizard, computer objects, Full Control),
+        two ACEs C((OA;CI;CCDC;bf967a86-0de6-11d0-a285-00aa003049e2;;SID)) and
+        C((OA;CIIO;CCDCLCSWRPWPDTLOCRSDRCWDWO;;bf967a86-0de6-11d0-a285-00aa003049e2;SID)).
+    type: str
+    choices: [msa, legacy]
+    default: msa
+  state:
+    description:
+      - V(present) adds the ACEs that are missing.
+      - V(absent) removes only the explicit ACEs for O(principal) that are exactly the ones O(rights)
+        describes. ACEs that grant more are kept and reported in RV(ous[].still_granting).
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - Samba does not accept the atomic delete-old-value plus add-new-value modification of
+    C(nTSecurityDescriptor), so concurrent edits are detected by re-reading and by the descriptor's
+    version in C(replPropertyMetaData) instead.
+seealso:
+  - name: "Tutorial: increase the computer account limit in the Organizational Unit"
+    description: Step 3 of the user-driven Microsoft Entra hybrid join tutorial.
+    link: https://learn.microsoft.com/autopilot/tutorial/user-driven/hybrid-azure-ad-join-computer-account-limit
+"""
+
+EXAMPLES = r"""
+- name: Let the updated connector's managed service account create computers in the Autopilot OU
+  intune.autopilot.ou_account_limit:
+    server: [dc01.contoso.com, dc02.contoso.com]
+    ca_path: /etc/pki/contoso-root-ca.pem
+    username: svc-ou-admin@contoso.com
+    password: "{{ ou_admin_password }}"
+    ou:
+      - OU=Autopilot,OU=Devices,DC=contoso,DC=com
+  # principal omitted: the msaODJ* account is discovered
+
+- name: Legacy connector - delegate to the connector server's computer account, over StartTLS
+  intune.autopilot.ou_account_limit:
+    server: [dc01.contoso.com]
+    tls_mode: start_tls
+    username: svc-ou-admin@contoso.com
+    password: "{{ ou_admin_password }}"
+    ou: [OU=Autopilot,DC=contoso,DC=com]
+    principal: INTUNECONN01$
+    rights: legacy
+
+- name: Remove the delegation again
+  intune.autopilot.ou_account_limit:
+    server: [dc01.contoso.com]
+    username: svc-ou-admin@contoso.com
+    password: "{{ ou_admin_password }}"
+    ou: [OU=Autopilot,DC=contoso,DC=com]
+    principal: msaODJ12345$
+    state: absent
+
+- name: Use a Kerberos ticket (kinit svc-ou-admin@CONTOSO.COM beforehand)
+  intune.autopilot.ou_account_limit:
+    server: [dc01.contoso.com]
+    auth: kerberos
+    ou: [OU=Autopilot,DC=contoso,DC=com]
+"""
+
+RETURN = r"""
+principal:
+  description: The account the rights were granted to or removed from.
+  returned: success
+  type: dict
+  contains:
+    dn:
+      description: Its distinguished name.
+      type: str
+      sample: CN=msaODJ12345,CN=Managed Service Accounts,DC=contoso,DC=com
+    sid:
+      description: Its objectSid.
+      type: str
+      sample: S-1-5-21-1004336348-1177238915-682003330-1105
+    sam_account_name:
+      description: Its sAMAccountName.
+      type: str
+      sample: msaODJ12345$
+ous:
+  description: One entry per OU, in the order given.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    dn:
+      description: The OU.
+      type: str
+      sample: OU=Autopilot,DC=contoso,DC=com
+    changed:
+      description: Whether its DACL was (or in check mode would be) changed.
+      type: bool
+    aces_added:
+      description: ACEs added, in SDDL.
+      type: list
+      elements: str
+      sample: ["(OA;;CC;bf967a86-0de6-11d0-a285-00aa003049e2;;S-1-5-21-1004336348-1177238915-682003330-1105)"]
+    aces_removed:
+      description: ACEs removed, in SDDL.
+      type: list
+      elements: str
+      sample: []
+    still_granting:
+      description:
+        - With O(state=absent), explicit ACEs for the principal that were kept because they grant more
+          than O(rights) describes, yet still grant those rights.
+      type: list
+      elements: str
+      sample: []
+machine_account_quota:
+  description:
+    - The domain's C(ms-DS-MachineAccountQuota), the number of computers an ordinary account may join
+      without delegated rights. Null when the bind account cannot read it.
+  returned: success
+  type: int
+  sample: 10
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation import (
+    HAS_WINACL,
+    WINACL_IMPORT_ERROR,
+    DescriptorFormatError,
+    plan_delegation,
+)
+from ansible_collections.intune.autopilot.plugins.module_utils.ad_directory import (
+    DirectoryError,
+    can_write_dacl,
+    is_dn,
+    machine_account_quota,
+    read_dacl,
+    resolve_principal,
+    write_dacl,
+)
+from ansible_collections.intune.autopilot.plugins.module_utils.ldap_connection import (
+    HAS_LDAP3,
+    LDAP3_IMPORT_ERROR,
+    LDAP_CONNECTION_ARGUMENT_SPEC,
+    LdapConnectionError,
+    connect,
+    default_naming_context,
+)
+
+# Re-plans allowed when the DACL keeps changing under us; more would only hide a fight with another tool.
+MAX_WRITE_ATTEMPTS = 5
+
+
+def main():
+    argument_spec = dict(
+        LDAP_CONNECTION_ARGUMENT_SPEC,
+        ou=dict(type="list", elements="str", required=True),
+        principal=dict(type="str"),
+        rights=dict(type="str", choices=["msa", "legacy"], default="msa"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not HAS_LDAP3:
+        module.fail_json(msg=missing_required_lib("ldap3"), exception=str(LDAP3_IMPORT_ERROR))
+    if not HAS_WINACL:
+        module.fail_json(msg=missing_required_lib("winacl"), exception=str(WINACL_IMPORT_ERROR))
+    try:
+        module.exit_json(**delegate(module))
+    except LdapConnectionError as error:
+        module.fail_json(msg=error.message, reason=error.reason)
+    except (DirectoryError, DescriptorFormatError) as error:
+        module.fail_json(msg=str(error))
+
+
+def delegate(module):
+    params = module.params
+    ous = unique_ous(params["ou"])
+    connection = connect(params)
+    try:
+        base_dn = default_naming_context(connection)
+        principal = resolve_principal(connection, base_dn, params["principal"])
+
+        # Read and check every OU before the first write, so bad input never leaves a half-done run.
+        snapshots = [read_dacl(connection, dn) for dn in ous]
+        plans = [plan_delegation(snapshot.descriptor, principal.sid, params["rights"], params["state"])
+                 for snapshot in snapshots]
+        not_writable = [plan_dn for plan_dn, plan in zip(ous, plans)
+                        if plan.changed and not can_write_dacl(connection, plan_dn)]
+        if not_writable:
+            raise DirectoryError(
+                f"The bind account {params.get('username') or '(Kerberos ticket)'} may not change the permissions of "
+                f"{', '.join(not_writable)}; give it 'Modify permissions' (WRITE_DAC) on those OUs. Nothing was changed."
+            )
+        if not module.check_mode:
+            plans = [write_with_retry(connection, snapshot, principal.sid, params["rights"], params["state"])
+                     for snapshot in snapshots]
+        quota = machine_account_quota(connection, base_dn)
+    finally:
+        connection.unbind()
+
+    ou_results = [
+        dict(
+            dn=dn,
+            changed=plan.changed,
+            aces_added=[ace.to_sddl() for ace in plan.added],
+            aces_removed=[ace.to_sddl() for ace in plan.removed],
+            still_granting=[ace.to_sddl() for ace in plan.still_granting],
+        )
+        for dn, plan in zip(ous, plans)
+    ]
+    for ou_result in ou_results:
+        if ou_result["still_granting"]:
+            module.warn(
+                f"{principal.sam_account_name} keeps these rights on {ou_result['dn']} through ACEs that grant more "
+                f"than rights={params['rights']} and were left alone: {' '.join(ou_result['still_granting'])}"
+            )
+    result = dict(
+        changed=any(plan.changed for plan in plans),
+        principal=dict(dn=principal.dn, sid=principal.sid, sam_account_name=principal.sam_account_name),
+        ous=ou_results,
+        machine_account_quota=quota,
+    )
+    if module._diff:
+        result["diff"] = [
+            dict(before_header=f"{dn} (explicit ACEs)", after_header=f"{dn} (explicit ACEs)",
+                 before=plan.before.explicit_sddl(), after=plan.after.explicit_sddl())
+            for dn, plan in zip(ous, plans)
+        ]
+    return result
+
+
+def unique_ous(ous):
+    """The OUs as given, validated as DNs, without repeats (DNs compare case-insensitively)."""
+    seen = set()
+    unique = []
+    for dn in (value.strip() for value in ous):
+        if not is_dn(dn):
+            raise DirectoryError(f"ou {dn!r} is not a distinguished name; write it like OU=Autopilot,DC=contoso,DC=com.")
+        if dn.lower() not in seen:
+            seen.add(dn.lower())
+            unique.append(dn)
+    if not unique:
+        raise DirectoryError("ou is empty; give at least one OU DN, for example OU=Autopilot,DC=contoso,DC=com.")
+    return unique
+
+
+def write_with_retry(connection, snapshot, sid, rights, state):
+    """Write the planned DACL unless someone changed it since it was read; then plan again.
+
+    Returns the plan that was written (or found already satisfied).
+    """
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        plan = plan_delegation(snapshot.descriptor, sid, rights, state)
+        if not plan.changed:
+            return plan
+        current = read_dacl(connection, snapshot.dn)
+        if (current.raw, current.version) != (snapshot.raw, snapshot.version):
+            snapshot = current
+            continue
+        write_dacl(connection, snapshot.dn, plan.after)
+        written = read_dacl(connection, snapshot.dn)
+        if current.version and written.version != current.version + 1:
+            raise DirectoryError(
+                f"Someone else wrote the permissions of {snapshot.dn!r} at the same moment as this module "
+                f"(descriptor version {current.version} became {written.version}, one write expected); "
+                f"their change may have been replaced. Explicit ACEs now:\n{written.descriptor.explicit_sddl()}"
+            )
+        return plan
+    raise DirectoryError(
+        f"The permissions of {snapshot.dn!r} changed every time they were read ({MAX_WRITE_ATTEMPTS} attempts); "
+        "another tool is editing them. Nothing more was written; run again when it has finished."
+    )
+
+
+if __name__ == "__main__":
+    main()
