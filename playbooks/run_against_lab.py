@@ -1,0 +1,334 @@
+#!/usr/bin/env python
+"""Run the hybrid-join playbook, or any command, against the local Graph and AD labs.
+
+``make lab`` calls ``run_against_lab.py playbook playbooks/hybrid_join.yml``: it starts the labs,
+runs the playbook twice and fails unless the second run reports changed=0 for every host.
+``make integration`` calls ``run_against_lab.py with-lab --integration-config FILE -- COMMAND``:
+it starts the labs, writes their connection details for ansible-test and runs COMMAND.
+The labs (lab/graph, lab/ad) live in the development checkout only; run this from its root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import yaml
+
+# The Graph lab's built-in app registration (lab/graph); throwaway values valid only for the lab.
+LAB_TENANT_ID = "7e1ab000-0000-4000-8000-000000000001"
+LAB_CLIENT_ID = "7e1ab000-0000-4000-8000-00000000a001"
+LAB_CLIENT_SECRET = "lab-admin-secret"
+
+# Generous: the lab generates its CA and keys on start; this only stops a hung lab blocking CI.
+GRAPH_LAB_START_SECONDS = 120
+LAB_STOP_SECONDS = 15
+
+CHECKOUT_ROOT = Path(__file__).resolve().parent.parent
+RECAP_HOST_LINE = re.compile(r"^(?P<host>\S+)\s*:\s*(?P<counts>(?:\w+=\d+\s*)+)$")
+CHANGED_RESULT_LINE = re.compile(r"^changed: \[(?P<host>[^\]]+)\]")
+TASK_HEADER_LINE = re.compile(r"^TASK \[(?P<task>.*)\] \**$")
+
+REAL_TENANT_HINT = """\
+To run the same playbook against a real tenant, write the connection to a file (keep it out of git),
+e.g. tenant.yml:
+
+  hybrid_join_graph_auth:
+    tenant_id: <directory (tenant) id>
+    client_id: <app registration's application id>
+    client_secret: <its secret>          # or see README.md "Authentication" for certificates etc.
+  hybrid_join_ldap_server: dc01.contoso.com
+  hybrid_join_ldap_port: 636
+  hybrid_join_ldap_username: <account allowed to change permissions on the OU>
+  hybrid_join_ldap_password: <its password>
+  hybrid_join_domain_name: contoso.com
+  hybrid_join_domain_join_ou: OU=Autopilot,DC=contoso,DC=com
+
+and run: ansible-playbook {playbook} -e @tenant.yml
+(graph_endpoint / authority_host / ca_path are only for the lab; leave them out for the public cloud.)"""
+
+
+class LabError(Exception):
+    """A lab could not be started or the run against it failed."""
+
+
+class GraphLab:
+    """The Graph lab as a child process: ``python -m lab.graph --port 0 --data-dir DIR``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.log_path = data_dir / "graph-lab.log"
+        self.process: subprocess.Popen | None = None
+        self.details: dict = {}
+        self._log = None
+
+    def start(self) -> dict:
+        # Both stay open until stop(): the lab outlives this method.
+        self._log = log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "lab.graph", "--port", "0", "--data-dir", str(self.data_dir)],
+            cwd=CHECKOUT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+        first_line = _read_line(self.process.stdout, GRAPH_LAB_START_SECONDS)
+        if not first_line:
+            self.stop()
+            raise LabError(
+                "The Graph lab exited or printed nothing within %ss; its log:\n%s"
+                % (GRAPH_LAB_START_SECONDS, self.log_path.read_text(errors="replace")[-4000:])
+            )
+        try:
+            self.details = json.loads(first_line)
+        except ValueError as error:
+            self.stop()
+            raise LabError("The Graph lab's first line is not JSON (%s): %r" % (error, first_line)) from error
+        # Keep draining stdout so a chatty lab never blocks on a full pipe.
+        threading.Thread(target=shutil.copyfileobj, args=(self.process.stdout, log), daemon=True).start()
+        return self.details
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        lab_pid = self.details.get("pid")
+        if lab_pid and lab_pid != self.process.pid:
+            # The lab reported a process of its own (it forked): stop that one too.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(lab_pid, signal.SIGTERM)
+        self.process.terminate()
+        try:
+            self.process.wait(LAB_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+        self.process = None
+
+
+class AdLab:
+    """The Samba AD lab through ``python -m lab.ad``; optional, since it needs Samba (root + apt)."""
+
+    def __init__(self) -> None:
+        self.started_here = False
+
+    def start(self) -> dict | None:
+        """Return the connection details, or None (saying why) when the AD lab cannot run here."""
+        if not (CHECKOUT_ROOT / "lab" / "ad" / "__main__.py").exists():
+            print("AD lab: lab/ad is not in this checkout; the Active Directory steps get no directory.")
+            return None
+        existing = self._run("env")
+        already_running = existing.returncode == 0 and json.loads(existing.stdout).get("pid")
+        result = self._run("start")
+        if result.returncode != 0:
+            print("AD lab: not available, so the Active Directory steps get no directory. Samba could not be"
+                  " installed or started here:\n  " + (result.stderr.strip() or result.stdout.strip()))
+            return None
+        self.started_here = not already_running
+        return json.loads(result.stdout)
+
+    def stop(self) -> None:
+        # A lab that was already running belongs to someone else's session; leave it up.
+        if self.started_here:
+            self._run("stop")
+            self.started_here = False
+
+    @staticmethod
+    def _run(command: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "lab.ad", command], cwd=CHECKOUT_ROOT,
+                              capture_output=True, text=True, check=False)
+
+
+def _read_line(stream, timeout: float) -> str:
+    """One line from a pipe, or '' when the writer exits or stays silent for ``timeout`` seconds."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            return ""
+    return stream.readline().decode(errors="replace").strip()
+
+
+def graph_auth(graph_details: dict) -> dict:
+    """Module auth options that point the collection at the Graph lab."""
+    return {
+        "tenant_id": graph_details.get("tenant") or LAB_TENANT_ID,
+        "client_id": LAB_CLIENT_ID,
+        "client_secret": LAB_CLIENT_SECRET,
+        "graph_endpoint": graph_details["url"],
+        "authority_host": graph_details["url"],
+        "ca_path": graph_details["ca"],
+    }
+
+
+def ldap_auth(ad_details: dict) -> dict:
+    """LDAPS connection to the AD lab's DC (its own CA) as the domain administrator."""
+    return {
+        "server": ad_details["host"],
+        "port": ad_details["ldaps_port"],
+        "username": ad_details["admin_user"],
+        "password": ad_details["admin_password"],
+        "ca_path": ad_details["ca_path"],
+    }
+
+
+def playbook_extra_vars(graph_details: dict, ad_details: dict | None) -> dict:
+    """The hybrid_join_* variables the role reads, filled from the running labs."""
+    extra_vars = {
+        "hybrid_join_graph_auth": graph_auth(graph_details),
+        # Modules import httpx and friends: run them with this venv's Python, not the system's.
+        "ansible_python_interpreter": sys.executable,
+    }
+    if ad_details:
+        extra_vars.update({"hybrid_join_ldap_" + key: value for key, value in ldap_auth(ad_details).items()})
+        extra_vars["hybrid_join_domain_join_ou"] = ad_details["autopilot_ou"]
+        extra_vars["hybrid_join_domain_name"] = ad_details["realm"].lower()
+    return extra_vars
+
+
+def integration_vars(graph_details: dict, ad_details: dict | None) -> dict:
+    """Variables for tests/integration/integration_config.yml (read by ansible-test, see setup_lab)."""
+    return {
+        "lab_graph": graph_details,
+        "lab_graph_auth": graph_auth(graph_details),
+        "lab_ad": ad_details,
+        "lab_ldap_auth": ldap_auth(ad_details) if ad_details else None,
+    }
+
+
+def parse_recap(output: str) -> dict[str, dict[str, int]]:
+    """Per-host counters from the PLAY RECAP of ansible-playbook's default output."""
+    if "PLAY RECAP" not in output:
+        return {}
+    hosts = {}
+    for line in output.rpartition("PLAY RECAP")[2].splitlines():
+        match = RECAP_HOST_LINE.match(line.strip())
+        if match:
+            hosts[match["host"]] = {key: int(value) for key, value in
+                                    (pair.split("=") for pair in match["counts"].split())}
+    return hosts
+
+
+def changed_tasks(output: str) -> list[str]:
+    """'task name [host]' for every result ansible-playbook printed as changed."""
+    task = "?"
+    changed = []
+    for line in output.splitlines():
+        header = TASK_HEADER_LINE.match(line)
+        if header:
+            task = header["task"]
+        result = CHANGED_RESULT_LINE.match(line)
+        if result:
+            changed.append("%s [%s]" % (task, result["host"]))
+    return changed
+
+
+def run_playbook(playbook: str, extra_vars_file: Path) -> str:
+    """Run ansible-playbook, echoing its output; return the output; raise when it fails."""
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), playbook, "-e", "@%s" % extra_vars_file]
+    print("$ " + " ".join(command), flush=True)
+    # Default callback and no colour: the recap and 'changed:' lines are what we check.
+    environment = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_NOCOLOR="1")
+    with subprocess.Popen(command, cwd=CHECKOUT_ROOT, env=environment, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True) as process:
+        lines = []
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            lines.append(line)
+    output = "".join(lines)
+    if process.returncode != 0:
+        raise LabError("%s failed (exit %s)" % (playbook, process.returncode))
+    return output
+
+
+def check_idempotent(output: str) -> None:
+    """Raise unless the recap shows hosts and every host has changed=0."""
+    recap = parse_recap(output)
+    if not recap:
+        raise LabError("No PLAY RECAP in the second run's output, so idempotence cannot be checked.")
+    changed_hosts = {host: counts.get("changed", 0) for host, counts in recap.items() if counts.get("changed", 0)}
+    if changed_hosts:
+        raise LabError("The second run changed something, so the playbook is not idempotent: %s\nChanged tasks:\n  %s"
+                       % (changed_hosts, "\n  ".join(changed_tasks(output)) or "(none printed)"))
+
+
+@contextlib.contextmanager
+def running_labs(work_dir: Path):
+    """Start the Graph lab (required) and the AD lab (when possible); stop both on the way out."""
+    graph_lab = GraphLab(work_dir)
+    ad_lab = AdLab()
+    try:
+        graph_details = graph_lab.start()
+        print("Graph lab: %s (tenant %s)" % (graph_details["url"], graph_details.get("tenant")), flush=True)
+        ad_details = ad_lab.start()
+        if ad_details:
+            print("AD lab: ldaps://%s:%s (%s)" % (ad_details["host"], ad_details["ldaps_port"], ad_details["realm"]))
+        yield graph_details, ad_details
+    finally:
+        ad_lab.stop()
+        graph_lab.stop()
+        print("Labs stopped.", flush=True)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read: it holds lab secrets."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def command_playbook(arguments: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="intune-autopilot-lab-") as work_dir:
+        with running_labs(Path(work_dir)) as (graph_details, ad_details):
+            extra_vars_file = Path(work_dir) / "extra-vars.json"
+            write_private(extra_vars_file, json.dumps(playbook_extra_vars(graph_details, ad_details), indent=2))
+            print("\n== First run: creates the configuration", flush=True)
+            run_playbook(arguments.playbook, extra_vars_file)
+            print("\n== Second run: must change nothing", flush=True)
+            check_idempotent(run_playbook(arguments.playbook, extra_vars_file))
+    print("\nBoth runs passed; the second reported changed=0.\n")
+    print(REAL_TENANT_HINT.format(playbook=arguments.playbook))
+    return 0
+
+
+def command_with_lab(arguments: argparse.Namespace) -> int:
+    command = arguments.command[1:] if arguments.command[:1] == ["--"] else arguments.command
+    if not command:
+        raise LabError("with-lab needs a command after --")
+    with tempfile.TemporaryDirectory(prefix="intune-autopilot-lab-") as work_dir:
+        with running_labs(Path(work_dir)) as (graph_details, ad_details):
+            config_text = "# Generated by playbooks/run_against_lab.py for the labs of one run.\n" + yaml.safe_dump(
+                integration_vars(graph_details, ad_details), sort_keys=True)
+            write_private(Path(arguments.integration_config), config_text)
+            return subprocess.run(command, cwd=CHECKOUT_ROOT, check=False).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="name", required=True)
+    playbook_parser = commands.add_parser("playbook", help="run a playbook twice against the labs; the second run must change nothing")
+    playbook_parser.add_argument("playbook", help="e.g. playbooks/hybrid_join.yml")
+    playbook_parser.set_defaults(handler=command_playbook)
+    with_lab_parser = commands.add_parser("with-lab", help="write the integration config for the running labs, then run a command")
+    with_lab_parser.add_argument("--integration-config", required=True, help="e.g. tests/integration/integration_config.yml")
+    with_lab_parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+    with_lab_parser.set_defaults(handler=command_with_lab)
+    arguments = parser.parse_args(argv)
+    try:
+        return arguments.handler(arguments)
+    except LabError as error:
+        print("run_against_lab: %s" % error, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""playbooks/run_against_lab.py: the recap check behind `make lab`, fed by real ansible-playbook runs."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[3] / "playbooks" / "run_against_lab.py"
+spec = importlib.util.spec_from_file_location("run_against_lab", SCRIPT)
+run_against_lab = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(run_against_lab)
+
+# One task that always reports changed and one that never does; `flip` turns the first off.
+PLAYBOOK = """\
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Pretend to write
+      ansible.builtin.debug:
+        msg: write
+      changed_when: not (flip | default(false) | bool)
+    - name: Only read
+      ansible.builtin.debug:
+        msg: read
+"""
+
+
+@pytest.fixture(name="playbook_run")
+def fixture_playbook_run(tmp_path):
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(PLAYBOOK)
+
+    def run(**extra_vars):
+        extra_vars_file = tmp_path / "vars.json"
+        extra_vars_file.write_text(json.dumps(dict(extra_vars, ansible_python_interpreter=sys.executable)))
+        return run_against_lab.run_playbook(str(playbook), extra_vars_file)
+
+    return run
+
+
+def test_a_run_that_changes_something_fails_the_check_and_names_the_task(playbook_run):
+    output = playbook_run()
+
+    assert run_against_lab.parse_recap(output)["localhost"]["changed"] == 1
+    with pytest.raises(run_against_lab.LabError) as raised:
+        run_against_lab.check_idempotent(output)
+    assert "Pretend to write [localhost]" in str(raised.value)
+    assert "Only read" not in str(raised.value)
+
+
+def test_a_run_that_changes_nothing_passes_the_check(playbook_run):
+    output = playbook_run(flip=True)
+
+    assert run_against_lab.parse_recap(output)["localhost"] == {
+        "ok": 2, "changed": 0, "unreachable": 0, "failed": 0, "skipped": 0, "rescued": 0, "ignored": 0,
+    }
+    run_against_lab.check_idempotent(output)
+
+
+def test_a_failing_playbook_raises_with_its_exit_code(tmp_path):
+    playbook = tmp_path / "fail.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - ansible.builtin.fail:\n        msg: boom\n")
+    extra_vars_file = tmp_path / "vars.json"
+    extra_vars_file.write_text("{}")
+
+    with pytest.raises(run_against_lab.LabError, match=r"failed \(exit 2\)"):
+        run_against_lab.run_playbook(str(playbook), extra_vars_file)
+
+
+def test_output_without_a_recap_cannot_pass_as_idempotent():
+    with pytest.raises(run_against_lab.LabError, match="No PLAY RECAP"):
+        run_against_lab.check_idempotent("ERROR! the playbook could not be found\n")
+
+
+def test_extra_vars_point_graph_and_ldap_at_the_labs():
+    graph = {"url": "https://127.0.0.1:4443", "ca": "/tmp/lab/ca.pem", "tenant": "tenant-from-lab"}
+    ad = {"host": "localhost", "ldaps_port": 636, "admin_user": "Administrator@autopilot.test",
+          "admin_password": "pw", "ca_path": "/tmp/ad/ca.pem", "autopilot_ou": "OU=Autopilot,DC=autopilot,DC=test",
+          "realm": "AUTOPILOT.TEST"}
+
+    extra_vars = run_against_lab.playbook_extra_vars(graph, ad)
+
+    assert extra_vars["hybrid_join_graph_auth"] == {
+        "tenant_id": "tenant-from-lab", "client_id": run_against_lab.LAB_CLIENT_ID,
+        "client_secret": run_against_lab.LAB_CLIENT_SECRET, "graph_endpoint": "https://127.0.0.1:4443",
+        "authority_host": "https://127.0.0.1:4443", "ca_path": "/tmp/lab/ca.pem",
+    }
+    assert extra_vars["hybrid_join_ldap_server"] == "localhost"
+    assert extra_vars["hybrid_join_ldap_port"] == 636
+    assert extra_vars["hybrid_join_ldap_ca_path"] == "/tmp/ad/ca.pem"
+    assert extra_vars["hybrid_join_domain_name"] == "autopilot.test"
+    assert extra_vars["hybrid_join_domain_join_ou"] == "OU=Autopilot,DC=autopilot,DC=test"
+
+
+def test_without_the_ad_lab_no_ldap_vars_are_passed():
+    extra_vars = run_against_lab.playbook_extra_vars({"url": "https://lab", "ca": "/ca.pem", "tenant": "t"}, None)
+
+    assert not [name for name in extra_vars if name.startswith(("hybrid_join_ldap_", "hybrid_join_domain_"))]
