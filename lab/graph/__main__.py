@@ -1,0 +1,44 @@
+"""python -m lab.graph --port 0 [--state FILE] [--seed FILE] [--data-dir DIR] [--page-size N]
+
+Prints one JSON line ({"url", "ca", "tenant", "data_dir", "pid"}) once it accepts connections, and
+stops on SIGTERM (or SIGINT), saving its state to --state when given."""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+
+from .app import create
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m lab.graph", description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--state", help="JSON file: loaded at start when it exists, written on SIGTERM")
+    parser.add_argument("--seed", help="seed JSON replacing the built-in lab/graph/seed.json")
+    parser.add_argument("--data-dir", help="where the CA, certificates and keys live (default: a new temp dir)")
+    parser.add_argument("--page-size", type=int, default=100, help="default page size of collections")
+    args = parser.parse_args(argv)
+    data_dir = os.path.abspath(args.data_dir or tempfile.mkdtemp(prefix="graph-lab-"))
+    server = create(data_dir, args.port, args.seed, args.state, args.page_size)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    serving.start()
+    print(json.dumps({"url": server.lab.url, "ca": str(server.pki.ca_path), "tenant": server.lab.tenant_id,
+                      "data_dir": data_dir, "pid": os.getpid()}), flush=True)
+    stop.wait()
+    server.shutdown()
+    if args.state:
+        with server.lab.lock:
+            server.lab.save(args.state)
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

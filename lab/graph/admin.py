@@ -1,0 +1,96 @@
+"""The admin API under /_lab/ (no auth, loopback only): evidence for tests and knobs for faults."""
+
+import json
+from urllib.parse import parse_qs
+
+from .errors import GraphError
+
+
+class Admin:
+    def __init__(self, lab, directory):
+        self.lab, self.directory = lab, directory
+
+    def handle(self, method, path, raw_query, raw_body, client_address):
+        if client_address[0] not in ("127.0.0.1", "::1"):
+            return 403, {"error": "the admin API answers loopback clients only"}
+        try:
+            body = json.loads(raw_body) if raw_body.strip() else {}
+        except ValueError:
+            return 400, {"error": "body is not JSON"}
+        handler = self.ROUTES.get((method, path.rstrip("/")))
+        if handler is None:
+            return 404, {"error": f"no admin endpoint {method} {path}"}
+        try:
+            return 200, handler(self, body, parse_qs(raw_query))
+        except (ValueError, KeyError, TypeError, GraphError) as exc:
+            return 400, {"error": str(exc)}
+
+    def requests(self, body, query):
+        since = int(query.get("since", ["0"])[0])
+        with self.lab.lock:
+            return {"requests": [e for e in self.lab.log if e["seq"] > since]}
+
+    def counts(self, body, query):
+        with self.lab.lock:
+            return dict(self.lab.counts)
+
+    def reset(self, body, query):
+        self.lab.reset()
+        return {"reset": True}
+
+    def clear_log(self, body, query):
+        self.lab.clear_log()
+        return {"cleared": True}
+
+    def add_fault(self, body, query):
+        self.lab.add_fault(body)
+        return {"faults": len(self.lab.faults)}
+
+    def clear_faults(self, body, query):
+        with self.lab.lock:
+            self.lab.faults = []
+        return {"faults": 0}
+
+    def config(self, body, query):
+        return self.lab.set_config(body)
+
+    def clock(self, body, query):
+        advance = body.get("advance", 0)
+        if not isinstance(advance, (int, float)) or advance < 0:
+            raise ValueError("advance must be a non-negative number of seconds")
+        with self.lab.lock:
+            self.lab.clock.advance(advance)
+            return {"now": self.lab.clock.now_iso(), "offset": self.lab.clock.offset}
+
+    def state(self, body, query):
+        return self.lab.dump()["objects"]
+
+    def seed(self, body, query):
+        added = {}
+        with self.lab.lock:
+            for key, items in body.items():
+                if not isinstance(items, list):
+                    raise ValueError(f"{key}: expected a list of objects")
+                added[key] = [self.lab.seed_object(key, dict(item))["id"] for item in items]
+        return {"added": added}
+
+    def tokens(self, body, query):
+        return {"access_token": self.directory.mint(body, self.lab.url)}
+
+    def apps(self, body, query):
+        return {"tenant": self.directory.tenant_id, "apps": self.directory.describe_apps()}
+
+    ROUTES = {
+        ("GET", "/_lab/requests"): requests,
+        ("GET", "/_lab/counts"): counts,
+        ("POST", "/_lab/reset"): reset,
+        ("POST", "/_lab/log/clear"): clear_log,
+        ("POST", "/_lab/faults"): add_fault,
+        ("DELETE", "/_lab/faults"): clear_faults,
+        ("POST", "/_lab/config"): config,
+        ("POST", "/_lab/clock"): clock,
+        ("GET", "/_lab/state"): state,
+        ("POST", "/_lab/seed"): seed,
+        ("POST", "/_lab/tokens"): tokens,
+        ("GET", "/_lab/apps"): apps,
+    }

@@ -1,0 +1,303 @@
+"""Sign-in like Microsoft Entra ID: OpenID discovery, JWKS and the v2.0 token endpoint (client
+credentials with a secret or a certificate-signed client assertion, and the password grant for seeded
+users), plus verification of the access tokens Graph requests carry."""
+
+import base64
+import hashlib
+import hmac
+import time
+import uuid
+from urllib.parse import parse_qsl, unquote
+
+from cryptography.hazmat.primitives import hashes
+
+from . import jwt
+from .core import GRAPH_RESOURCE
+from .errors import GraphError
+
+TOKEN_LIFETIME = 3600
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# Delegated tokens minted without a client name this public client (Microsoft Graph Command Line Tools).
+PUBLIC_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
+RESERVED_SCOPES = {"openid", "profile", "offline_access", "email"}
+CLOCK_SKEW = 300
+
+
+class TokenError(Exception):
+    """An OAuth error the token endpoint returns in Entra's shape."""
+
+    def __init__(self, status, error, code, description):
+        super().__init__(description)
+        self.status, self.error, self.code, self.description = status, error, code, description
+
+    def body(self):
+        trace = str(uuid.uuid4())
+        return {"error": self.error, "error_description": f"AADSTS{self.code}: {self.description} "
+                                                          f"Trace ID: {trace}",
+                "error_codes": [self.code], "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
+                "trace_id": trace, "correlation_id": str(uuid.uuid4())}
+
+
+def _unauthorized(message):
+    return GraphError(401, "InvalidAuthenticationToken", message, headers={
+        "WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/'
+                            f'oauth2/authorize", client_id="{GRAPH_APP_ID}"'})
+
+
+class Directory:
+    """The tenant's apps and sign-in users, from the seed, with the key material from LabPki."""
+
+    def __init__(self, seed, pki):
+        self.tenant_id = seed["tenant"]["id"]
+        self.pki = pki
+        self.apps = {}
+        for app in seed.get("apps", []):
+            entry = dict(app)
+            if app.get("certificate"):
+                path, cert = pki.client_certificate(app["certificate"], app["name"])
+                entry["cert_path"], entry["cert"] = str(path), cert
+            self.apps[app["client_id"]] = entry
+        self.users = {u["userPrincipalName"].lower(): u for u in seed.get("users", [])}
+        self.sign_ins = {s["userPrincipalName"].lower(): s for s in seed.get("signIns", [])}
+        public = self.pki.signing_key.public_key().public_numbers()
+        self.kid = jwt.b64url_encode(hashlib.sha256(str(public.n).encode()).digest()[:20])
+
+    def describe_apps(self):
+        return {a["name"]: {"client_id": a["client_id"], "secret": a.get("secret"),
+                            "cert_path": a.get("cert_path"), "roles": list(a.get("roles", []))}
+                for a in self.apps.values()}
+
+    # --- endpoints -----------------------------------------------------------------------------------
+    def openid_configuration(self, base):
+        t = f"{base}/{self.tenant_id}"
+        return {"token_endpoint": f"{t}/oauth2/v2.0/token",
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt",
+                                                          "client_secret_basic"],
+                "jwks_uri": f"{t}/discovery/v2.0/keys",
+                "response_modes_supported": ["query", "fragment", "form_post"],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "issuer": f"{t}/v2.0",
+                "request_uri_parameter_supported": False,
+                "userinfo_endpoint": f"{base}/oidc/userinfo",
+                "authorization_endpoint": f"{t}/oauth2/v2.0/authorize",
+                "device_authorization_endpoint": f"{t}/oauth2/v2.0/devicecode",
+                "http_logout_supported": True, "frontchannel_logout_supported": True,
+                "end_session_endpoint": f"{t}/oauth2/v2.0/logout",
+                "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid"],
+                "kerberos_endpoint": f"{t}/kerberos", "tenant_region_scope": "EU",
+                "cloud_instance_name": "microsoftonline.com", "cloud_graph_host_name": "graph.windows.net",
+                "msgraph_host": "graph.microsoft.com", "rbac_url": "https://pas.windows.net"}
+
+    def jwks(self):
+        numbers = self.pki.signing_key.public_key().public_numbers()
+
+        def b64_int(value):
+            return jwt.b64url_encode(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+        return {"keys": [{"kty": "RSA", "use": "sig", "kid": self.kid, "n": b64_int(numbers.n),
+                          "e": b64_int(numbers.e)}]}
+
+    def token(self, base, form, authorization=None):
+        """The token endpoint. form: the decoded x-www-form-urlencoded body. Returns the JSON body."""
+        grant = form.get("grant_type")
+        client_id = form.get("client_id")
+        secret = form.get("client_secret")
+        if authorization and authorization.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(authorization[6:]).decode()
+                client_id, secret = (unquote(p) for p in decoded.split(":", 1))
+            except (ValueError, UnicodeDecodeError):
+                raise TokenError(401, "invalid_client", 7000216, "Malformed Basic authorization.") from None
+        if grant not in ("client_credentials", "password"):
+            raise TokenError(400, "unsupported_grant_type", 70003,
+                             f"The app requested an unsupported grant type '{grant}'.")
+        if not client_id:
+            raise TokenError(400, "invalid_request", 900144, "The request body must contain the following "
+                                                             "parameter: 'client_id'.")
+        resource, scopes = self._parse_scope(form.get("scope"), base)
+        if grant == "password":
+            return self._password_grant(client_id, form, resource, scopes)
+        app = self.apps.get(client_id)
+        if app is None:
+            raise TokenError(400, "unauthorized_client", 700016,
+                             f"Application with identifier '{client_id}' was not found in the directory "
+                             f"'{self.tenant_id}'.")
+        if scopes != [".default"]:
+            raise TokenError(400, "invalid_scope", 1002012, "The provided value for scope is not valid. Client "
+                                                            "credential flows must have a scope value with "
+                                                            "/.default suffixed to the resource identifier.")
+        if form.get("client_assertion") or form.get("client_assertion_type"):
+            self._check_assertion(app, form, base)
+            how = "2"
+        elif secret is not None:
+            if not app.get("secret") or not hmac.compare_digest(secret.encode(), app["secret"].encode()):
+                raise TokenError(401, "invalid_client", 7000215,
+                                 "Invalid client secret provided. Ensure the secret being sent in the request "
+                                 f"is the client secret value, not the client secret ID, for a secret added to "
+                                 f"app '{client_id}'.")
+            how = "1"
+        else:
+            raise TokenError(401, "invalid_client", 7000218,
+                             "The request body must contain the following parameter: 'client_assertion' or "
+                             "'client_secret'.")
+        token = self.app_token(app, resource, roles=app.get("roles", []), appidacr=how)
+        return {"token_type": "Bearer", "expires_in": TOKEN_LIFETIME, "ext_expires_in": TOKEN_LIFETIME,
+                "access_token": token}
+
+    def _parse_scope(self, scope, base):
+        if not scope:
+            raise TokenError(400, "invalid_request", 900144, "The request body must contain the following "
+                                                             "parameter: 'scope'.")
+        resources, scopes = set(), []
+        for item in scope.split():
+            if item in RESERVED_SCOPES:
+                continue
+            resource, _, name = item.rpartition("/")
+            resource = resource.rstrip("/")
+            if resource not in (GRAPH_RESOURCE, GRAPH_APP_ID, base):
+                raise TokenError(400, "invalid_resource", 500011,
+                                 f"The resource principal named {resource or item} was not found in the tenant "
+                                 f"named {self.tenant_id}.")
+            resources.add(base if resource == base else GRAPH_RESOURCE)
+            scopes.append(name)
+        if len(resources) != 1:
+            raise TokenError(400, "invalid_scope", 70011, "The provided value for the input parameter 'scope' "
+                                                          "is not valid: exactly one resource is required.")
+        return resources.pop(), scopes
+
+    def _check_assertion(self, app, form, base):
+        def reject(why):
+            return TokenError(401, "invalid_client", 700027, f"Client assertion failed signature validation "
+                                                             f"or is invalid: {why}")
+        if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
+            raise TokenError(400, "invalid_request", 50027, "Invalid client_assertion_type.")
+        cert = app.get("cert")
+        if cert is None:
+            raise TokenError(401, "invalid_client", 700027, "No certificate is registered for this app.")
+        try:
+            header, claims = jwt.verify(form.get("client_assertion", ""), cert.public_key(),
+                                        algorithms=("RS256", "PS256"))
+        except jwt.JwtError as exc:
+            raise reject(str(exc)) from None
+        for name, algorithm in (("x5t", hashes.SHA1()), ("x5t#S256", hashes.SHA256())):
+            # msal pads its base64url thumbprints; compare without padding.
+            if name in header and str(header[name]).rstrip("=") != jwt.b64url_encode(cert.fingerprint(algorithm)):
+                raise reject(f"{name} does not match the registered certificate")
+        token_endpoint = f"{base}/{self.tenant_id}/oauth2/v2.0/token"
+        audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if token_endpoint not in audiences:
+            raise reject(f"aud must be '{token_endpoint}'")
+        if claims.get("iss") != app["client_id"] or claims.get("sub") != app["client_id"]:
+            raise reject("iss and sub must be the client id")
+        now = time.time()
+        if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] < now - CLOCK_SKEW:
+            raise reject("the assertion has expired")
+        if isinstance(claims.get("nbf"), (int, float)) and claims["nbf"] > now + CLOCK_SKEW:
+            raise reject("the assertion is not yet valid")
+
+    def _password_grant(self, client_id, form, resource, scopes):
+        upn = (form.get("username") or "").lower()
+        sign_in = self.sign_ins.get(upn)
+        if sign_in is None or not hmac.compare_digest((form.get("password") or "").encode(),
+                                                      sign_in["password"].encode()):
+            raise TokenError(400, "invalid_grant", 50126, "Error validating credentials due to invalid "
+                                                          "username or password.")
+        consented = list(sign_in.get("scopes", []))
+        if scopes == [".default"]:
+            granted = consented
+        else:
+            missing = [s for s in scopes if s not in consented]
+            if missing:
+                raise TokenError(400, "invalid_grant", 65001, f"The user or administrator has not consented "
+                                                              f"to use the application: {' '.join(missing)}.")
+            granted = scopes
+        token = self.delegated_token(upn, granted, resource, client_id=client_id)
+        return {"token_type": "Bearer", "scope": " ".join(f"{GRAPH_RESOURCE}/{s}" for s in granted),
+                "expires_in": TOKEN_LIFETIME, "ext_expires_in": TOKEN_LIFETIME, "access_token": token}
+
+    # --- tokens --------------------------------------------------------------------------------------
+    def _claims(self, audience, expired):
+        now = int(time.time())
+        issued = now - 2 * TOKEN_LIFETIME if expired else now
+        return {"aud": audience, "iss": f"https://sts.windows.net/{self.tenant_id}/", "iat": issued,
+                "nbf": issued, "exp": issued + TOKEN_LIFETIME, "tid": self.tenant_id, "ver": "1.0",
+                "uti": jwt.b64url_encode(uuid.uuid4().bytes)}
+
+    def _sign(self, claims, bad_signature=False):
+        key = self.pki.signing_key
+        if bad_signature:
+            from cryptography.hazmat.primitives.asymmetric import rsa
+            key = rsa.generate_private_key(65537, 2048)
+        return jwt.sign_rs256(claims, key, {"kid": self.kid})
+
+    def app_token(self, app, audience=GRAPH_RESOURCE, *, roles, appidacr="1", expired=False, bad_signature=False):
+        oid = str(uuid.uuid5(uuid.NAMESPACE_URL, "sp:" + app["client_id"]))
+        claims = dict(self._claims(audience, expired), appid=app["client_id"], azp=app["client_id"],
+                      app_displayname=app["name"], appidacr=appidacr, idtyp="app", oid=oid, sub=oid,
+                      roles=list(roles))
+        return self._sign(claims, bad_signature)
+
+    def delegated_token(self, upn, scopes, audience=GRAPH_RESOURCE, *, client_id=PUBLIC_CLIENT_ID,
+                        expired=False, bad_signature=False):
+        user = self.users.get(upn.lower())
+        if user is None:
+            raise ValueError(f"no seeded user {upn!r}")
+        claims = dict(self._claims(audience, expired), appid=client_id, azp=client_id, idtyp="user",
+                      oid=user["id"], sub=user["id"], upn=user["userPrincipalName"],
+                      unique_name=user["userPrincipalName"], name=user.get("displayName"),
+                      scp=" ".join(scopes))
+        return self._sign(claims, bad_signature)
+
+    def mint(self, spec, base):
+        """The admin API's token factory (tests use it for tokens the token endpoint would not issue)."""
+        audience = spec.get("audience") or GRAPH_RESOURCE
+        expired, bad = bool(spec.get("expired")), bool(spec.get("bad_signature"))
+        if spec.get("kind") == "delegated":
+            return self.delegated_token(spec.get("upn", ""), spec.get("scopes", []), audience,
+                                        client_id=spec.get("app") or PUBLIC_CLIENT_ID, expired=expired,
+                                        bad_signature=bad)
+        if spec.get("kind") == "app":
+            app = self.apps.get(spec.get("app"))
+            if app is None:
+                raise ValueError(f"unknown app client id {spec.get('app')!r}")
+            roles = spec["roles"] if spec.get("roles") is not None else app.get("roles", [])
+            return self.app_token(app, audience, roles=roles, expired=expired, bad_signature=bad)
+        raise ValueError("kind must be 'app' or 'delegated'")
+
+    # --- verification of Graph requests --------------------------------------------------------------
+    def authenticate(self, authorization, base):
+        """Verify the bearer token; return the caller: {kind, app_id, granted, oid, upn}."""
+        if not authorization:
+            raise _unauthorized("Access token is empty.")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("Access token is empty.")
+        try:
+            header, claims = jwt.verify(token.strip(), self.pki.signing_key.public_key())
+        except jwt.JwtError:
+            raise _unauthorized("Access token validation failure. Invalid signature or malformed token.") \
+                from None
+        if header.get("kid") != self.kid:
+            raise _unauthorized("Access token validation failure: unknown signing key.")
+        now = time.time()
+        if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] <= now:
+            raise _unauthorized("Lifetime validation failed, the token is expired.")
+        if isinstance(claims.get("nbf"), (int, float)) and claims["nbf"] > now + CLOCK_SKEW:
+            raise _unauthorized("Lifetime validation failed, the token is not yet valid.")
+        if claims.get("aud") not in (GRAPH_RESOURCE, GRAPH_RESOURCE + "/", GRAPH_APP_ID, base):
+            raise _unauthorized("Access token validation failure. Invalid audience.")
+        if claims.get("tid") != self.tenant_id:
+            raise _unauthorized("Access token validation failure. Invalid tenant.")
+        if "scp" in claims:
+            return {"kind": "delegated", "app_id": claims.get("appid"), "granted": set(claims["scp"].split()),
+                    "oid": claims.get("oid"), "upn": claims.get("upn")}
+        return {"kind": "app", "app_id": claims.get("appid"), "granted": set(claims.get("roles", [])),
+                "oid": claims.get("oid"), "upn": None}
+
+
+def parse_form(raw):
+    return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))

@@ -1,0 +1,72 @@
+"""LabClient: the lab's admin API (/_lab/) for tests, using only the standard library."""
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+
+
+class LabAdminError(Exception):
+    """The admin API refused a call (bad arguments); the message is the lab's."""
+
+
+class LabClient:
+    def __init__(self, url, ca):
+        self.url = url.rstrip("/")
+        self._context = ssl.create_default_context(cafile=str(ca))
+
+    def _call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, context=self._context, timeout=30) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raise LabAdminError(f"{method} {path}: {exc.code} {exc.read().decode(errors='replace')}") from None
+
+    def reset(self):
+        return self._call("POST", "/_lab/reset", {})
+
+    def requests(self, since=None):
+        suffix = f"?since={int(since)}" if since is not None else ""
+        return self._call("GET", "/_lab/requests" + suffix)["requests"]
+
+    def counts(self):
+        return self._call("GET", "/_lab/counts")
+
+    def clear_log(self):
+        return self._call("POST", "/_lab/log/clear", {})
+
+    def fault(self, action, *, method=None, path=None, count=1, status=None, retry_after=None, latency_ms=None):
+        """Inject a fault for the next `count` Graph requests matching method and the path regex.
+        action: "status" (answer `status`, with Retry-After when given), "drop_before" (close without
+        acting), "drop_after" (act, then close without answering) or "latency" (delay latency_ms)."""
+        return self._call("POST", "/_lab/faults", {"action": action, "method": method, "path": path,
+                                                   "count": count, "status": status,
+                                                   "retry_after": retry_after, "latency_ms": latency_ms})
+
+    def clear_faults(self):
+        return self._call("DELETE", "/_lab/faults")
+
+    def config(self, **settings):
+        """page_size=N, consistency_delay=seconds, rate_model=bool."""
+        return self._call("POST", "/_lab/config", settings)
+
+    def advance_clock(self, seconds):
+        return self._call("POST", "/_lab/clock", {"advance": seconds})
+
+    def state(self):
+        return self._call("GET", "/_lab/state")
+
+    def seed(self, data):
+        """data: {"<collection key>": [objects...]}; returns {"added": {key: [ids]}}."""
+        return self._call("POST", "/_lab/seed", data)
+
+    def mint_token(self, kind="app", **spec):
+        """kind="app": app=<client id>, roles=[..] (default: the app's), expired, audience, bad_signature.
+        kind="delegated": upn=..., scopes=[..], expired, audience, bad_signature."""
+        return self._call("POST", "/_lab/tokens", {"kind": kind, **spec})["access_token"]
+
+    def apps(self):
+        return self._call("GET", "/_lab/apps")["apps"]

@@ -1,0 +1,302 @@
+"""The lab's state and its extension points: the object store, the lab clock, the route registry,
+tick hooks for slow state machines, and the knobs of the admin API (config, faults, request log).
+
+Resource modules (lab/graph/resources/*.py) only talk to this module: they register routes and
+collections on a Registry and read/write objects through Lab. See README.md, "Extending the lab"."""
+
+import copy
+import datetime
+import json
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+
+from .errors import GraphError
+
+GRAPH_RESOURCE = "https://graph.microsoft.com"
+
+
+def iso(epoch_seconds):
+    return datetime.datetime.fromtimestamp(epoch_seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+class Clock:
+    """Wall time plus an offset tests can advance. State machines, timestamps, the consistency window
+    and the rate model use it; token lifetimes use real time (clients cache tokens by real time)."""
+
+    def __init__(self, offset=0.0):
+        self.offset = offset
+
+    def now(self):
+        return time.time() + self.offset
+
+    def now_iso(self):
+        return iso(self.now())
+
+    def advance(self, seconds):
+        self.offset += seconds
+
+
+@dataclass(frozen=True)
+class Permission:
+    """Any one of `any_of` grants access. delegated_only: app-only tokens are refused whatever roles
+    they carry (Graph's 'Application: Not supported')."""
+    any_of: tuple
+    delegated_only: bool = False
+
+
+@dataclass
+class Route:
+    method: str
+    segments: tuple          # literal segments and "{name}" placeholders, after the version
+    handler: object          # handler(request) -> Response
+    versions: tuple
+    permission: Permission
+    literal_count: int = 0
+
+    def match(self, segments):
+        if len(segments) != len(self.segments):
+            return None
+        params = {}
+        for pattern, segment in zip(self.segments, segments):
+            if pattern.startswith("{"):
+                params[pattern[1:-1]] = segment
+            elif pattern != segment:
+                return None
+        return params
+
+
+class Registry:
+    """Routes (by path template) plus tick hooks. Resource modules call route()/on_tick()."""
+
+    def __init__(self):
+        self.routes = []
+        self.tick_hooks = []
+        self.collections = {}    # store key -> CollectionSpec (for seeding and state dumps)
+        self.seed_hooks = []     # fn(lab, key, obj) -> obj, to complete seeded objects
+
+    def route(self, method, template, handler, *, versions, permission):
+        segments = tuple(s for s in template.strip("/").split("/") if s)
+        literal_count = sum(1 for s in segments if not s.startswith("{"))
+        self.routes.append(Route(method, segments, handler, tuple(versions), permission, literal_count))
+        self.routes.sort(key=lambda r: -r.literal_count)
+
+    def on_tick(self, hook):
+        """hook(lab) runs (under the state lock) before every Graph request: advance state machines
+        to lab.clock.now() there, lazily, instead of in background threads."""
+        self.tick_hooks.append(hook)
+
+    def resolve(self, method, version, segments):
+        """Return (route, params) or raise Graph's error for an unknown segment / method."""
+        matches = [(r, p) for r in self.routes if version in r.versions
+                   for p in [r.match(segments)] if p is not None]
+        for route, params in matches:
+            if route.method == method:
+                return route, params
+        if matches:
+            raise GraphError(405, "BadRequest", f"The requested resource does not support http method "
+                                                f"'{method}'.")
+        raise GraphError(400, "BadRequest",
+                         f"Resource not found for the segment '{self._first_unknown(version, segments)}'.")
+
+    def _first_unknown(self, version, segments):
+        for depth in range(len(segments), 0, -1):
+            prefix = segments[:depth]
+            for route in self.routes:
+                if version in route.versions and len(route.segments) >= depth and Route(
+                        route.method, route.segments[:depth], None, (), None).match(prefix) is not None:
+                    return segments[depth] if depth < len(segments) else segments[-1]
+        return segments[0] if segments else ""
+
+
+@dataclass
+class Fault:
+    method: str
+    path: re.Pattern
+    count: int
+    action: str
+    status: int = 503
+    retry_after: str = None
+    latency_ms: int = 0
+
+    def matches(self, method, path):
+        return (self.count > 0 and (self.method is None or self.method == method)
+                and (self.path is None or self.path.search(path) is not None))
+
+
+FAULT_ACTIONS = ("status", "drop_before", "drop_after", "latency")
+DEFAULT_CONFIG = {"page_size": 100, "consistency_delay": 0.0, "rate_model": False}
+WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+
+
+@dataclass
+class RateWindow:
+    requests: deque = field(default_factory=deque)
+    writes: deque = field(default_factory=deque)
+
+
+class Lab:
+    """All mutable state. Every Graph request runs with `lock` held, so handlers need no locking."""
+
+    RATE_WINDOW_SECONDS = 20
+    RATE_MAX_REQUESTS = 1000
+    RATE_MAX_WRITES = 100
+
+    def __init__(self, registry, seed, url, tenant_id, page_size=100):
+        self.registry = registry
+        self.seed_data = seed
+        self.url = url
+        self.tenant_id = tenant_id
+        self.lock = threading.RLock()
+        self.default_page_size = page_size
+        self.reset()
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+    def reset(self):
+        with self.lock:
+            self.clock = Clock()
+            self.config = dict(DEFAULT_CONFIG, page_size=self.default_page_size)
+            self.faults = []
+            self.objects = {}            # key -> {id: obj}, insertion ordered
+            self.created_at = {}         # key -> {id: lab time}; only objects created through Graph
+            self.rate = {}
+            self.clear_log()
+            for key, items in self.seed_data.items():
+                if key in self.registry.collections:
+                    for obj in items:
+                        self.seed_object(key, copy.deepcopy(obj))
+
+    def clear_log(self):
+        with self.lock:
+            self.log = []
+            self.seq = 0
+            self.counts = {"GET": 0, "POST": 0, "PATCH": 0, "DELETE": 0, "PUT": 0, "token": 0}
+
+    def seed_object(self, key, obj):
+        if key not in self.registry.collections:
+            raise ValueError(f"unknown collection key {key!r}; known: {sorted(self.registry.collections)}")
+        obj.setdefault("id", new_id())
+        for hook in self.registry.seed_hooks:
+            obj = hook(self, key, obj)
+        self.objects.setdefault(key, {})[obj["id"]] = obj
+        return obj
+
+    def dump(self):
+        with self.lock:
+            return {"clock_offset": self.clock.offset,
+                    "objects": {k: list(v.values()) for k, v in self.objects.items()},
+                    "created_at": self.created_at}
+
+    def load(self, data):
+        with self.lock:
+            self.clock = Clock(data.get("clock_offset", 0.0))
+            self.objects = {k: {o["id"]: o for o in items} for k, items in data["objects"].items()}
+            self.created_at = data.get("created_at", {})
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(self.dump(), handle)
+
+    def tick(self):
+        for hook in self.registry.tick_hooks:
+            hook(self)
+
+    # --- objects -------------------------------------------------------------------------------------
+    def _visible(self, key, obj_id):
+        delay = self.config["consistency_delay"]
+        created = self.created_at.get(key, {}).get(obj_id)
+        return not delay or created is None or self.clock.now() - created >= delay
+
+    def all(self, key):
+        """Objects of a collection as Graph would list them now (replication lag applied)."""
+        return [o for i, o in self.objects.get(key, {}).items() if self._visible(key, i)]
+
+    def get(self, key, obj_id):
+        obj = self.objects.get(key, {}).get(obj_id)
+        if obj is None or not self._visible(key, obj_id):
+            return None
+        return obj
+
+    def insert(self, key, obj):
+        self.objects.setdefault(key, {})[obj["id"]] = obj
+        self.created_at.setdefault(key, {})[obj["id"]] = self.clock.now()
+        return obj
+
+    def delete(self, key, obj_id):
+        self.objects.get(key, {}).pop(obj_id, None)
+        self.created_at.get(key, {}).pop(obj_id, None)
+
+    # --- admin knobs ---------------------------------------------------------------------------------
+    def set_config(self, changes):
+        unknown = set(changes) - set(DEFAULT_CONFIG)
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}")
+        if "page_size" in changes and (not isinstance(changes["page_size"], int) or changes["page_size"] < 1):
+            raise ValueError("page_size must be a positive integer")
+        if "consistency_delay" in changes and not isinstance(changes["consistency_delay"], (int, float)):
+            raise ValueError("consistency_delay must be a number of seconds")
+        if "rate_model" in changes and not isinstance(changes["rate_model"], bool):
+            raise ValueError("rate_model must be a boolean")
+        with self.lock:
+            self.config.update(changes)
+            return dict(self.config)
+
+    def add_fault(self, spec):
+        action = spec.get("action")
+        if action not in FAULT_ACTIONS:
+            raise ValueError(f"action must be one of {FAULT_ACTIONS}")
+        count = spec.get("count", 1)
+        if not isinstance(count, int) or count < 1:
+            raise ValueError("count must be a positive integer")
+        retry_after = spec.get("retry_after")
+        fault = Fault(method=spec.get("method"), path=re.compile(spec["path"]) if spec.get("path") else None,
+                      count=count, action=action, status=int(spec.get("status") or 503),
+                      retry_after=None if retry_after is None else str(retry_after),
+                      latency_ms=int(spec.get("latency_ms") or 0))
+        with self.lock:
+            self.faults.append(fault)
+
+    def take_fault(self, method, path):
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    return fault
+        return None
+
+    def record(self, entry):
+        with self.lock:
+            self.seq += 1
+            entry["seq"] = self.seq
+            self.log.append(entry)
+            if entry["method"] in self.counts:
+                self.counts[entry["method"]] += 1
+
+    def rate_limited(self, caller, method):
+        """Intune's per-app limits: seconds to wait when over, else None (and the request is counted)."""
+        if not self.config["rate_model"]:
+            return None
+        now = self.clock.now()
+        window = self.rate.setdefault(caller, RateWindow())
+        for queue in (window.requests, window.writes):
+            while queue and queue[0] <= now - self.RATE_WINDOW_SECONDS:
+                queue.popleft()
+        is_write = method in WRITE_METHODS
+        blocking = None
+        if len(window.requests) >= self.RATE_MAX_REQUESTS:
+            blocking = window.requests[0]
+        elif is_write and len(window.writes) >= self.RATE_MAX_WRITES:
+            blocking = window.writes[0]
+        if blocking is not None:
+            return max(1, int(blocking + self.RATE_WINDOW_SECONDS - now + 0.999))
+        window.requests.append(now)
+        if is_write:
+            window.writes.append(now)
+        return None

@@ -1,0 +1,152 @@
+"""Step 6: /deviceManagement/deviceEnrollmentConfigurations (the Enrollment Status Page lives here,
+next to enrollment limits and platform restrictions), with assign and setPriority."""
+
+from .. import schema
+from ..core import new_id
+from ..odata import QuerySupport
+from ..permissions import SERVICE_CONFIG_READ, SERVICE_CONFIG_WRITE
+from .base import CollectionSpec, Response, build_assignments, fill_defaults, render_assignment
+
+KEY = "deviceEnrollmentConfigurations"
+ASSIGNMENT = "enrollmentConfigurationAssignment"
+# The deviceEnrollmentConfigurationType the service stamps on a configuration created through Graph.
+CREATED_KIND = {
+    "windows10EnrollmentCompletionPageConfiguration": "windows10EnrollmentCompletionPageConfiguration",
+    "deviceEnrollmentLimitConfiguration": "limit",
+    "deviceEnrollmentPlatformRestrictionsConfiguration": "platformRestrictions",
+}
+TYPE_DEFAULTS = {
+    "windows10EnrollmentCompletionPageConfiguration": {"installProgressTimeoutInMinutes": 60,
+                                                       "selectedMobileAppIds": [], "roleScopeTagIds": ["0"]},
+    "deviceEnrollmentLimitConfiguration": {"limit": 15, "roleScopeTagIds": ["0"]},
+    "deviceEnrollmentPlatformRestrictionsConfiguration": {"roleScopeTagIds": ["0"]},
+}
+
+
+def is_default(obj):
+    return (obj.get("deviceEnrollmentConfigurationType") or "").startswith("default")
+
+
+def _siblings(lab, obj):
+    """Non-default configurations that share obj's priority list (same type), in priority order."""
+    same = [o for o in lab.objects.get(KEY, {}).values()
+            if o["@odata.type"] == obj["@odata.type"] and not is_default(o)]
+    return sorted(same, key=lambda o: o["priority"])
+
+
+def _renumber(ordered):
+    for position, item in enumerate(ordered, start=1):
+        item["priority"] = position
+
+
+def on_create(req, body, concrete):
+    now = req.lab.clock.now_iso()
+    kind = CREATED_KIND[concrete]
+    body.pop("priority", None)   # the service assigns it; setPriority moves it
+    obj = {"id": f"{new_id()}_{kind[0].upper()}{kind[1:]}", **body, "createdDateTime": now,
+           "lastModifiedDateTime": now, "version": 1, "deviceEnrollmentConfigurationType": kind,
+           "assignments": []}
+    fill_defaults(obj, concrete, TYPE_DEFAULTS.get(concrete))
+    obj["priority"] = len(_siblings(req.lab, {"@odata.type": schema.odata_type(concrete)})) + 1
+    return obj
+
+
+def on_update(req, obj, changes):
+    obj.update(changes)
+    obj["version"] += 1
+    obj["lastModifiedDateTime"] = req.lab.clock.now_iso()
+
+
+def before_delete(req, obj):
+    if is_default(obj):
+        raise SPEC.bad("The default enrollment configuration cannot be deleted.")
+    _renumber([o for o in _siblings(req.lab, obj) if o is not obj])
+
+
+def seed(lab, key, obj):
+    if key != KEY:
+        return obj
+    concrete = schema.short_name(obj["@odata.type"])
+    now = lab.clock.now_iso()
+    obj.setdefault("createdDateTime", now)
+    obj.setdefault("lastModifiedDateTime", now)
+    obj.setdefault("version", 1)
+    obj.setdefault("assignments", [])
+    obj.setdefault("deviceEnrollmentConfigurationType", CREATED_KIND.get(concrete, "unknown"))
+    if "priority" not in obj:
+        obj["priority"] = 0 if is_default(obj) else len(_siblings(lab, obj)) + 1
+    return fill_defaults(obj, concrete, TYPE_DEFAULTS.get(concrete))
+
+
+def list_assignments(req):
+    obj = SPEC.find(req)
+    return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#{SPEC.path}"
+                                            f"('{obj['id']}')/assignments",
+                          "value": [render_assignment(req, a) for a in obj["assignments"]]})
+
+
+def get_assignment(req):
+    obj = SPEC.find(req)
+    for assignment in obj["assignments"]:
+        if assignment["id"] == req.params["assignment_id"]:
+            return Response(200, render_assignment(req, assignment))
+    raise SPEC.missing(req.params["assignment_id"])
+
+
+def _action_body(req, parameters):
+    body = req.body if req.body is not None else {}
+    if not isinstance(body, dict):
+        raise SPEC.bad("The request body must be a JSON object.")
+    for name in body:
+        if name not in parameters:
+            raise SPEC.bad(f"The parameter '{name}' in the request payload is not a valid parameter for the "
+                           "operation.")
+    return body
+
+
+def assign(req):
+    obj = SPEC.find(req)
+    body = _action_body(req, ("enrollmentConfigurationAssignments",))
+    if is_default(obj):
+        raise SPEC.bad("The default enrollment configuration applies to all users and devices and cannot be "
+                       "assigned.")
+    obj["assignments"] = build_assignments(req, SPEC, body.get("enrollmentConfigurationAssignments") or [],
+                                           ASSIGNMENT, obj["id"])
+    return Response(204)
+
+
+def set_priority(req):
+    obj = SPEC.find(req)
+    body = _action_body(req, ("priority",))
+    priority = body.get("priority")
+    if "priority" not in body or isinstance(priority, bool) or not isinstance(priority, int):
+        raise SPEC.bad("The parameter 'priority' is required and must be an Edm.Int32.")
+    if is_default(obj):
+        raise SPEC.bad("The priority of the default enrollment configuration cannot be changed.")
+    if priority < 1:
+        raise SPEC.bad("Priority must be 1 or greater.")
+    ordered = [o for o in _siblings(req.lab, obj) if o is not obj]
+    ordered.insert(min(priority, len(ordered) + 1) - 1, obj)
+    _renumber(ordered)
+    return Response(204)
+
+
+SPEC = CollectionSpec(
+    key=KEY, path="deviceManagement/deviceEnrollmentConfigurations", type_name="deviceEnrollmentConfiguration",
+    read=SERVICE_CONFIG_READ, write=SERVICE_CONFIG_WRITE, polymorphic=True,
+    query=QuerySupport(expand=("assignments",), top=True),
+    on_create=on_create, on_update=on_update, before_delete=before_delete,
+    expanders={"assignments": lambda req, obj: [render_assignment(req, a) for a in obj["assignments"]]})
+
+
+def register(registry):
+    SPEC.register(registry)
+    registry.seed_hooks.append(seed)
+    item = SPEC.path + "/{id}"
+    registry.route("GET", item + "/assignments", list_assignments, versions=SPEC.versions,
+                   permission=SERVICE_CONFIG_READ)
+    registry.route("GET", item + "/assignments/{assignment_id}", get_assignment, versions=SPEC.versions,
+                   permission=SERVICE_CONFIG_READ)
+    registry.route("POST", item + "/assign", assign, versions=SPEC.versions, permission=SERVICE_CONFIG_WRITE)
+    registry.route("POST", item + "/setPriority", set_priority, versions=SPEC.versions,
+                   permission=SERVICE_CONFIG_WRITE)

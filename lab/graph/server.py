@@ -1,0 +1,228 @@
+"""The HTTPS front: routes sign-in, admin (/_lab) and Graph requests, applies faults, the rate model
+and permissions, writes Graph's headers and error shape, and logs Graph requests for tests."""
+
+import copy
+import datetime
+import json
+import socket
+import ssl
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from . import auth, schema
+from .errors import GraphError
+from .odata import parse_query
+from .resources.base import Request
+
+GRAPH_VERSIONS = (schema.BETA, schema.V1)
+_STATUS_CODES = {429: "TooManyRequests", 500: "InternalServerError", 502: "BadGateway",
+                 503: "ServiceUnavailable", 504: "GatewayTimeout"}
+
+
+class _DropConnection(Exception):
+    """Close the connection without sending a response (fault injection)."""
+
+
+class LabServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, port, lab, directory, admin, ssl_context):
+        self.lab, self.directory, self.admin, self.ssl_context = lab, directory, admin, ssl_context
+        super().__init__(("127.0.0.1", port), LabHandler)
+
+    def finish_request(self, request, client_address):
+        # TLS handshake in the connection's own thread, so one slow client cannot stall accept().
+        try:
+            request = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            try:
+                request.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        # Clients that hang up mid-response are normal under fault injection; stay quiet.
+        pass
+
+
+def _now_http():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class LabHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-IIS/10.0"
+    sys_version = ""
+
+    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+        pass
+
+    # --- plumbing ------------------------------------------------------------------------------------
+    def _read_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status, body=None, headers=None, content_type="application/json"):
+        payload = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if body is not None:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if payload and self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _drop(self):
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PATCH = do_PUT = do_DELETE = do_GET
+
+    def _dispatch(self):
+        split = urlsplit(self.path)
+        path, raw_query = split.path, split.query
+        raw_body = self._read_body()
+        base = self.server.lab.url
+        if path.startswith("/_lab/"):
+            status, body = self.server.admin.handle(self.command, path, raw_query, raw_body, self.client_address)
+            self._send(status, body)
+            return
+        fault = self.server.lab.take_fault(self.command, path)
+        if fault is not None and fault.action == "latency":
+            time.sleep(fault.latency_ms / 1000)
+        segments = [s for s in path.split("/") if s]
+        if segments and segments[0] == self.server.directory.tenant_id or (segments and segments[0] in (
+                "common", "organizations")):
+            self._sign_in(path, segments, raw_body, base, fault)
+            return
+        self._graph(path, raw_query, raw_body, segments, fault)
+
+    # --- sign-in -------------------------------------------------------------------------------------
+    def _sign_in(self, path, segments, raw_body, base, fault):
+        directory = self.server.directory
+        if fault is not None and fault.action in ("status", "drop_before"):
+            if fault.action == "drop_before":
+                self._drop()
+            else:
+                self._send(fault.status, {"error": "temporarily_unavailable", "error_description": "AADSTS"
+                                          "90033: A transient error has occurred. Please try again."},
+                           {"Retry-After": fault.retry_after} if fault.retry_after else None)
+            return
+        tail = "/".join(segments[1:])
+        if segments[0] != directory.tenant_id:
+            self._send(400, auth.TokenError(400, "invalid_request", 90002,
+                                            f"Tenant '{segments[0]}' not found.").body())
+        elif self.command == "GET" and tail == "v2.0/.well-known/openid-configuration":
+            self._send(200, directory.openid_configuration(base))
+        elif self.command == "GET" and tail == "discovery/v2.0/keys":
+            self._send(200, directory.jwks())
+        elif self.command == "POST" and tail == "oauth2/v2.0/token":
+            try:
+                body = directory.token(base, auth.parse_form(raw_body), self.headers.get("Authorization"))
+            except auth.TokenError as exc:
+                self._send(exc.status, exc.body())
+                return
+            with self.server.lab.lock:
+                self.server.lab.counts["token"] += 1
+            if fault is not None and fault.action == "drop_after":
+                self._drop()
+                return
+            self._send(200, body, {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"})
+        else:
+            self._send(404, {"error": "not_found", "error_description": f"No sign-in endpoint at {path}."})
+
+    # --- Graph ---------------------------------------------------------------------------------------
+    def _graph(self, path, raw_query, raw_body, segments, fault):
+        lab = self.server.lab
+        request_id = str(uuid.uuid4())
+        client_request_id = self.headers.get("client-request-id") or request_id
+        headers = {"request-id": request_id, "client-request-id": client_request_id,
+                   "x-ms-ags-diagnostic": json.dumps({"ServerInfo": {"DataCenter": "Lab", "Slice": "E",
+                                                                     "Ring": "5", "ScaleUnit": "000"}})}
+        try:
+            body = json.loads(raw_body) if raw_body.strip() else None
+        except (ValueError, UnicodeDecodeError):
+            body = raw_body.decode("utf-8", "replace")
+        entry = {"method": self.command, "path": path, "query": raw_query,
+                 "body": copy.deepcopy(body) if not isinstance(body, str) else None, "status": None, "app_id": None,
+                 "token_kind": None, "fault": fault.action if fault else None,
+                 "client_request_id": self.headers.get("client-request-id")}
+        if fault is not None and fault.action == "drop_before":
+            lab.record(entry)
+            self._drop()
+            return
+        if fault is not None and fault.action == "status":
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            entry["status"] = fault.status
+            lab.record(entry)
+            code = _STATUS_CODES.get(fault.status, "UnknownError")
+            self._send(fault.status, self._error_body(code, f"Injected fault {fault.status}.", request_id,
+                                                      client_request_id), {**headers, **extra})
+            return
+        try:
+            response = self._handle_graph(path, raw_query, body, segments, entry)
+            status, payload, extra = response.status, response.body, response.headers
+        except GraphError as exc:
+            status, extra = exc.status, exc.headers
+            payload = self._error_body(exc.code, exc.message, request_id, client_request_id)
+        entry["status"] = status
+        lab.record(entry)
+        if fault is not None and fault.action == "drop_after":
+            self._drop()
+            return
+        if payload is not None:
+            headers["OData-Version"] = "4.0"
+        self._send(status, payload, {**headers, **extra},
+                   content_type="application/json;odata.metadata=minimal;odata.streaming=true;"
+                                "IEEE754Compatible=false;charset=utf-8")
+
+    @staticmethod
+    def _error_body(code, message, request_id, client_request_id):
+        return {"error": {"code": code, "message": message,
+                          "innerError": {"date": _now_http(), "request-id": request_id,
+                                         "client-request-id": client_request_id}}}
+
+    def _handle_graph(self, path, raw_query, body, segments, entry):
+        lab = self.server.lab
+        if not segments or segments[0] not in GRAPH_VERSIONS:
+            raise GraphError(400, "BadRequest", f"Invalid version: {segments[0] if segments else ''}")
+        version = segments[0]
+        principal = self.server.directory.authenticate(self.headers.get("Authorization"), lab.url)
+        entry["app_id"], entry["token_kind"] = principal["app_id"], principal["kind"]
+        with lab.lock:
+            lab.tick()
+            route, params = lab.registry.resolve(self.command, version, segments[1:])
+            permission = route.permission
+            if permission.delegated_only and principal["kind"] == "app":
+                raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the "
+                                 "operation. This API does not support application permissions.")
+            if not principal["granted"] & set(permission.any_of):
+                raise GraphError(403, "Authorization_RequestDenied",
+                                 "Insufficient privileges to complete the operation.")
+            wait = lab.rate_limited(principal["app_id"] or principal["oid"], self.command)
+            if wait is not None:
+                raise GraphError(429, "TooManyRequests", "Too many requests from this application in the "
+                                 "last 20 seconds; retry after the Retry-After interval.",
+                                 headers={"Retry-After": str(wait)})
+            if isinstance(body, str):
+                raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure "
+                                 "Content-Type header is set and payload is of valid JSON format.")
+            request = Request(lab=lab, method=self.command, version=version, path=path, params=params,
+                              query=parse_query(raw_query), body=body, headers=dict(self.headers),
+                              principal=principal)
+            return route.handler(request)
