@@ -12,7 +12,7 @@ options:
   assignments:
     description:
       - Which groups the object is assigned to. Omit to leave assignments as they are.
-      - A target is C({group: NAME_OR_ID}), C({group: NAME_OR_ID, exclude: true}), C({all_devices: true}) or C({all_users: true}).
+      - "A target is C({group: NAME_OR_ID}), C({group: NAME_OR_ID, exclude: true}), C({all_devices: true}) or C({all_users: true})."
       - Groups may be named by display name or ID. An unknown or ambiguous name fails before any change.
       - Only the calls that change something are sent. Targets carrying assignment filters keep them.
     type: dict
@@ -46,7 +46,7 @@ options:
         suboptions: *target
       set:
         description:
-          - The exact set of targets; any other target is removed. C(set: []) removes all assignments.
+          - "The exact set of targets; any other target is removed. C(set: []) removes all assignments."
           - Cannot be combined with O(assignments.add) or O(assignments.remove).
         type: list
         elements: dict

@@ -1,0 +1,356 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the intune.autopilot collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: autopilot_esp
+short_description: Manage an Intune Enrollment Status Page (ESP) profile for Autopilot (tutorial step 6)
+version_added: 0.1.0
+description:
+  - Creates, updates, prioritises, assigns or deletes a Windows Enrollment Status Page profile
+    (C(windows10EnrollmentCompletionPageConfiguration)) in Microsoft Intune, the page that shows
+    provisioning progress and blocks the device until it is ready (step 6 of the Windows Autopilot
+    user-driven Microsoft Entra hybrid join tutorial).
+  - The profile is found by O(display_name) among Enrollment Status Page profiles, or by O(id). The other
+    enrollment configurations of the tenant (enrollment limits, platform restrictions, Windows Hello for
+    Business) live in the same Graph collection and are never touched.
+  - Only the options you set are compared. On create, unset options take the tutorial's values
+    (progress shown, 60 minutes, log collection on, device blocked until all apps are installed).
+  - The built-in default profile C(All users and all devices) is only changed when you name it (by
+    O(display_name) or O(id)). Even then, deleting it, moving its priority or assigning it is refused
+    before any change, because Intune does not allow it; its settings can be changed.
+  - Input is checked before any request.
+author:
+  - intune.autopilot developers
+extends_documentation_fragment:
+  - intune.autopilot.graph
+  - intune.autopilot.graph_assignments
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: all
+options:
+  display_name:
+    description:
+      - Name of the profile. Required unless O(id) is given.
+    type: str
+  id:
+    description:
+      - Graph ID of the profile, to manage one profile among several with the same name, or to rename it.
+    type: str
+  description:
+    description:
+      - Description of the profile.
+    type: str
+  show_app_and_profile_progress:
+    description:
+      - Show app and profile configuration progress. V(false) turns the page off; the other settings
+        only matter when it is V(true).
+      - Graph C(showInstallationProgress). On create defaults to V(true), as the tutorial recommends.
+    type: bool
+  error_timeout_minutes:
+    description:
+      - Show an error when installation takes longer than this many minutes, 1 to 1440.
+      - Graph C(installProgressTimeoutInMinutes). On create defaults to C(60).
+    type: int
+  custom_error_message:
+    description:
+      - Show this custom message when the time limit is reached or an error occurs, up to 10000 characters.
+      - An empty string means the default message ("Setup could not be completed. Please try again or contact
+        your support person for help."); an empty string and no message at all are treated as equal.
+      - Graph C(customErrorMessage). On create, no custom message.
+    type: str
+  allow_log_collection:
+    description:
+      - Turn on log collection and diagnostics page for end users.
+      - Graph C(allowLogCollectionOnInstallFailure). On create defaults to V(true), as the tutorial recommends.
+    type: bool
+  only_show_page_to_oobe_devices:
+    description:
+      - Only show page to devices provisioned by out-of-box experience (OOBE) - V(true) shows the user phase
+        only to the first user who signs in, V(false) to every user signing in to the device for the first time.
+      - Graph C(disableUserStatusTrackingAfterFirstUser). Microsoft does not document which Graph property the
+        portal toggle writes; this module maps it to the property whose meaning matches the portal's
+        description of the toggle (the first-user behaviour), as the Terraform provider does. The other
+        candidate is O(only_track_autopilot_enrollments).
+      - On create defaults to V(true), the portal's default.
+    type: bool
+  only_track_autopilot_enrollments:
+    description:
+      - Track installation progress only for Autopilot enrollments, not for other enrollment scenarios.
+      - Graph C(trackInstallProgressForAutopilotOnly). The portal has no separate toggle for it (see
+        O(only_show_page_to_oobe_devices)); set it if a profile saved in the portal shows it set.
+      - Not sent on create unless set, leaving Graph's default (V(false)).
+    type: bool
+  install_quality_updates:
+    description:
+      - Install Windows quality updates (might restart the device) at the end of OOBE. Windows 11 only.
+      - If V(false), keep O(block_device_until_complete=true), as the tutorial warns.
+      - Graph C(installQualityUpdates). On create defaults to V(false).
+    type: bool
+  block_device_until_complete:
+    description:
+      - Block device use until all apps and profiles are installed. The next three options only apply when V(true).
+      - Graph C(blockDeviceSetupRetryByUser). Microsoft does not document the portal's mapping; this follows the
+        Terraform provider.
+      - On create defaults to V(true).
+    type: bool
+  allow_reset_on_failure:
+    description:
+      - Allow users to reset device if installation error occurs.
+      - Graph C(allowDeviceResetOnInstallFailure). On create defaults to V(false).
+    type: bool
+  allow_use_on_failure:
+    description:
+      - Allow users to use device if installation error occurs.
+      - Graph C(allowDeviceUseOnInstallFailure). On create defaults to V(false).
+    type: bool
+  blocking_apps:
+    description:
+      - Block device use until these required apps are installed if they are assigned to the user/device - an
+        empty list means B(All) assigned apps; app IDs (GUIDs of Intune apps, at most 100) mean B(Selected).
+      - Compared as a set, case-insensitively.
+      - Graph C(selectedMobileAppIds). On create defaults to C([]) (All).
+    type: list
+    elements: str
+  allow_non_blocking_app_installation:
+    description:
+      - Only fail selected blocking apps in technician phase (pre-provisioning).
+      - Graph C(allowNonBlockingAppInstallation). On create defaults to V(false).
+    type: bool
+  priority:
+    description:
+      - Priority among Enrollment Status Page profiles, C(1) being the highest. When a device or user is in the
+        groups of several profiles, the highest-priority one applies.
+      - Set through Graph's C(setPriority) action, and only when it differs, because Graph rejects setting the
+        current value. Intune renumbers the other profiles when one moves.
+      - On create, Intune gives the new profile the lowest priority unless this is set.
+    type: int
+  scope_tags:
+    description:
+      - Intune role scope tag IDs. On create defaults to C(["0"]) (Default).
+    type: list
+    elements: str
+  state:
+    description:
+      - V(present) creates or updates the profile; V(absent) deletes it (Graph removes its assignments with it).
+    type: str
+    default: present
+    choices: [present, absent]
+  recreate:
+    description:
+      - Enrollment Status Page profiles have no create-only settings; kept for symmetry with the other resource modules.
+    type: bool
+    default: false
+notes:
+  - "Graph: C(/beta/deviceManagement/deviceEnrollmentConfigurations) (the v1.0 type lacks nearly every setting).
+    Permission: C(DeviceManagementServiceConfig.ReadWrite.All) (C(Group.Read.All) too when assignments name groups)."
+  - Graph's C(assign) action replaces the whole assignment set; the module always sends the complete desired set,
+    so targets you do not name are kept with O(assignments.add) and O(assignments.remove).
+  - A device-targeted profile wins over a user-targeted one; the default profile applies when no other targets
+    the device or user.
+seealso:
+  - module: intune.autopilot.autopilot_profile
+  - module: intune.autopilot.domain_join_profile
+  - name: Tutorial step 6 - Configure and assign the Enrollment Status Page
+    description: Microsoft Learn, Windows Autopilot user-driven Microsoft Entra hybrid join.
+    link: https://learn.microsoft.com/autopilot/tutorial/user-driven/hybrid-azure-ad-join-esp
+  - name: Set up the Enrollment Status Page
+    description: Microsoft Learn, every ESP setting explained.
+    link: https://learn.microsoft.com/intune/intune-service/enrollment/windows-enrollment-status
+"""
+
+EXAMPLES = r"""
+- name: Enrollment Status Page of the tutorial, assigned to the Autopilot device group of step 5
+  intune.autopilot.autopilot_esp:
+    display_name: Autopilot hybrid join - ESP
+    description: Shows provisioning progress and blocks the device until it is ready
+    show_app_and_profile_progress: true
+    error_timeout_minutes: 60
+    allow_log_collection: true
+    block_device_until_complete: true
+    assignments:
+      set:
+        - group: Autopilot-HAADJ-Devices
+
+- name: Give more time, a custom message, and make it the first profile
+  intune.autopilot.autopilot_esp:
+    display_name: Autopilot hybrid join - ESP
+    error_timeout_minutes: 120
+    custom_error_message: Setup did not finish. Call the service desk on 555-0100.
+    priority: 1
+
+- name: Only wait for two apps, let users reset on failure, and also target pilot users (other targets kept)
+  intune.autopilot.autopilot_esp:
+    display_name: Autopilot hybrid join - ESP
+    blocking_apps:
+      - 4a1f9a6e-2f55-4b8e-9a53-0c7e7f6e1a01
+      - 9b2c3d4e-5f60-4a71-8b92-a3b4c5d6e7f8
+    allow_reset_on_failure: true
+    assignments:
+      add:
+        - group: Autopilot-Pilot-Users
+
+- name: Credentials once for every Graph module
+  module_defaults:
+    group/intune.autopilot.graph:
+      tenant_id: "{{ tenant_id }}"
+      client_id: "{{ client_id }}"
+      client_certificate_path: /etc/ansible/intune-app.pem
+  block:
+    - name: Preview removing the profile
+      intune.autopilot.autopilot_esp:
+        display_name: Autopilot hybrid join - ESP
+        state: absent
+      check_mode: true
+      diff: true
+"""
+
+RETURN = r"""
+id:
+  description: Graph ID of the profile (null after deletion or, in check mode, before creation).
+  returned: always
+  type: str
+  sample: 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d_Windows10EnrollmentCompletionPageConfiguration
+esp:
+  description: The profile as Graph holds it after the run (annotations other than C(@odata.type) removed).
+  returned: always
+  type: dict
+  sample:
+    '@odata.type': '#microsoft.graph.windows10EnrollmentCompletionPageConfiguration'
+    displayName: Autopilot hybrid join - ESP
+    priority: 1
+    showInstallationProgress: true
+    installProgressTimeoutInMinutes: 60
+    customErrorMessage: null
+    allowLogCollectionOnInstallFailure: true
+    disableUserStatusTrackingAfterFirstUser: true
+    installQualityUpdates: false
+    blockDeviceSetupRetryByUser: true
+    allowDeviceResetOnInstallFailure: false
+    allowDeviceUseOnInstallFailure: false
+    selectedMobileAppIds: []
+    allowNonBlockingAppInstallation: false
+    roleScopeTagIds: ['0']
+assignments:
+  description: The profile's assignment targets after the run, in the shape O(assignments) accepts.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{group: Autopilot-HAADJ-Devices, exclude: false}]
+"""
+
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import (
+    GUID_RE,
+    Assignments,
+    Prop,
+    Resource,
+    engine_argument_spec,
+    run_resource_module,
+)
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_module import GraphModule
+
+TIMEOUT_RANGE = (1, 1440)
+MAX_MESSAGE = 10000
+MAX_BLOCKING_APPS = 100
+DEFAULT_ESP_TYPE = "defaultWindows10EnrollmentCompletionPageConfiguration"
+
+
+def validate(params):
+    errors = []
+    timeout = params.get("error_timeout_minutes")
+    if timeout is not None and not TIMEOUT_RANGE[0] <= timeout <= TIMEOUT_RANGE[1]:
+        errors.append("error_timeout_minutes %d: Intune accepts %d to %d minutes." % (timeout, TIMEOUT_RANGE[0], TIMEOUT_RANGE[1]))
+    message = params.get("custom_error_message")
+    if message is not None and len(message) > MAX_MESSAGE:
+        errors.append("custom_error_message is %d characters; Intune accepts at most %d." % (len(message), MAX_MESSAGE))
+    apps = params.get("blocking_apps")
+    if apps is not None:
+        if len(apps) > MAX_BLOCKING_APPS:
+            errors.append("blocking_apps lists %d apps; Intune accepts at most %d (or [] for all apps)." % (len(apps), MAX_BLOCKING_APPS))
+        not_ids = [app for app in apps if not GUID_RE.match(app)]
+        if not_ids:
+            errors.append("blocking_apps must be Intune app IDs (GUIDs), not %s." % ", ".join(repr(app) for app in not_ids))
+    priority = params.get("priority")
+    if priority is not None and priority < 1:
+        errors.append("priority %d: 1 is the highest priority a profile can have (0 belongs to the default profile)." % priority)
+    return errors
+
+
+def is_default_esp(obj):
+    # Older tenants may not return deviceEnrollmentConfigurationType; the default's id keeps the type name.
+    return (obj.get("deviceEnrollmentConfigurationType") == DEFAULT_ESP_TYPE
+            or (obj.get("id") or "").lower().endswith("_" + DEFAULT_ESP_TYPE.lower()))
+
+
+def guard(existing, params):
+    """Intune lets the default profile's settings change, nothing else: refuse before any write."""
+    if not is_default_esp(existing):
+        return None
+    name = "the built-in default Enrollment Status Page profile '%s' (id %s)" % (existing.get("displayName"), existing.get("id"))
+    if params["state"] == "absent":
+        return "Refusing to delete %s: Intune does not allow deleting it. Turn it off with show_app_and_profile_progress: false instead." % name
+    if params.get("priority") is not None:
+        return ("Refusing to set the priority of %s: it always has the lowest priority and Intune does not allow moving it. "
+                "Set priority on your own profile instead." % name)
+    if params.get("assignments"):
+        return ("Refusing to assign %s: it applies to all users and all devices that no other profile targets, and Intune "
+                "does not allow changing its assignments. Create your own profile and assign that." % name)
+    return None
+
+
+def empty_as_none(value):
+    return value or None
+
+
+def app_id_set(value):
+    return sorted(app.lower() for app in value)
+
+
+ESP = Resource(
+    noun="Enrollment Status Page profile",
+    collection="deviceManagement/deviceEnrollmentConfigurations",
+    odata_type="#microsoft.graph.windows10EnrollmentCompletionPageConfiguration",
+    return_key="esp",
+    props=(
+        Prop("display_name", "displayName"),
+        Prop("description", "description"),
+        Prop("show_app_and_profile_progress", "showInstallationProgress", spec={"type": "bool"}, create_default=True),
+        Prop("error_timeout_minutes", "installProgressTimeoutInMinutes", spec={"type": "int"}, create_default=60),
+        Prop("custom_error_message", "customErrorMessage", normalize=empty_as_none),
+        Prop("allow_log_collection", "allowLogCollectionOnInstallFailure", spec={"type": "bool"}, create_default=True),
+        Prop("only_show_page_to_oobe_devices", "disableUserStatusTrackingAfterFirstUser", spec={"type": "bool"}, create_default=True),
+        Prop("only_track_autopilot_enrollments", "trackInstallProgressForAutopilotOnly", spec={"type": "bool"}),
+        Prop("install_quality_updates", "installQualityUpdates", spec={"type": "bool"}, create_default=False),
+        Prop("block_device_until_complete", "blockDeviceSetupRetryByUser", spec={"type": "bool"}, create_default=True),
+        Prop("allow_reset_on_failure", "allowDeviceResetOnInstallFailure", spec={"type": "bool"}, create_default=False),
+        Prop("allow_use_on_failure", "allowDeviceUseOnInstallFailure", spec={"type": "bool"}, create_default=False),
+        Prop("blocking_apps", "selectedMobileAppIds", spec={"type": "list", "elements": "str"}, normalize=app_id_set, create_default=[]),
+        Prop("allow_non_blocking_app_installation", "allowNonBlockingAppInstallation", spec={"type": "bool"}, create_default=False),
+        Prop("priority", "priority", spec={"type": "int"}, write_action="setPriority"),
+        Prop("scope_tags", "roleScopeTagIds", spec={"type": "list", "elements": "str"}, normalize=sorted, create_default=["0"]),
+    ),
+    assignments=Assignments(
+        style="assign_action",
+        body_key="enrollmentConfigurationAssignments",
+        item_type="#microsoft.graph.enrollmentConfigurationAssignment",
+    ),
+    validate=validate,
+    guard=guard,
+)
+
+
+def main():
+    module = GraphModule(argument_spec=engine_argument_spec(ESP), supports_check_mode=True)
+    run_resource_module(module, ESP)
+
+
+if __name__ == "__main__":
+    main()
