@@ -1,0 +1,348 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the intune.autopilot collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: autopilot_profile
+short_description: Manage the Windows Autopilot hybrid join deployment profile (tutorial step 7)
+version_added: 0.1.0
+description:
+  - Creates, updates, assigns or deletes a Windows Autopilot deployment profile that joins devices to
+    Microsoft Entra ID as B(Microsoft Entra hybrid joined) in user-driven mode
+    (C(activeDirectoryWindowsAutopilotDeploymentProfile)), step 7 of the Windows Autopilot user-driven
+    Microsoft Entra hybrid join tutorial.
+  - The profile is found by O(display_name) among all Autopilot deployment profiles, or by O(id).
+    A Microsoft Entra joined profile of the same name is found too; as its join type cannot change in
+    place, the module refuses to touch it unless O(recreate=true).
+  - Only the options you set are compared. On create, unset options take the tutorial's values.
+  - Only the current Graph properties are written and compared (C(locale), C(outOfBoxExperienceSetting),
+    C(hardwareHashExtractionEnabled), C(preprovisioningAllowed)); their deprecated read-only twins
+    (C(language), C(outOfBoxExperienceSettings), C(extractHardwareHash), C(enableWhiteGlove)) are ignored.
+  - O(deployment_mode), O(skip_ad_connectivity_check) and O(device_type) cannot change on an existing
+    profile; a change fails naming the option unless O(recreate=true), which deletes the profile and
+    creates it again with its assignments re-applied.
+author:
+  - intune.autopilot developers
+extends_documentation_fragment:
+  - intune.autopilot.graph
+  - intune.autopilot.graph_assignments
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: all
+options:
+  display_name:
+    description:
+      - Name of the profile, at most 200 characters. Required unless O(id) is given.
+    type: str
+  id:
+    description:
+      - Graph ID of the profile, to manage one profile among several with the same name, or to rename it.
+    type: str
+  description:
+    description:
+      - Description of the profile, at most 1500 characters.
+    type: str
+  deployment_mode:
+    description:
+      - The portal's B(Deployment mode). Hybrid join supports V(user_driven) only; V(self_deploying) is
+        rejected before any request.
+      - Cannot change on an existing profile (the portal greys it out); see O(recreate).
+      - On create defaults to V(user_driven).
+    type: str
+    choices: [user_driven, self_deploying]
+  skip_ad_connectivity_check:
+    description:
+      - The portal's B(Skip AD connectivity check). V(true) only when devices reach the domain through a VPN
+        during the Autopilot deployment; the tutorial leaves it V(false).
+      - Treated as create-only, as Intune's own portal and other tools send it only on create; changing it
+        needs O(recreate=true).
+      - On create defaults to V(false).
+    type: bool
+  hide_license_terms:
+    description:
+      - Hide the Microsoft Software License Terms during the out-of-box experience. On create defaults to V(true).
+    type: bool
+  hide_privacy_settings:
+    description:
+      - Hide the privacy settings during the out-of-box experience. On create defaults to V(true).
+    type: bool
+  hide_change_account_options:
+    description:
+      - Hide the change account options on the sign-in page (it needs company branding in Microsoft Entra ID).
+      - On create defaults to V(true).
+    type: bool
+  user_account_type:
+    description:
+      - Whether the user who enrolls the device is a standard user or a local administrator.
+      - On create defaults to V(standard).
+    type: str
+    choices: [standard, administrator]
+  allow_pre_provisioning:
+    description:
+      - The portal's B(Allow pre-provisioned deployment) (technician phase, formerly White Glove).
+      - On create defaults to V(false).
+    type: bool
+  language:
+    description:
+      - The portal's B(Language (Region)) - V(os_default) (the operating system default), V(user_select)
+        (the user picks it), or a locale such as C(en-US) or C(de-DE) (compared case-insensitively).
+      - On create defaults to V(os_default).
+    type: str
+  configure_keyboard_automatically:
+    description:
+      - The portal's B(Automatically configure keyboard) - skip the keyboard selection page.
+        It needs an Ethernet connection during the out-of-box experience.
+      - On create defaults to V(true).
+    type: bool
+  convert_all_targeted_devices:
+    description:
+      - The portal's B(Convert all targeted devices to Autopilot) - register every device of the assigned
+        groups as an Autopilot device (hardware hash extraction).
+      - On create defaults to V(true), as the tutorial's note recommends.
+    type: bool
+  device_type:
+    description:
+      - The device type of the profile. Hybrid join profiles are for Windows PCs only. Set on create; it cannot change.
+      - On create defaults to V(windows_pc).
+    type: str
+    choices: [windows_pc]
+  device_name_template:
+    description:
+      - Hybrid join profiles cannot apply a device name template (the portal greys it out) - computer names
+        come from the domain join profile (M(intune.autopilot.domain_join_profile)). Only the empty string
+        is accepted; any template is rejected before any request.
+      - On create set to the empty string.
+    type: str
+  scope_tags:
+    description:
+      - Intune role scope tag IDs. On create defaults to C(["0"]) (Default).
+    type: list
+    elements: str
+  state:
+    description:
+      - V(present) creates or updates the profile; V(absent) removes its assignments, then deletes it.
+    type: str
+    default: present
+    choices: [present, absent]
+  recreate:
+    description:
+      - Allow a change that Graph cannot make in place - the join type (a Microsoft Entra joined profile of
+        the same name), O(deployment_mode), O(skip_ad_connectivity_check) or O(device_type) - by deleting
+        the profile and creating it again with the current settings plus the requested ones, and the same
+        assignments. The profile gets a new ID.
+    type: bool
+    default: false
+notes:
+  - "Graph: C(/beta/deviceManagement/windowsAutopilotDeploymentProfiles) (beta only), assignments one
+    by one through its C(assignments) collection. Permission: C(DeviceManagementServiceConfig.ReadWrite.All)
+    (C(Group.Read.All) too when assignments name groups)."
+  - Assignments take groups (include or exclude) or all devices; a device profile cannot target all users.
+  - Graph cannot filter this collection, so every page is read and the name is matched on the controller.
+  - Assigning a profile reaches devices asynchronously and can take a long time; a device with several
+    profiles gets the oldest one. Changes do not reach devices that already ran the out-of-box experience.
+seealso:
+  - module: intune.autopilot.domain_join_profile
+  - module: intune.autopilot.autopilot_esp
+  - name: Tutorial step 7 - Create and assign a user-driven Microsoft Entra hybrid join Autopilot profile
+    description: Microsoft Learn, Windows Autopilot user-driven Microsoft Entra hybrid join.
+    link: https://learn.microsoft.com/autopilot/tutorial/user-driven/hybrid-azure-ad-join-autopilot-profile
+"""
+
+EXAMPLES = r"""
+- name: The tutorial's hybrid join profile, assigned to the Autopilot device group of step 5
+  intune.autopilot.autopilot_profile:
+    display_name: Autopilot hybrid join - user-driven
+    description: User-driven Microsoft Entra hybrid join
+    deployment_mode: user_driven
+    skip_ad_connectivity_check: false
+    hide_license_terms: true
+    hide_privacy_settings: true
+    hide_change_account_options: true
+    user_account_type: standard
+    allow_pre_provisioning: false
+    language: os_default
+    configure_keyboard_automatically: true
+    convert_all_targeted_devices: true
+    assignments:
+      add:
+        - group: Autopilot-HAADJ-Devices
+
+- name: Devices reach the domain over a VPN - skip the AD connectivity check (recreates the profile)
+  intune.autopilot.autopilot_profile:
+    display_name: Autopilot hybrid join - user-driven
+    skip_ad_connectivity_check: true
+    recreate: true
+
+- name: Let the user choose the language, keep a test group out
+  intune.autopilot.autopilot_profile:
+    display_name: Autopilot hybrid join - user-driven
+    language: user_select
+    assignments:
+      add:
+        - group: Autopilot-Test-Devices
+          exclude: true
+
+- name: Credentials once for every Graph module
+  module_defaults:
+    group/intune.autopilot.graph:
+      tenant_id: "{{ tenant_id }}"
+      client_id: "{{ client_id }}"
+      client_certificate_path: /etc/ansible/intune-app.pem
+  block:
+    - name: Remove the profile (its assignments first)
+      intune.autopilot.autopilot_profile:
+        display_name: Autopilot hybrid join - user-driven
+        state: absent
+"""
+
+RETURN = r"""
+id:
+  description: Graph ID of the profile (null after deletion or, in check mode, before creation).
+  returned: always
+  type: str
+  sample: 7c3f5f3a-2b1d-4c8e-9a6f-0e4b2d1c9a77
+profile:
+  description:
+    - The profile as Graph holds it after the run (annotations other than C(@odata.type) removed).
+    - Graph also returns the deprecated twins (C(language), C(outOfBoxExperienceSettings), ...); they are
+      shown as returned and never compared.
+  returned: always
+  type: dict
+  sample:
+    '@odata.type': '#microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile'
+    displayName: Autopilot hybrid join - user-driven
+    description: User-driven Microsoft Entra hybrid join
+    locale: os-default
+    deviceNameTemplate: ''
+    deviceType: windowsPc
+    hardwareHashExtractionEnabled: true
+    preprovisioningAllowed: false
+    hybridAzureADJoinSkipConnectivityCheck: false
+    roleScopeTagIds: ['0']
+    outOfBoxExperienceSetting:
+      deviceUsageType: singleUser
+      userType: standard
+      privacySettingsHidden: true
+      eulaHidden: true
+      keyboardSelectionPageSkipped: true
+      escapeLinkHidden: true
+assignments:
+  description: The profile's assignment targets after the run, in the shape O(assignments) accepts.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{group: Autopilot-HAADJ-Devices, exclude: false}]
+"""
+
+import re
+
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import (
+    Assignments,
+    Prop,
+    Resource,
+    engine_argument_spec,
+    run_resource_module,
+)
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_module import GraphModule
+
+MAX_NAME = 200
+MAX_DESCRIPTION = 1500
+OOBE = "outOfBoxExperienceSetting"
+# Graph's `locale` for the portal's two non-locale choices; user select is sent as "" as Terraform's provider does.
+LANGUAGE_CHOICES = {"os_default": "os-default", "user_select": ""}
+# language[-Script][-REGION], for example en-US, de-DE, sr-Latn-RS, es-419.
+LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$")
+
+
+class LanguageProp(Prop):
+    """`locale`: two named choices or a free locale tag, so `choices` (which restricts the option) cannot map it."""
+
+    def to_graph(self, value):
+        return LANGUAGE_CHOICES.get(value, value)
+
+    def from_graph(self, value):
+        named = {graph: option for option, graph in LANGUAGE_CHOICES.items()}
+        return named.get(value, value)
+
+
+def validate(params):
+    errors = []
+    name, description = params.get("display_name"), params.get("description")
+    if name is not None and not 1 <= len(name) <= MAX_NAME:
+        errors.append("display_name: give 1 to %d characters (got %d)." % (MAX_NAME, len(name)))
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        errors.append("description: at most %d characters (got %d)." % (MAX_DESCRIPTION, len(description)))
+    if params.get("deployment_mode") == "self_deploying":
+        errors.append(
+            "deployment_mode self_deploying: Microsoft Entra hybrid join supports user-driven deployments only "
+            "(self-deploying mode needs Microsoft Entra join); use deployment_mode: user_driven."
+        )
+    language = params.get("language")
+    if language is not None and language not in LANGUAGE_CHOICES and not LOCALE_RE.match(language):
+        errors.append(
+            "language %r: use os_default, user_select or a locale such as en-US (language-REGION, joined by a hyphen)." % language
+        )
+    if params.get("device_name_template"):
+        errors.append(
+            "device_name_template %r: hybrid join profiles cannot name devices; the computer name comes from the "
+            "domain join profile (intune.autopilot.domain_join_profile, computer_name_prefix)." % params["device_name_template"]
+        )
+    return errors
+
+
+def casefold(value):
+    return value.casefold()
+
+
+PROFILE = Resource(
+    noun="hybrid join Autopilot profile",
+    collection="deviceManagement/windowsAutopilotDeploymentProfiles",
+    odata_type="#microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile",
+    # A same-named Entra join profile is the same portal object with another join type: a create-only change.
+    kin_types=("#microsoft.graph.azureADWindowsAutopilotDeploymentProfile",),
+    type_option="join type",
+    return_key="profile",
+    props=(
+        Prop("display_name", "displayName"),
+        Prop("description", "description"),
+        Prop("deployment_mode", OOBE + ".deviceUsageType", choices={"user_driven": "singleUser", "self_deploying": "shared"},
+             create_only=True, create_default="user_driven"),
+        Prop("skip_ad_connectivity_check", "hybridAzureADJoinSkipConnectivityCheck", spec={"type": "bool"},
+             create_only=True, create_default=False),
+        Prop("hide_license_terms", OOBE + ".eulaHidden", spec={"type": "bool"}, create_default=True),
+        Prop("hide_privacy_settings", OOBE + ".privacySettingsHidden", spec={"type": "bool"}, create_default=True),
+        Prop("hide_change_account_options", OOBE + ".escapeLinkHidden", spec={"type": "bool"}, create_default=True),
+        Prop("user_account_type", OOBE + ".userType", choices={"standard": "standard", "administrator": "administrator"},
+             create_default="standard"),
+        Prop("allow_pre_provisioning", "preprovisioningAllowed", spec={"type": "bool"}, create_default=False),
+        LanguageProp("language", "locale", normalize=casefold, create_default="os_default"),
+        Prop("configure_keyboard_automatically", OOBE + ".keyboardSelectionPageSkipped", spec={"type": "bool"}, create_default=True),
+        Prop("convert_all_targeted_devices", "hardwareHashExtractionEnabled", spec={"type": "bool"}, create_default=True),
+        Prop("device_type", "deviceType", choices={"windows_pc": "windowsPc"}, create_only=True, create_default="windows_pc"),
+        Prop("device_name_template", "deviceNameTemplate", create_default=""),
+        Prop("scope_tags", "roleScopeTagIds", spec={"type": "list", "elements": "str"}, normalize=sorted, create_default=["0"]),
+    ),
+    assignments=Assignments(
+        style="per_item",
+        item_type="#microsoft.graph.windowsAutopilotDeploymentProfileAssignment",
+        kinds=("include", "exclude", "all_devices"),
+    ),
+    validate=validate,
+)
+
+
+def main():
+    module = GraphModule(argument_spec=engine_argument_spec(PROFILE), supports_check_mode=True)
+    run_resource_module(module, PROFILE)
+
+
+if __name__ == "__main__":
+    main()
