@@ -177,7 +177,8 @@ ansible-test-integration:
 
 # Runs every suite even when an earlier one fails, then reports each and fails if any failed.
 test: venv
-	@failed=""; \
+	@rm -f tests/output/pytest.log; \
+	failed=""; \
 	$(MAKE) --no-print-directory units || failed="$$failed units"; \
 	$(MAKE) --no-print-directory sanity || failed="$$failed sanity"; \
 	$(MAKE) --no-print-directory integration || failed="$$failed integration"; \
