@@ -24,7 +24,8 @@ class CallbackModule(CallbackBase):
     CALLBACK_NEEDS_ENABLED = True
 
     def _write(self, result, status):
-        record = dict(result._result, _task=result._task.get_name(), _status=status)
+        # ansible-core 2.21 keeps `failed` out of an ignored failure's result; the status says it.
+        record = dict(result._result, failed=status == "failed", _task=result._task.get_name(), _status=status)
         with open(os.environ["RESULTS_FILE"], "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, default=str) + "\n")
 
