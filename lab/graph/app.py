@@ -8,11 +8,11 @@ from .admin import Admin
 from .auth import Directory
 from .core import Lab, Registry
 from .pki import LabPki
-from .resources import enrollment
+from .resources import connectors, device_configurations, enrollment, groups, mobility, profiles
 from .server import LabServer
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
-RESOURCE_MODULES = [enrollment]
+RESOURCE_MODULES = [enrollment, profiles, device_configurations, groups, mobility, connectors]
 
 
 def build_registry():

@@ -104,14 +104,15 @@ class Registry:
             raise GraphError(405, "BadRequest", f"The requested resource does not support http method "
                                                 f"'{method}'.")
         raise GraphError(400, "BadRequest",
-                         f"Resource not found for the segment '{self._first_unknown(version, segments)}'.")
+                         f"Resource not found for the segment '{self._first_unknown(segments)}'.")
 
-    def _first_unknown(self, version, segments):
+    def _first_unknown(self, segments):
+        # Judged against the routes of every version: /v1.0/deviceManagement/<beta-only collection>
+        # names the collection, as Graph does, not deviceManagement.
         for depth in range(len(segments), 0, -1):
-            prefix = segments[:depth]
             for route in self.routes:
-                if version in route.versions and len(route.segments) >= depth and Route(
-                        route.method, route.segments[:depth], None, (), None).match(prefix) is not None:
+                if len(route.segments) >= depth and Route(route.method, route.segments[:depth], None, (),
+                                                          None).match(segments[:depth]) is not None:
                     return segments[depth] if depth < len(segments) else segments[-1]
         return segments[0] if segments else ""
 

@@ -59,6 +59,7 @@ class CollectionSpec:
     on_update: object = None      # fn(req, stored, body) -> None (mutates stored)
     before_delete: object = None  # fn(req, stored) -> None, may raise GraphError
     expanders: dict = field(default_factory=dict)  # nav -> fn(req, obj) -> list of rendered objects
+    bindable: tuple = ()          # navs that may be set on create with "<nav>@odata.bind"
 
     # --- errors --------------------------------------------------------------------------------------
     def bad(self, message):
@@ -83,6 +84,9 @@ class CollectionSpec:
         return obj
 
     def validate(self, req, body, declared, creating):
+        if creating and self.bindable and isinstance(body, dict):
+            body = {k: v for k, v in body.items()
+                    if not (k.endswith("@odata.bind") and k.removesuffix("@odata.bind") in self.bindable)}
         try:
             return schema.validate_object(body, declared, req.version, creating=creating)
         except schema.ValidationError as exc:

@@ -1,0 +1,88 @@
+"""Step 1: /policies/mobileDeviceManagementPolicies (beta, delegated permissions only): the MDM user
+scope. appliesTo is PATCHed alone; groups are added and removed through includedGroups/$ref."""
+
+import re
+
+from .. import schema
+from ..errors import GraphError
+from ..odata import QuerySupport
+from ..permissions import MOBILITY_READ, MOBILITY_WRITE
+from . import groups
+from .base import CollectionSpec, Response
+
+KEY = "mobileDeviceManagementPolicies"
+
+
+def on_update(req, obj, changes):
+    if "appliesTo" in changes:
+        if len(changes) > 1:
+            raise SPEC.bad("appliesTo cannot be updated together with other properties.")
+        if changes["appliesTo"] not in ("all", "none"):
+            raise SPEC.bad("appliesTo can only be set to 'all' or 'none'; add groups through "
+                           "includedGroups/$ref to scope the policy to selected groups.")
+        obj["includedGroups"] = []   # Graph drops the included groups when the scope becomes all/none
+    obj.update(changes)
+
+
+def _render_groups(req, obj):
+    rendered = []
+    for group_id in obj["includedGroups"]:
+        group = req.lab.get(groups.KEY, group_id)
+        if group is not None:
+            rendered.append(groups.SPEC.render(req, group))
+    return rendered
+
+
+def list_included_groups(req):
+    obj = SPEC.find(req)
+    return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#groups",
+                          "value": _render_groups(req, obj)})
+
+
+def add_included_group(req):
+    obj = SPEC.find(req)
+    body = req.body if isinstance(req.body, dict) else {}
+    match = re.search(r"/groups/([0-9a-fA-F-]{36})$", body.get("@odata.id") or "")
+    if set(body) != {"@odata.id"} or not match:
+        raise SPEC.bad("The request body must be {\"@odata.id\": \"https://graph.microsoft.com/beta/groups/<id>\"}.")
+    group_id = match.group(1)
+    if req.lab.get(groups.KEY, group_id) is None:
+        raise GraphError(404, "ResourceNotFound", f"Group '{group_id}' was not found.")
+    if group_id in obj["includedGroups"]:
+        raise SPEC.bad("One or more added object references already exist for the following modified "
+                       "properties: 'includedGroups'.")
+    obj["includedGroups"].append(group_id)
+    obj["appliesTo"] = "selected"
+    return Response(204)
+
+
+def remove_included_group(req):
+    obj = SPEC.find(req)
+    group_id = req.params["group_id"]
+    if group_id not in obj["includedGroups"]:
+        raise GraphError(404, "ResourceNotFound", f"Group '{group_id}' is not included in this policy.")
+    obj["includedGroups"].remove(group_id)
+    return Response(204)
+
+
+def seed(lab, key, obj):
+    if key == KEY:
+        obj.setdefault("includedGroups", [])
+    return obj
+
+
+SPEC = CollectionSpec(
+    key=KEY, path="policies/mobileDeviceManagementPolicies", type_name="mobilityManagementPolicy",
+    read=MOBILITY_READ, write=MOBILITY_WRITE, operations=("list", "get", "update"),
+    query=QuerySupport(filter={"displayName": ("eq",)}, expand=("includedGroups",), top=False),
+    on_update=on_update, expanders={"includedGroups": _render_groups})
+
+
+def register(registry):
+    SPEC.register(registry)
+    registry.seed_hooks.append(seed)
+    item = SPEC.path + "/{id}/includedGroups"
+    registry.route("GET", item, list_included_groups, versions=(schema.BETA,), permission=MOBILITY_READ)
+    registry.route("POST", item + "/$ref", add_included_group, versions=(schema.BETA,), permission=MOBILITY_WRITE)
+    registry.route("DELETE", item + "/{group_id}/$ref", remove_included_group, versions=(schema.BETA,),
+                   permission=MOBILITY_WRITE)

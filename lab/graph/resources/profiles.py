@@ -1,0 +1,134 @@
+"""Step 7: /deviceManagement/windowsAutopilotDeploymentProfiles (beta) and their group assignments.
+No $filter on this collection (Graph refuses it); the deprecated twins are filled from the new names."""
+
+import copy
+
+from .. import schema
+from ..core import new_id
+from ..odata import QuerySupport
+from ..permissions import SERVICE_CONFIG_READ, SERVICE_CONFIG_WRITE
+from .base import CollectionSpec, Response, build_assignments, fill_defaults, render_assignment, target_key
+
+KEY = "windowsAutopilotDeploymentProfiles"
+ASSIGNMENT = "windowsAutopilotDeploymentProfileAssignment"
+OOBE_TWINS = {"deviceUsageType": "deviceUsageType", "userType": "userType", "eulaHidden": "hideEULA",
+              "privacySettingsHidden": "hidePrivacySettings", "escapeLinkHidden": "hideEscapeLink",
+              "keyboardSelectionPageSkipped": "skipKeyboardSelectionPage"}
+DEFAULTS = {"locale": "os-default", "deviceNameTemplate": "", "deviceType": "windowsPc",
+            "hardwareHashExtractionEnabled": False, "preprovisioningAllowed": False, "roleScopeTagIds": ["0"],
+            "managementServiceAppId": None}
+OOBE_DEFAULTS = {"deviceUsageType": "singleUser", "escapeLinkHidden": True, "eulaHidden": False,
+                 "keyboardSelectionPageSkipped": False, "privacySettingsHidden": False, "userType": "standard"}
+
+
+def _fill_twins(obj):
+    """The service keeps the deprecated (read-only) properties in step with the new ones."""
+    obj["language"] = obj.get("locale")
+    obj["extractHardwareHash"] = bool(obj.get("hardwareHashExtractionEnabled"))
+    obj["enableWhiteGlove"] = bool(obj.get("preprovisioningAllowed"))
+    oobe = obj.get("outOfBoxExperienceSetting")
+    obj["outOfBoxExperienceSettings"] = None if oobe is None else {
+        old: oobe.get(new) for new, old in OOBE_TWINS.items()}
+
+
+def _oobe(value):
+    if value is None:
+        return None
+    merged = dict(OOBE_DEFAULTS, **{k: v for k, v in value.items() if k != "@odata.type"})
+    return merged
+
+
+def on_create(req, body, concrete):
+    now = req.lab.clock.now_iso()
+    obj = {"id": new_id(), **copy.deepcopy(body), "createdDateTime": now, "lastModifiedDateTime": now,
+           "assignments": []}
+    obj["outOfBoxExperienceSetting"] = _oobe(body.get("outOfBoxExperienceSetting", {}))
+    fill_defaults(obj, concrete, DEFAULTS)
+    _fill_twins(obj)
+    return obj
+
+
+def on_update(req, obj, changes):
+    if "outOfBoxExperienceSetting" in changes:
+        new = changes["outOfBoxExperienceSetting"]
+        old_usage = (obj.get("outOfBoxExperienceSetting") or {}).get("deviceUsageType")
+        if new is not None and "deviceUsageType" in new and new["deviceUsageType"] != old_usage:
+            raise SPEC.bad("The deployment mode (outOfBoxExperienceSetting.deviceUsageType) cannot be changed "
+                           "after the profile is created.")
+        if new is not None and old_usage is not None:
+            new = dict(new, deviceUsageType=old_usage)
+        changes = dict(changes, outOfBoxExperienceSetting=_oobe(new))
+    obj.update(copy.deepcopy(changes))
+    obj["lastModifiedDateTime"] = req.lab.clock.now_iso()
+    _fill_twins(obj)
+
+
+def before_delete(req, obj):
+    if obj["assignments"]:
+        raise SPEC.bad("The profile is assigned to groups; remove its assignments before deleting it.")
+
+
+def seed(lab, key, obj):
+    if key != KEY:
+        return obj
+    now = lab.clock.now_iso()
+    obj.setdefault("createdDateTime", now)
+    obj.setdefault("lastModifiedDateTime", now)
+    obj.setdefault("assignments", [])
+    obj["outOfBoxExperienceSetting"] = _oobe(obj.get("outOfBoxExperienceSetting", {}))
+    fill_defaults(obj, schema.short_name(obj["@odata.type"]), DEFAULTS)
+    _fill_twins(obj)
+    return obj
+
+
+def _find_assignment(obj, assignment_id):
+    for assignment in obj["assignments"]:
+        if assignment["id"] == assignment_id:
+            return assignment
+    raise SPEC.missing(assignment_id)
+
+
+def list_assignments(req):
+    obj = SPEC.find(req)
+    return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#{SPEC.path}"
+                                            f"('{obj['id']}')/assignments",
+                          "value": [render_assignment(req, a) for a in obj["assignments"]]})
+
+
+def create_assignment(req):
+    obj = SPEC.find(req)
+    (assignment,) = build_assignments(req, SPEC, [req.body], ASSIGNMENT, obj["id"])
+    if any(target_key(a["target"]) == target_key(assignment["target"]) for a in obj["assignments"]):
+        raise SPEC.bad("An assignment for this target already exists on the profile.")
+    obj["assignments"].append(assignment)
+    return Response(201, render_assignment(req, assignment))
+
+
+def get_assignment(req):
+    obj = SPEC.find(req)
+    return Response(200, render_assignment(req, _find_assignment(obj, req.params["assignment_id"])))
+
+
+def delete_assignment(req):
+    obj = SPEC.find(req)
+    obj["assignments"].remove(_find_assignment(obj, req.params["assignment_id"]))
+    return Response(204)
+
+
+SPEC = CollectionSpec(
+    key=KEY, path="deviceManagement/windowsAutopilotDeploymentProfiles",
+    type_name="windowsAutopilotDeploymentProfile", read=SERVICE_CONFIG_READ, write=SERVICE_CONFIG_WRITE,
+    polymorphic=True, query=QuerySupport(filter={}, expand=("assignments",), top=True),
+    on_create=on_create, on_update=on_update, before_delete=before_delete,
+    expanders={"assignments": lambda req, obj: [render_assignment(req, a) for a in obj["assignments"]]})
+
+
+def register(registry):
+    SPEC.register(registry)
+    registry.seed_hooks.append(seed)
+    item = SPEC.path + "/{id}/assignments"
+    kw = {"versions": SPEC.versions}
+    registry.route("GET", item, list_assignments, permission=SERVICE_CONFIG_READ, **kw)
+    registry.route("POST", item, create_assignment, permission=SERVICE_CONFIG_WRITE, **kw)
+    registry.route("GET", item + "/{assignment_id}", get_assignment, permission=SERVICE_CONFIG_READ, **kw)
+    registry.route("DELETE", item + "/{assignment_id}", delete_assignment, permission=SERVICE_CONFIG_WRITE, **kw)
