@@ -28,3 +28,6 @@ def lab(graph_lab):
     graph_lab.client.reset()
     return graph_lab
 
+
+# Active Directory (Samba lab) fixtures of the ou_account_limit tests.
+from ad_fixtures import ad, ad_lab, exclusive_msa_discovery, single_connector_msa  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
