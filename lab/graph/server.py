@@ -6,6 +6,8 @@ import datetime
 import json
 import socket
 import ssl
+import sys
+import traceback
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -180,6 +182,11 @@ class LabHandler(BaseHTTPRequestHandler):
         except GraphError as exc:
             status, extra = exc.status, exc.headers
             payload = self._error_body(exc.code, exc.message, request_id, client_request_id)
+        except Exception:  # a lab bug must surface as a 500 with a traceback, not a dropped connection
+            traceback.print_exc(file=sys.stderr)
+            status, extra = 500, {}
+            payload = self._error_body("InternalServerError", "The Graph lab failed; see its stderr.",
+                                       request_id, client_request_id)
         entry["status"] = status
         lab.record(entry)
         if fault is not None and fault.action == "drop_after":

@@ -89,7 +89,7 @@ def on_create(req, body, concrete):
     obj = {"id": new_id(), **body, "members": members, "owners": owners,
            "createdByAppId": req.principal["app_id"]}
     _check_rules(obj)
-    if DYNAMIC in obj["groupTypes"] and members:
+    if DYNAMIC in (obj.get("groupTypes") or []) and members:
         raise SPEC.bad("Members cannot be added to a group with dynamic membership.")
     return _complete(req.lab, obj)
 
