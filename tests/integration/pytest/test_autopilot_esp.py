@@ -1,0 +1,354 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""autopilot_esp (tutorial step 6) against the Graph lab: every claim is proven from the lab's request
+log and state, not from what the module says about itself."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from harness import graph_auth, run_module, writes
+
+MODULE = "autopilot_esp"
+ESP_TYPE = "#microsoft.graph.windows10EnrollmentCompletionPageConfiguration"
+ASSIGNMENT_TYPE = "#microsoft.graph.enrollmentConfigurationAssignment"
+GROUP_TARGET = "#microsoft.graph.groupAssignmentTarget"
+EXCLUDE_TARGET = "#microsoft.graph.exclusionGroupAssignmentTarget"
+ALL_DEVICES = "#microsoft.graph.allDevicesAssignmentTarget"
+COLLECTION = "/beta/deviceManagement/deviceEnrollmentConfigurations"
+DEFAULT_ESP_NAME = "All users and all devices"
+PILOT = "7e1ab000-0000-4000-8000-00000000b001"  # Lab-Pilot-Devices
+KIOSK = "7e1ab000-0000-4000-8000-00000000b002"  # Lab-Kiosk-Devices
+FILTER_ID = "9f0e1d2c-3b4a-4958-8776-a5b4c3d2e1f0"
+
+# The tutorial's values, as Graph holds them (what the module sends on create when nothing is set).
+TUTORIAL_VALUES = {
+    "showInstallationProgress": True,
+    "installProgressTimeoutInMinutes": 60,
+    "allowLogCollectionOnInstallFailure": True,
+    "disableUserStatusTrackingAfterFirstUser": True,
+    "installQualityUpdates": False,
+    "blockDeviceSetupRetryByUser": True,
+    "allowDeviceResetOnInstallFailure": False,
+    "allowDeviceUseOnInstallFailure": False,
+    "selectedMobileAppIds": [],
+    "allowNonBlockingAppInstallation": False,
+    "roleScopeTagIds": ["0"],
+}
+# The same settings as the options a playbook (the hybrid_join role) passes every run.
+TUTORIAL_OPTIONS = dict(
+    show_app_and_profile_progress=True,
+    error_timeout_minutes=60,
+    custom_error_message="",
+    allow_log_collection=True,
+    only_show_page_to_oobe_devices=True,
+    install_quality_updates=False,
+    block_device_until_complete=True,
+    allow_reset_on_failure=False,
+    allow_use_on_failure=False,
+    blocking_apps=[],
+    allow_non_blocking_app_installation=False,
+    scope_tags=["0"],
+)
+
+
+def esp_args(lab, name="Autopilot hybrid join - ESP", **options):
+    return dict(graph_auth(lab), display_name=name, **options)
+
+
+def configurations(lab):
+    return lab.client.state()["deviceEnrollmentConfigurations"]
+
+
+def custom_esps(lab):
+    return {obj["displayName"]: obj for obj in configurations(lab)
+            if obj["@odata.type"] == ESP_TYPE and not obj["deviceEnrollmentConfigurationType"].startswith("default")}
+
+
+def default_esp(lab):
+    return next(obj for obj in configurations(lab)
+                if obj["deviceEnrollmentConfigurationType"] == "defaultWindows10EnrollmentCompletionPageConfiguration")
+
+
+def group_target(group_id, **filter_fields):
+    return dict({"@odata.type": GROUP_TARGET, "groupId": group_id}, **filter_fields)
+
+
+def seed_esp(lab, name, assigned=(), **values):
+    """An existing ESP with the tutorial's values (plus `values`), assigned to the `assigned` targets."""
+    esp_id = "%s_Windows10EnrollmentCompletionPageConfiguration" % uuid.uuid4()
+    obj = dict(TUTORIAL_VALUES, **{"@odata.type": ESP_TYPE, "id": esp_id, "displayName": name}, **values)
+    obj["assignments"] = [
+        {"@odata.type": ASSIGNMENT_TYPE, "id": "%s_%s" % (esp_id, target.get("groupId")), "source": "direct",
+         "sourceId": esp_id, "target": target}
+        for target in assigned
+    ]
+    lab.client.seed({"deviceEnrollmentConfigurations": [obj]})
+    lab.client.clear_log()
+    return esp_id
+
+
+def assign_calls(requests):
+    return [entry for entry in writes(requests) if entry["path"].endswith("/assign")]
+
+
+def targets(assign_call):
+    items = assign_call["body"]["enrollmentConfigurationAssignments"]
+    assert all(item["@odata.type"] == ASSIGNMENT_TYPE for item in items)
+    return sorted((item["target"]["@odata.type"], item["target"].get("groupId")) for item in items)
+
+
+def stored_targets(esp):
+    return sorted((a["target"]["@odata.type"], a["target"].get("groupId")) for a in esp["assignments"])
+
+
+# -- create, idempotency, update -------------------------------------------------------------------
+
+def test_create_sends_the_tutorial_values_and_a_rerun_writes_nothing(lab):
+    before_default = default_esp(lab)
+    args = esp_args(lab, assignments={"set": [{"group": "Lab-Pilot-Devices"}]})
+
+    created = run_module(MODULE, args)
+    assert created["changed"] and not created.get("failed"), created
+    log = lab.client.requests()
+    calls = writes(log)
+    assert [(c["method"], c["path"]) for c in calls] == [
+        ("POST", COLLECTION), ("POST", "%s/%s/assign" % (COLLECTION, created["id"]))]
+    assert calls[0]["body"] == dict(TUTORIAL_VALUES, **{"@odata.type": ESP_TYPE, "displayName": "Autopilot hybrid join - ESP"})
+    assert targets(calls[1]) == [(GROUP_TARGET, PILOT)]
+    assert created["esp"]["installProgressTimeoutInMinutes"] == 60
+    assert created["assignments"] == [{"group": "Lab-Pilot-Devices", "exclude": False}]
+
+    lab.client.clear_log()
+    again = run_module(MODULE, dict(args, **TUTORIAL_OPTIONS))
+    assert not again["changed"] and not again.get("failed"), again
+    assert writes(lab.client.requests()) == []
+    assert again["id"] == created["id"]
+
+    # Neither run addressed or changed the default ESP that shares the collection.
+    log += lab.client.requests()
+    assert not [entry for entry in log if before_default["id"] in entry["path"]]
+    assert default_esp(lab) == before_default
+
+
+def test_one_changed_setting_is_the_only_thing_patched(lab):
+    apps = ["AAAAAAAA-1111-4111-8111-111111111111", "bbbbbbbb-2222-4222-8222-222222222222"]
+    esp_id = seed_esp(lab, "ESP to change", customErrorMessage=None, selectedMobileAppIds=apps)
+
+    # Same apps in another order and case, "" against Graph's null message: only the timeout differs.
+    options = dict(TUTORIAL_OPTIONS, error_timeout_minutes=90, blocking_apps=[app.swapcase() for app in reversed(apps)])
+    result = run_module(MODULE, esp_args(lab, "ESP to change", **options))
+
+    assert result["changed"] and not result.get("failed"), result
+    calls = writes(lab.client.requests())
+    assert [(c["method"], c["path"]) for c in calls] == [("PATCH", "%s/%s" % (COLLECTION, esp_id))]
+    assert calls[0]["body"] == {"@odata.type": ESP_TYPE, "installProgressTimeoutInMinutes": 90}
+    assert custom_esps(lab)["ESP to change"]["installProgressTimeoutInMinutes"] == 90
+
+
+# -- check mode and diff -----------------------------------------------------------------------------
+
+def test_check_mode_create_sends_no_write_and_shows_what_would_be_created(lab):
+    args = esp_args(lab, error_timeout_minutes=120, assignments={"set": [{"group": "Lab-Pilot-Devices"}]})
+    result = run_module(MODULE, args, check=True, diff=True)
+
+    assert result["changed"] and not result.get("failed"), result
+    assert writes(lab.client.requests()) == []
+    assert "Autopilot hybrid join - ESP" not in custom_esps(lab)
+    assert result["diff"]["before"] == {}
+    after = result["diff"]["after"]
+    assert after["installProgressTimeoutInMinutes"] == 120
+    assert after["showInstallationProgress"] is True and after["blockDeviceSetupRetryByUser"] is True
+    assert after["assignments"] == [{"group": "Lab-Pilot-Devices", "exclude": False}]
+
+
+def test_check_mode_update_diff_shows_only_the_changed_settings(lab):
+    seed_esp(lab, "ESP to preview", assigned=[group_target(KIOSK)])
+    args = esp_args(lab, "ESP to preview", error_timeout_minutes=45, custom_error_message="Call the service desk.",
+                    allow_log_collection=True, assignments={"add": [{"group": "Lab-Pilot-Devices"}]})
+    result = run_module(MODULE, args, check=True, diff=True)
+
+    assert result["changed"] and not result.get("failed"), result
+    assert writes(lab.client.requests()) == []
+    before, after = result["diff"]["before"], result["diff"]["after"]
+    assert before["installProgressTimeoutInMinutes"] == 60 and after["installProgressTimeoutInMinutes"] == 45
+    assert before["customErrorMessage"] is None and after["customErrorMessage"] == "Call the service desk."
+    assert before["allowLogCollectionOnInstallFailure"] is after["allowLogCollectionOnInstallFailure"] is True
+    assert {k for k in before if before[k] != after[k]} == {"installProgressTimeoutInMinutes", "customErrorMessage", "assignments"}
+    assert before["assignments"] == [{"group": KIOSK, "exclude": False}]
+    assert sorted(after["assignments"], key=str) == sorted([{"group": KIOSK, "exclude": False},
+                                                           {"group": "Lab-Pilot-Devices", "exclude": False}], key=str)
+
+
+# -- priority ---------------------------------------------------------------------------------------------
+
+def test_priority_goes_through_set_priority_only_when_it_differs(lab):
+    seed_esp(lab, "ESP first")
+    second = seed_esp(lab, "ESP second")
+    assert custom_esps(lab)["ESP second"]["priority"] == 2
+
+    moved = run_module(MODULE, esp_args(lab, "ESP second", priority=1, error_timeout_minutes=30))
+    assert moved["changed"] and not moved.get("failed"), moved
+    calls = writes(lab.client.requests())
+    assert [(c["method"], c["path"], c["body"]) for c in calls] == [
+        ("PATCH", "%s/%s" % (COLLECTION, second), {"@odata.type": ESP_TYPE, "installProgressTimeoutInMinutes": 30}),
+        ("POST", "%s/%s/setPriority" % (COLLECTION, second), {"priority": 1}),
+    ]
+    esps = custom_esps(lab)
+    assert (esps["ESP second"]["priority"], esps["ESP first"]["priority"]) == (1, 2)
+
+    # Graph rejects setPriority to the current value: a re-run must not send it.
+    lab.client.clear_log()
+    again = run_module(MODULE, esp_args(lab, "ESP second", priority=1))
+    assert not again["changed"] and not again.get("failed"), again
+    assert writes(lab.client.requests()) == []
+
+    # On create, priority is never in the body; setPriority follows only if Intune's choice differs.
+    lab.client.clear_log()
+    created = run_module(MODULE, esp_args(lab, "ESP third", priority=1))
+    assert created["changed"] and not created.get("failed"), created
+    calls = writes(lab.client.requests())
+    assert [(c["method"], c["path"]) for c in calls] == [
+        ("POST", COLLECTION), ("POST", "%s/%s/setPriority" % (COLLECTION, created["id"]))]
+    assert "priority" not in calls[0]["body"] and calls[1]["body"] == {"priority": 1}
+    assert created["esp"]["priority"] == 1
+    assert custom_esps(lab)["ESP first"]["priority"] == 3
+
+
+# -- the built-in default ESP -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("request_options, refusal", [
+    (dict(state="absent"), "Refusing to delete"),
+    (dict(priority=3), "Refusing to set the priority"),
+    (dict(assignments={"add": [{"group": "Lab-Pilot-Devices"}]}), "Refusing to assign"),
+], ids=["delete", "priority", "assign"])
+def test_default_esp_named_explicitly_refuses_what_intune_forbids_before_any_write(lab, request_options, refusal):
+    before_default = default_esp(lab)
+    result = run_module(MODULE, esp_args(lab, DEFAULT_ESP_NAME, **request_options))
+
+    assert result.get("failed") and refusal in result["msg"], result
+    assert before_default["id"] in result["msg"]
+    assert writes(lab.client.requests()) == []
+    assert default_esp(lab) == before_default
+
+
+def test_default_esp_settings_change_only_when_it_is_named(lab):
+    default_id = default_esp(lab)["id"]
+    # A run naming another ESP never addresses the default, even though it lists the same collection.
+    run_module(MODULE, esp_args(lab, "ESP beside the default", priority=1))
+    assert not [entry for entry in lab.client.requests() if default_id in entry["path"]]
+
+    lab.client.clear_log()
+    result = run_module(MODULE, dict(graph_auth(lab), id=default_id, show_app_and_profile_progress=True))
+    assert result["changed"] and not result.get("failed"), result
+    assert [(c["method"], c["path"], c["body"]) for c in writes(lab.client.requests())] == [
+        ("PATCH", "%s/%s" % (COLLECTION, default_id), {"@odata.type": ESP_TYPE, "showInstallationProgress": True})]
+    assert default_esp(lab)["priority"] == 0
+
+
+# -- assignments ----------------------------------------------------------------------------------------
+
+def test_assign_add_sends_the_full_set_and_keeps_an_unnamed_target(lab):
+    kiosk = group_target(KIOSK, deviceAndAppManagementAssignmentFilterId=FILTER_ID,
+                         deviceAndAppManagementAssignmentFilterType="include")
+    esp_id = seed_esp(lab, "ESP assigned", assigned=[kiosk])
+    args = esp_args(lab, "ESP assigned", assignments={"add": [{"group": "Lab-Pilot-Devices"}]})
+
+    added = run_module(MODULE, args)
+    assert added["changed"] and not added.get("failed"), added
+    calls = writes(lab.client.requests())
+    assert [(c["method"], c["path"]) for c in calls] == [("POST", "%s/%s/assign" % (COLLECTION, esp_id))]
+    # Graph replaces the whole set, so the Kiosk target the task did not name is sent again, filter and all.
+    sent = {item["target"]["groupId"]: item["target"] for item in calls[0]["body"]["enrollmentConfigurationAssignments"]}
+    assert set(sent) == {KIOSK, PILOT}
+    assert sent[KIOSK] == kiosk
+    assert stored_targets(custom_esps(lab)["ESP assigned"]) == sorted([(GROUP_TARGET, KIOSK), (GROUP_TARGET, PILOT)])
+
+    lab.client.clear_log()
+    again = run_module(MODULE, args)
+    assert not again["changed"] and not again.get("failed"), again
+    assert writes(lab.client.requests()) == []
+
+    lab.client.clear_log()
+    removed = run_module(MODULE, esp_args(lab, "ESP assigned", assignments={"remove": [{"group": KIOSK}]}))
+    assert removed["changed"] and not removed.get("failed"), removed
+    assert [targets(call) for call in assign_calls(lab.client.requests())] == [[(GROUP_TARGET, PILOT)]]
+    assert removed["assignments"] == [{"group": PILOT, "exclude": False}]
+
+
+def test_assign_set_replaces_the_targets_and_a_rerun_sends_nothing(lab):
+    esp_id = seed_esp(lab, "ESP reassigned", assigned=[group_target(KIOSK), {"@odata.type": ALL_DEVICES}])
+    args = esp_args(lab, "ESP reassigned", assignments={"set": [
+        {"group": "Lab-Pilot-Devices"}, {"group": "Lab-Kiosk-Devices", "exclude": True}]})
+
+    result = run_module(MODULE, args)
+    assert result["changed"] and not result.get("failed"), result
+    calls = writes(lab.client.requests())
+    assert [(c["method"], c["path"]) for c in calls] == [("POST", "%s/%s/assign" % (COLLECTION, esp_id))]
+    assert targets(calls[0]) == sorted([(EXCLUDE_TARGET, KIOSK), (GROUP_TARGET, PILOT)])
+    assert stored_targets(custom_esps(lab)["ESP reassigned"]) == sorted([(EXCLUDE_TARGET, KIOSK), (GROUP_TARGET, PILOT)])
+
+    lab.client.clear_log()
+    again = run_module(MODULE, args)
+    assert not again["changed"] and not again.get("failed"), again
+    assert writes(lab.client.requests()) == []
+
+
+@pytest.mark.parametrize("group, message", [
+    ("Lab-No-Such-Group", "no group named 'Lab-No-Such-Group'"),
+    ("Lab-Duplicate", "2 groups are named 'Lab-Duplicate'"),
+], ids=["unknown", "ambiguous"])
+def test_unknown_or_ambiguous_group_fails_before_any_write(lab, group, message):
+    result = run_module(MODULE, esp_args(lab, "ESP never created", assignments={"set": [{"group": group}]}))
+
+    assert result.get("failed") and message in result["msg"], result
+    assert writes(lab.client.requests()) == []
+    assert "ESP never created" not in custom_esps(lab)
+
+
+# -- transient failures ------------------------------------------------------------------------------
+
+def test_a_429_storm_is_waited_out(lab):
+    lab.client.fault("status", path="deviceEnrollmentConfigurations", count=4, status=429, retry_after="1")
+    result = run_module(MODULE, esp_args(lab, "ESP throttled", assignments={"set": [{"group": "Lab-Pilot-Devices"}]}))
+
+    assert result["changed"] and not result.get("failed"), result
+    log = lab.client.requests()
+    assert len([entry for entry in log if entry["status"] == 429]) == 4
+    assert len([c for c in writes(log) if c["path"] == COLLECTION and c["status"] == 201]) == 1
+    assert stored_targets(custom_esps(lab)["ESP throttled"]) == [(GROUP_TARGET, PILOT)]
+
+
+def test_connections_dropped_after_committed_writes_create_no_duplicate_and_lose_no_assignment(lab):
+    lab.client.fault("drop_after", method="POST", path=COLLECTION + "$")
+    lab.client.fault("drop_after", method="POST", path="/assign$")
+    result = run_module(MODULE, esp_args(lab, "ESP dropped", assignments={"set": [{"group": "Lab-Pilot-Devices"}]}))
+
+    assert result["changed"] and not result.get("failed"), result
+    log = lab.client.requests()
+    assert [(entry["method"], entry["path"].rsplit("/", 1)[-1]) for entry in log if entry["fault"] == "drop_after"] == [
+        ("POST", "deviceEnrollmentConfigurations"), ("POST", "assign")]
+    creates = [c for c in writes(log) if c["path"] == COLLECTION]
+    assert len(creates) == 1  # the module found the committed ESP instead of posting it again
+    esps = [obj for obj in configurations(lab) if obj["displayName"] == "ESP dropped"]
+    assert len(esps) == 1 and result["id"] == esps[0]["id"]
+    assert stored_targets(esps[0]) == [(GROUP_TARGET, PILOT)]
+
+
+# -- validation -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("options, message", [
+    (dict(error_timeout_minutes=0), "error_timeout_minutes 0: Intune accepts 1 to 1440"),
+    (dict(error_timeout_minutes=1441), "error_timeout_minutes 1441: Intune accepts 1 to 1440"),
+    (dict(custom_error_message="x" * 10001), "custom_error_message is 10001 characters"),
+    (dict(blocking_apps=[str(uuid.UUID(int=n)) for n in range(101)]), "blocking_apps lists 101 apps"),
+    (dict(blocking_apps=["Company Portal"]), "blocking_apps must be Intune app IDs (GUIDs), not 'Company Portal'"),
+    (dict(priority=0), "priority 0: 1 is the highest priority"),
+], ids=["timeout-0", "timeout-1441", "message-too-long", "too-many-apps", "app-not-a-guid", "priority-0"])
+def test_invalid_settings_fail_before_any_request(lab, options, message):
+    result = run_module(MODULE, esp_args(lab, **options))
+
+    assert result.get("failed") and message in result["msg"], result
+    assert lab.client.requests() == []
