@@ -1,0 +1,144 @@
+"""Groups (step 5), the MDM user scope policy (step 1, delegated only) and the connectors (step 2)."""
+
+import pytest
+
+from .conftest import ADMIN_UPN, MDM_USERS_GROUP, PILOT_GROUP, Graph
+
+POLICIES = "/beta/policies/mobileDeviceManagementPolicies"
+INTUNE = "0000000a-0000-0000-c000-000000000000"
+DYNAMIC_GROUP = {"displayName": "Autopilot-HAADJ-Devices", "description": "tutorial", "mailEnabled": False,
+                 "mailNickname": "autopilothaadjdevices", "securityEnabled": True,
+                 "groupTypes": ["DynamicMembership"],
+                 "membershipRule": "(device.devicePhysicalIDs -any (_ -startsWith \"[ZTDid]\"))",
+                 "membershipRuleProcessingState": "On", "isAssignableToRole": False}
+
+
+def names(page):
+    return sorted(g["displayName"] for g in page["value"])
+
+
+@pytest.mark.parametrize("version", ["v1.0", "beta"])
+def test_group_filters(graph, version):
+    groups = f"/{version}/groups"
+    duplicates = graph.ok("GET", groups, params={"$filter": "displayName eq 'lab-duplicate'"})
+    assert names(duplicates) == ["Lab-Duplicate", "Lab-Duplicate"]
+    by_id = graph.ok("GET", groups, params={"$filter": f"id in ('{PILOT_GROUP}', '{MDM_USERS_GROUP}')"})
+    assert names(by_id) == ["Lab-MDM-Users", "Lab-Pilot-Devices"]
+    dynamic = graph.ok("GET", groups, params={"$filter": "groupTypes/any(c:c eq 'DynamicMembership')"})
+    assert names(dynamic) == ["Lab-Kiosk-Devices"]
+    both = graph.ok("GET", groups, params={"$filter": "startswith(displayName,'Lab-') and securityEnabled eq true"})
+    assert len(both["value"]) == 5
+    error = graph.error("GET", groups, 400, params={"$filter": "contains(displayName,'Lab')"})
+    assert error["code"] == "Request_BadRequest"
+    graph.error("GET", groups, 400, params={"$filter": "displayName eq"})
+    graph.error("GET", groups, 400, params={"$orderby": "displayName"})
+
+
+def test_group_paging_follows_next_links(graph, lab):
+    lab.client.config(page_size=2)
+    seen, url = [], "/v1.0/groups"
+    while url:
+        page = graph.ok("GET", url)
+        seen += [g["id"] for g in page["value"]]
+        url = page.get("@odata.nextLink")
+        assert url is None or url.startswith(lab.url + "/v1.0/groups?")
+    assert len(seen) == len(set(seen)) == 5
+    top = graph.ok("GET", "/v1.0/groups", params={"$top": "4"})
+    assert len(top["value"]) == 4
+    graph.error("GET", "/v1.0/groups", 400, params={"$top": "1000"})
+    graph.error("GET", "/v1.0/groups", 400, params={"$skiptoken": "garbage"})
+
+
+def test_group_create_patch_delete(graph):
+    created = graph.ok("POST", "/v1.0/groups", 201, json=DYNAMIC_GROUP)
+    assert created["securityIdentifier"].startswith("S-1-12-1-")
+    assert "membershipRuleProcessingStatus" not in created  # beta-only property
+    beta = graph.ok("GET", f"/beta/groups/{created['id']}")
+    assert beta["membershipRuleProcessingStatus"]["status"] == "Succeeded"
+    item = f"/v1.0/groups/{created['id']}"
+    assert graph.http.patch(item, json={"membershipRuleProcessingState": "Paused"}).status_code == 204
+    assert graph.ok("GET", item, params={"$select": "membershipRuleProcessingState"}) == {
+        "id": created["id"], "membershipRuleProcessingState": "Paused"}
+    graph.error("PATCH", item, 400, json={"isAssignableToRole": True})
+    assert graph.http.delete(item).status_code == 204
+    error = graph.error("GET", item, 404)
+    assert error["code"] == "Request_ResourceNotFound"
+
+
+@pytest.mark.parametrize("changes,fragment", [
+    ({"mailNickname": "has space"}, "mailNickname"),
+    ({"mailNickname": "x" * 65}, "longer than"),
+    ({"groupTypes": ["Dynamic"]}, "groupTypes"),
+    ({"membershipRule": None}, "requires a membershipRule"),
+    ({"groupTypes": [], "membershipRule": "(device.x -eq 1)"}, "DynamicMembership"),
+    ({"isAssignableToRole": True}, "dynamic membership"),
+    ({"mailEnabled": True}, "mail-enabled"),
+    ({"membershipRuleProcessingState": "Off"}, "On"),
+    ({"securityIdentifier": "S-1"}, "read-only"),
+    ({"colour": "red"}, "does not exist"),
+])
+def test_group_create_rules(graph, changes, fragment):
+    body = {**DYNAMIC_GROUP, **changes}
+    error = graph.error("POST", "/v1.0/groups", 400, json=body)
+    assert fragment in error["message"] and error["code"] == "Request_BadRequest"
+
+
+def test_group_requires_its_four_properties(graph):
+    for required in ("displayName", "mailEnabled", "mailNickname", "securityEnabled"):
+        body = {k: v for k, v in DYNAMIC_GROUP.items() if k != required}
+        assert required in graph.error("POST", "/v1.0/groups", 400, json=body)["message"]
+
+
+def test_assigned_group_membership(graph):
+    nobody = "00000000-0000-4000-8000-00000000dead"
+    body = {"displayName": "Pilot users", "mailEnabled": False, "mailNickname": "pilotusers",
+            "securityEnabled": True, "members@odata.bind": [f"https://graph.microsoft.com/v1.0/groups/{PILOT_GROUP}"]}
+    group = graph.ok("POST", "/v1.0/groups", 201, json=body)
+    members = f"/v1.0/groups/{group['id']}/members"
+    assert graph.ok("GET", members)["value"] == [{"@odata.type": "#microsoft.graph.group", "id": PILOT_GROUP}]
+    graph.error("POST", "/v1.0/groups", 404, json=dict(body, mailNickname="other", **{
+        "members@odata.bind": ["https://graph.microsoft.com/v1.0/directoryObjects/" + nobody]}))
+    graph.error("POST", f"{members}/$ref", 404, json={"@odata.id": f"https://graph.microsoft.com/v1.0/users/{nobody}"})
+    assert graph.http.delete(f"{members}/{PILOT_GROUP}/$ref").status_code == 204
+    assert graph.ok("GET", members)["value"] == []
+
+
+def test_mobility_policy_is_delegated_only(lab, graph, delegated):
+    error = graph.error("GET", POLICIES, 403)
+    assert error["code"] == "Authorization_RequestDenied"
+    policy = delegated.ok("GET", POLICIES, params={"$filter": "displayName eq 'Microsoft Intune'"})["value"][0]
+    assert (policy["id"], policy["appliesTo"]) == (INTUNE, "none")
+    reader = Graph(lab, lab.client.mint_token(kind="delegated", upn=ADMIN_UPN, scopes=["Policy.Read.All"]))
+    assert reader.ok("GET", f"{POLICIES}/{INTUNE}")["displayName"] == "Microsoft Intune"
+    reader.error("PATCH", f"{POLICIES}/{INTUNE}", 403, json={"appliesTo": "all"})
+    graph.error("GET", "/v1.0/policies/mobileDeviceManagementPolicies", 400)
+
+
+def test_mobility_scope_changes(delegated):
+    item = f"{POLICIES}/{INTUNE}"
+    delegated.error("PATCH", item, 400, json={"appliesTo": "all", "termsOfUseUrl": "https://x"})
+    delegated.error("PATCH", item, 400, json={"appliesTo": "selected"})
+    delegated.error("PATCH", item, 400, json={"displayName": "Other"})
+    ref = {"@odata.id": f"https://graph.microsoft.com/beta/groups/{MDM_USERS_GROUP}"}
+    assert delegated.http.post(f"{item}/includedGroups/$ref", json=ref).status_code == 204
+    delegated.error("POST", f"{item}/includedGroups/$ref", 400, json=ref)
+    expanded = delegated.ok("GET", item, params={"$expand": "includedGroups"})
+    assert expanded["appliesTo"] == "selected"
+    assert [g["id"] for g in expanded["includedGroups"]] == [MDM_USERS_GROUP]
+    assert delegated.http.delete(f"{item}/includedGroups/{MDM_USERS_GROUP}/$ref").status_code == 204
+    assert delegated.ok("GET", f"{item}/includedGroups")["value"] == []
+    delegated.http.post(f"{item}/includedGroups/$ref", json=ref)
+    assert delegated.ok("PATCH", item, json={"appliesTo": "all"})["appliesTo"] == "all"
+    assert delegated.ok("GET", f"{item}/includedGroups")["value"] == []
+
+
+def test_connectors(lab, graph, reader):
+    connectors = reader.ok("GET", "/beta/deviceManagement/domainJoinConnectors")["value"]
+    active = [c for c in connectors if c["state"] == "active"]
+    assert [c["version"] for c in active] == ["6.2501.2000.5"]
+    assert {c["state"] for c in connectors} == {"active", "inactive"}
+    one = graph.ok("GET", f"/beta/deviceManagement/domainJoinConnectors/{active[0]['id']}")
+    assert one["lastConnectionDateTime"] == active[0]["lastConnectionDateTime"]
+    graph.error("POST", "/beta/deviceManagement/domainJoinConnectors", 405, json={"displayName": "x"})
+    only_groups = Graph(lab, lab.client.mint_token(app=lab.apps["lab-admin"]["client_id"], roles=["Group.Read.All"]))
+    only_groups.error("GET", "/beta/deviceManagement/domainJoinConnectors", 403)
