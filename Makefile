@@ -14,7 +14,7 @@ PYTEST_DIRS := tests/unit tests/integration/pytest lab/graph/tests
 PYTEST_WORKERS ?= 2
 PLAYBOOK ?= playbooks/hybrid_join.yml
 INTEGRATION_CONFIG := tests/integration/integration_config.yml
-# Set PYTHON=/path/to/python3.x to skip the search for the newest Python >= 3.12.
+# Set PYTHON=/path/to/python3.x to use that one instead of the newest Python >= 3.12 found.
 PYTHON ?=
 # The environment sets PYTHONDONTWRITEBYTECODE=1; pip must still write .pyc files, or every module
 # run pays the compile cost again.
@@ -39,10 +39,10 @@ venv: $(VENV_STAMP) $(COLLECTION_LINK)
 # may not be on PATH. pyenv shims exist for versions that are not selected and then fail to run,
 # so every candidate is run, not just found.
 define FIND_PYTHON
-for candidate in $(PYTHON) python3.14 python3.13 python3.12 python3 \
+for candidate in $(or $(PYTHON),python3.14 python3.13 python3.12 python3 \
     $$(pyenv root 2>/dev/null || true)/versions/3.1[2-9]*/bin/python3 \
     "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 \
-    /root/.pyenv/versions/3.1[2-9]*/bin/python3; do \
+    /root/.pyenv/versions/3.1[2-9]*/bin/python3); do \
   "$$candidate" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || continue; \
   "$$candidate" -c 'import sys; print(*sys.version_info[:2], sys.argv[1])' "$$candidate"; \
 done | sort -k1,1n -k2,2n | tail -n 1 | cut -d' ' -f3-
@@ -53,7 +53,9 @@ endef
 $(VENV_STAMP): $(REQUIREMENT_FILES)
 	@if ! $(VENV_PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	  python=$$($(FIND_PYTHON)); \
-	  if [ -z "$$python" ]; then \
+	  if [ -z "$$python" ] && [ -n "$(PYTHON)" ]; then \
+	    echo "PYTHON=$(PYTHON) does not run as a Python >= 3.12 with venv and ensurepip." >&2; exit 1; \
+	  elif [ -z "$$python" ]; then \
 	    echo "No Python >= 3.12 with venv/ensurepip found on PATH (python3.14..python3.12, python3) or under pyenv." >&2; \
 	    echo "ansible-core 2.20+ needs Python >= 3.12. Install one (e.g. 'pyenv install 3.13', or apt python3.12 + python3.12-venv)" >&2; \
 	    echo "or point at it: make PYTHON=/path/to/python3.12 venv" >&2; \
