@@ -138,7 +138,7 @@ def test_one_changed_setting_is_the_only_thing_patched(lab):
     esp_id = seed_esp(lab, "ESP to change", customErrorMessage=None, selectedMobileAppIds=apps)
 
     # Same apps in another order and case, "" against Graph's null message: only the timeout differs.
-    options = dict(TUTORIAL_OPTIONS, error_timeout_minutes=90, blocking_apps=[app.swapcase() for app in reversed(apps)])
+    options = {**TUTORIAL_OPTIONS, "error_timeout_minutes": 90, "blocking_apps": [app.swapcase() for app in reversed(apps)]}
     result = run_module(MODULE, esp_args(lab, "ESP to change", **options))
 
     assert result["changed"] and not result.get("failed"), result
