@@ -71,6 +71,8 @@ class Prop:
         return value
 
     def comparable(self, value):
+        if value is None and self.spec.get("type") == "list":
+            value = []  # Graph may answer null for an empty collection
         return self.normalize(value) if (self.normalize and value is not None) else value
 
 
@@ -510,8 +512,9 @@ class DesiredStateEngine:
             if len(patch) > 1:
                 self.write("PATCH", self.item_path(existing["id"]), patch)
             self.write_actions(existing["id"], changed_props, desired)
-            for path, value in desired.items():
-                set_path(obj, path, value)
+            # Only what was written: a value equal after normalizing (case, order) stays as Graph holds it.
+            for prop in changed_props:
+                set_path(obj, prop.graph, desired[prop.graph])
         self.diff_after = dict(self.managed_view(obj, desired))
         if desired_keys is not None:
             self.apply_assignments(existing["id"], current_assignments, desired_keys)

@@ -24,7 +24,7 @@ description:
     before any change, because Intune does not allow it; its settings can be changed.
   - Input is checked before any request.
 author:
-  - intune.autopilot developers
+  - intune.autopilot developers (!UNKNOWN)
 extends_documentation_fragment:
   - intune.autopilot.graph
   - intune.autopilot.graph_assignments

@@ -19,7 +19,7 @@ description:
   - Input is checked before any request - the computer name prefix must fit a NetBIOS name, prefix plus
     random characters at most 15, O(domain) an FQDN, O(organizational_unit) a DN other than C(CN=Computers).
 author:
-  - intune.autopilot developers
+  - intune.autopilot developers (!UNKNOWN)
 extends_documentation_fragment:
   - intune.autopilot.graph
   - intune.autopilot.graph_assignments

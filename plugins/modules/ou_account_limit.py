@@ -27,7 +27,7 @@ description:
     and changeable by the bind account, and the principal resolves to exactly one account.
   - The domain's C(ms-DS-MachineAccountQuota) is reported, never changed (the tutorial does not change it).
 author:
-  - intune.autopilot developers
+  - intune.autopilot developers (!UNKNOWN)
 extends_documentation_fragment:
   - intune.autopilot.ldap_connection
   - ansible.builtin.action_common_attributes
