@@ -58,9 +58,14 @@ class Admin:
         advance = body.get("advance", 0)
         if not isinstance(advance, (int, float)) or advance < 0:
             raise ValueError("advance must be a non-negative number of seconds")
+        if "freeze" in body and not isinstance(body["freeze"], bool):
+            raise ValueError("freeze must be a boolean")
         with self.lab.lock:
+            if "freeze" in body:
+                self.lab.clock.freeze(body["freeze"])
             self.lab.clock.advance(advance)
-            return {"now": self.lab.clock.now_iso(), "offset": self.lab.clock.offset}
+            return {"now": self.lab.clock.now_iso(), "offset": self.lab.clock.offset,
+                    "frozen": self.lab.clock.frozen_at is not None}
 
     def state(self, body, query):
         return self.lab.dump()["objects"]

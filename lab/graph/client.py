@@ -53,8 +53,12 @@ class LabClient:
         """page_size=N, consistency_delay=seconds, rate_model=bool."""
         return self._call("POST", "/_lab/config", settings)
 
-    def advance_clock(self, seconds):
-        return self._call("POST", "/_lab/clock", {"advance": seconds})
+    def advance_clock(self, seconds=0, freeze=None):
+        """Move the lab clock forward; freeze=True stops it following real time, False resumes."""
+        body = {"advance": seconds}
+        if freeze is not None:
+            body["freeze"] = freeze
+        return self._call("POST", "/_lab/clock", body)
 
     def state(self):
         return self._call("GET", "/_lab/state")

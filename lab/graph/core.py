@@ -29,19 +29,28 @@ def new_id():
 
 class Clock:
     """Wall time plus an offset tests can advance. State machines, timestamps, the consistency window
-    and the rate model use it; token lifetimes use real time (clients cache tokens by real time)."""
+    and the rate model use it; token lifetimes use real time (clients cache tokens by real time).
+    A frozen clock moves only when advanced, so tests of time windows do not depend on machine speed."""
 
-    def __init__(self, offset=0.0):
+    def __init__(self, offset=0.0, frozen_at=None):
         self.offset = offset
+        self.frozen_at = frozen_at
 
     def now(self):
-        return time.time() + self.offset
+        return (self.frozen_at if self.frozen_at is not None else time.time()) + self.offset
 
     def now_iso(self):
         return iso(self.now())
 
     def advance(self, seconds):
         self.offset += seconds
+
+    def freeze(self, frozen):
+        if frozen and self.frozen_at is None:
+            self.frozen_at = time.time()
+        elif not frozen and self.frozen_at is not None:
+            self.offset -= time.time() - self.frozen_at   # resume from the frozen instant
+            self.frozen_at = None
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,10 @@ class LabServer(ThreadingHTTPServer):
 
     def finish_request(self, request, client_address):
         # TLS handshake in the connection's own thread, so one slow client cannot stall accept().
+        # NODELAY: headers and body go out in separate writes; with Nagle and delayed ACKs every
+        # keep-alive response would wait ~40 ms.
         try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             request = self.ssl_context.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
             return
