@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection option checks and bind-failure sorting of ldap_connection.
+
+The lab tests cover real TLS, credential and reachability failures against Samba; Samba never
+answers a TLS simple bind with strongerAuthRequired, so that answer is fed in here.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[4]
+sys.path.insert(0, str(REPO / ".collections"))
+
+from ansible_collections.intune.autopilot.plugins.module_utils import ldap_connection  # noqa: E402
+from ansible_collections.intune.autopilot.plugins.module_utils.ldap_connection import (  # noqa: E402
+    LdapConnectionError,
+    connect,
+    validate_connection_options,
+)
+
+
+def params(**overrides):
+    values = {name: spec.get("default") for name, spec in ldap_connection.LDAP_CONNECTION_ARGUMENT_SPEC.items()}
+    values.update(server=["dc01.contoso.com"], username="svc@contoso.com", password="secret")
+    values.update(overrides)
+    return values
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    (dict(password=None), "needs both username and password"),
+    (dict(auth="kerberos"), "remove password"),
+    (dict(auth="ntlm"), "DOMAIN\\user"),
+    (dict(ca_path="/tmp/ca.pem", validate_certs=False), "set validate_certs=true"),
+    (dict(server=[" "]), "at least one domain controller"),
+])
+def test_impossible_option_combinations_are_refused_before_connecting(overrides, fragment):
+    with pytest.raises(LdapConnectionError) as raised:
+        validate_connection_options(params(**overrides))
+    assert raised.value.reason == "bad_options"
+    assert fragment in raised.value.message
+
+
+class RefusingConnection:
+    """Stands in for ldap3.Connection: opens fine, then the DC refuses the bind with a result code."""
+
+    result_code = None
+
+    def __init__(self, server, **options):
+        self.result = {}
+
+    def open(self, read_server_info=False):
+        pass
+
+    def bind(self, read_server_info=False):
+        self.result = {"result": self.result_code, "description": "refused", "message": "server says no"}
+        return False
+
+    def unbind(self):
+        pass
+
+
+@pytest.mark.parametrize("code, reason", [(8, "stronger_auth_required"), (49, "invalid_credentials"), (50, "bind_failed")])
+def test_bind_refusals_are_sorted_by_result_code(monkeypatch, code, reason):
+    monkeypatch.setattr(RefusingConnection, "result_code", code)
+    monkeypatch.setattr(ldap_connection.ldap3, "Connection", RefusingConnection)
+    with pytest.raises(LdapConnectionError) as raised:
+        connect(params(server=["dc01.contoso.com", "dc02.contoso.com"]))
+    assert raised.value.reason == reason
+    # A refused bind is the same on every DC: the second server is not tried.
+    assert "dc02" not in raised.value.message
+    assert "secret" not in raised.value.message
