@@ -40,6 +40,7 @@ class TypeDef:
     abstract: bool = False
     props: list = field(default_factory=list)
     navs: tuple = ()             # navigation properties the lab serves
+    beta_only_navs: tuple = ()
     members: tuple = ()          # enum members
     beta_only_members: tuple = ()
     only: str = None
@@ -177,7 +178,8 @@ complex_type("windowsEnrollmentStatusScreenSettings", only=BETA, props=[
     Prop("hideInstallationProgress", B, False),
     Prop("installProgressTimeoutInMinutes", I32),
 ])
-entity("windowsAutopilotDeploymentProfile", abstract=True, navs=("assignments",), props=[
+entity("windowsAutopilotDeploymentProfile", abstract=True, navs=("assignments",), beta_only_navs=("assignments",),
+       props=[
     Prop("createdDateTime", DT, False, read_only=True),
     Prop("description", S, max_length=1500),
     Prop("deviceNameTemplate", S),

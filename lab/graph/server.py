@@ -111,8 +111,8 @@ class LabHandler(BaseHTTPRequestHandler):
         if fault is not None and fault.action == "latency":
             time.sleep(fault.latency_ms / 1000)
         segments = [s for s in path.split("/") if s]
-        if segments and segments[0] == self.server.directory.tenant_id or (segments and segments[0] in (
-                "common", "organizations")):
+        if len(segments) > 1 and segments[0] not in GRAPH_VERSIONS and segments[1] in ("oauth2", "v2.0",
+                                                                                      "discovery"):
             self._sign_in(path, segments, raw_body, base, fault)
             return
         self._graph(path, raw_query, raw_body, segments, fault)
