@@ -193,15 +193,15 @@ class Descriptor:
 def parse_descriptor(data: bytes) -> Descriptor:
     if len(data) < SD_HEADER_LENGTH:
         raise DescriptorFormatError("security descriptor shorter than its header")
-    revision, _, control, owner_at, group_at, sacl_at, dacl_at = struct.unpack_from("<BBHIIII", data)
+    revision, _sbz1, control, owner_at, group_at, sacl_at, dacl_at = struct.unpack_from("<BBHIIII", data)
     if revision != 1 or not control & 0x8000:
         raise DescriptorFormatError("not a self-relative security descriptor of revision 1")
     if not dacl_at:
         raise DescriptorFormatError("the security descriptor has no DACL (was it read with the SD-flags control?)")
-    acl_revision, _, acl_size, ace_count, _ = struct.unpack_from("<BBHHH", data, dacl_at)
+    acl_revision, _sbz1, acl_size, ace_count, _sbz2 = struct.unpack_from("<BBHHH", data, dacl_at)
     aces = []
     position = dacl_at + ACL_HEADER_LENGTH
-    for _ in range(ace_count):
+    for _index in range(ace_count):
         ace_size = struct.unpack_from("<H", data, position + 2)[0]
         if ace_size < 4 or position + ace_size > dacl_at + acl_size:
             raise DescriptorFormatError("an ACE runs past the end of the DACL")

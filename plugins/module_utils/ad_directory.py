@@ -77,7 +77,10 @@ def resolve_principal(connection, base_dn: str, principal: str | None) -> Princi
             raise DirectoryError(f"principal {principal!r} looks like a SID but is not a valid one ({error}).") from None
     elif "=" in principal:
         if not is_dn(principal):
-            raise DirectoryError(f"principal {principal!r} is not a valid DN; write it like CN=msaODJ12345,CN=Managed Service Accounts,DC=contoso,DC=com.")
+            raise DirectoryError(
+                f"principal {principal!r} is not a valid DN; write it like "
+                "CN=msaODJ12345,CN=Managed Service Accounts,DC=contoso,DC=com."
+            )
         found = _read_entry(connection, principal, PRINCIPAL_ATTRIBUTES)
         found = [found] if found else []
     else:
@@ -89,7 +92,10 @@ def resolve_principal(connection, base_dn: str, principal: str | None) -> Princi
             if found:
                 break
     if not found:
-        raise DirectoryError(f"principal {principal!r} was not found under {base_dn}; give its sAMAccountName (for example msaODJ12345$ or CONNECTOR01$), DN or SID.")
+        raise DirectoryError(
+            f"principal {principal!r} was not found under {base_dn}; give its sAMAccountName "
+            "(for example msaODJ12345$ or CONNECTOR01$), DN or SID."
+        )
     if len(found) > 1:
         raise DirectoryError(f"principal {principal!r} matches {len(found)} objects: " + "; ".join(entry["dn"] for entry in found) + ". Give its DN or SID.")
     return _principal(found[0])

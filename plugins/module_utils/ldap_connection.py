@@ -97,7 +97,7 @@ def connect(params: dict):
                 break
     if len(failures) == 1:
         raise failures[0][1]
-    reasons = {error.reason for _, error in failures}
+    reasons = {error.reason for _host, error in failures}
     reason = failures[-1][1].reason if len(reasons) > 1 else reasons.pop()
     raise LdapConnectionError(reason, "No domain controller could be used: " + "; ".join(
         f"{host}: {error.message}" for host, error in failures))

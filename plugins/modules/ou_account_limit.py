@@ -23,7 +23,7 @@ description:
     administrator's concurrent edit is kept. After the write, the descriptor's version counter must
     have gone up by exactly one; otherwise the module fails and says that someone wrote within the
     same moment.
-  - Everything is checked before the first write: every OU exists and its permissions are readable
+  - Everything is checked before the first write. Every OU exists and its permissions are readable
     and changeable by the bind account, and the principal resolves to exactly one account.
   - The domain's C(ms-DS-MachineAccountQuota) is reported, never changed (the tutorial does not change it).
 author:
@@ -306,7 +306,7 @@ def write_with_retry(connection, snapshot, sid, rights, state):
 
     Returns the plan that was written (or found already satisfied).
     """
-    for _ in range(MAX_WRITE_ATTEMPTS):
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
         plan = plan_delegation(snapshot.descriptor, sid, rights, state)
         if not plan.changed:
             return plan
