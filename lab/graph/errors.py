@@ -12,7 +12,3 @@ class GraphError(Exception):
 
 def bad_request(message, code="BadRequest"):
     return GraphError(400, code, message)
-
-
-def not_found(message, code="ResourceNotFound"):
-    return GraphError(404, code, message)

@@ -350,13 +350,6 @@ def properties(name, version):
     return props
 
 
-def navigations(name):
-    navs = set()
-    for type_name in lineage(name):
-        navs.update(SCHEMA[type_name].navs)
-    return navs
-
-
 def collection_item(type_name):
     match = re.fullmatch(r"Collection\((.+)\)", type_name)
     return match.group(1) if match else None

@@ -38,10 +38,6 @@ STYLES = {
 }
 
 
-def parse_bool_header(value):
-    return value is not None and value.lower() in ("true", "1")
-
-
 @dataclass
 class CollectionSpec:
     key: str                      # store key, also the key used by /_lab/seed and /_lab/state
