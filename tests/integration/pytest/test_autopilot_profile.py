@@ -1,0 +1,290 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""autopilot_profile (tutorial step 7) against the Graph lab: every claim is proven from the lab's
+request log and state, not from the module's return values alone."""
+
+from __future__ import annotations
+
+from harness import graph_auth, run_module, run_tasks, writes
+
+MODULE = "autopilot_profile"
+KEY = "windowsAutopilotDeploymentProfiles"
+COLLECTION = "/beta/deviceManagement/windowsAutopilotDeploymentProfiles"
+HYBRID = "#microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile"
+ENTRA = "#microsoft.graph.azureADWindowsAutopilotDeploymentProfile"
+ASSIGNMENT = "#microsoft.graph.windowsAutopilotDeploymentProfileAssignment"
+INCLUDE = "#microsoft.graph.groupAssignmentTarget"
+EXCLUDE = "#microsoft.graph.exclusionGroupAssignmentTarget"
+PILOT = "7e1ab000-0000-4000-8000-00000000b001"  # Lab-Pilot-Devices
+KIOSK = "7e1ab000-0000-4000-8000-00000000b002"  # Lab-Kiosk-Devices
+NAME = "Autopilot hybrid join - user-driven"
+DEPRECATED_TWINS = ("language", "outOfBoxExperienceSettings", "extractHardwareHash", "enableWhiteGlove")
+TUTORIAL_BODY = {
+    "@odata.type": HYBRID,
+    "displayName": NAME,
+    "locale": "os-default",
+    "deviceNameTemplate": "",
+    "deviceType": "windowsPc",
+    "hardwareHashExtractionEnabled": True,
+    "preprovisioningAllowed": False,
+    "hybridAzureADJoinSkipConnectivityCheck": False,
+    "roleScopeTagIds": ["0"],
+    "outOfBoxExperienceSetting": {
+        "deviceUsageType": "singleUser",
+        "userType": "standard",
+        "privacySettingsHidden": True,
+        "eulaHidden": True,
+        "keyboardSelectionPageSkipped": True,
+        "escapeLinkHidden": True,
+    },
+}
+
+
+def run(lab, check=False, diff=False, **args):
+    return run_module(MODULE, dict(graph_auth(lab), **args), check=check, diff=diff)
+
+
+def profiles(lab):
+    return lab.client.state().get(KEY, [])
+
+
+def only_profile(lab):
+    found = profiles(lab)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def targets(profile):
+    """(target type, group id) of each assignment the lab holds for the profile."""
+    return sorted((a["target"]["@odata.type"], a["target"].get("groupId")) for a in profile.get("assignments", []))
+
+
+def graph_writes(lab):
+    return [(entry["method"], entry["path"]) for entry in writes(lab.client.requests())]
+
+
+def create(lab, **args):
+    """Create the tutorial's profile and start the log afresh, so a test sees only its own requests."""
+    result = run(lab, display_name=NAME, **args)
+    assert result["changed"] and not result.get("failed"), result
+    lab.client.clear_log()
+    return result
+
+
+def test_create_writes_the_tutorial_body_and_a_rerun_writes_nothing(lab):
+    args = dict(display_name=NAME, assignments={"add": [{"group": "Lab-Pilot-Devices"}]})
+
+    planned = run(lab, check=True, diff=True, **args)
+    assert planned["changed"] and planned["id"] is None
+    assert planned["diff"]["before"] == {}
+    assert planned["diff"]["after"]["outOfBoxExperienceSetting"]["deviceUsageType"] == "singleUser"
+    assert planned["diff"]["after"]["assignments"] == [{"group": "Lab-Pilot-Devices", "exclude": False}]
+    assert graph_writes(lab) == [] and profiles(lab) == []
+
+    created = run(lab, **args)
+    assert created["changed"]
+    posts = [entry for entry in writes(lab.client.requests()) if entry["method"] == "POST"]
+    assert [entry["path"] for entry in posts] == [COLLECTION, "%s/%s/assignments" % (COLLECTION, created["id"])]
+    assert posts[0]["body"] == TUTORIAL_BODY  # current property names only: no deprecated twin is ever sent
+    assert posts[1]["body"] == {"@odata.type": ASSIGNMENT, "target": {"@odata.type": INCLUDE, "groupId": PILOT}}
+    stored = only_profile(lab)
+    assert stored["id"] == created["id"] and stored["@odata.type"] == HYBRID
+    assert targets(stored) == [(INCLUDE, PILOT)]
+
+    lab.client.clear_log()
+    again = run(lab, **args)
+    assert not again["changed"]
+    assert graph_writes(lab) == []
+    assert again["assignments"] == [{"group": "Lab-Pilot-Devices", "exclude": False}]
+
+
+def test_a_changed_setting_is_patched_alone_with_the_complex_value_it_lives_in(lab):
+    created = create(lab, language="en-US")
+    path = "%s/%s" % (COLLECTION, created["id"])
+
+    planned = run(lab, check=True, display_name=NAME, hide_privacy_settings=False)
+    assert planned["changed"]
+    assert graph_writes(lab) == []
+    assert only_profile(lab)["outOfBoxExperienceSetting"]["privacySettingsHidden"] is True
+
+    changed = run(lab, diff=True, display_name=NAME, hide_privacy_settings=False, language="en-us")
+    assert changed["changed"]
+    assert changed["diff"] == {
+        "before": {"displayName": NAME, "outOfBoxExperienceSetting": {"privacySettingsHidden": True}, "locale": "en-US"},
+        "after": {"displayName": NAME, "outOfBoxExperienceSetting": {"privacySettingsHidden": False}, "locale": "en-US"},
+    }
+    (patch,) = writes(lab.client.requests())
+    assert (patch["method"], patch["path"]) == ("PATCH", path)
+    # Graph replaces a complex value, so it goes whole; locale matched case-insensitively is not sent.
+    assert patch["body"] == {
+        "@odata.type": HYBRID,
+        "outOfBoxExperienceSetting": dict(TUTORIAL_BODY["outOfBoxExperienceSetting"], privacySettingsHidden=False),
+    }
+    stored = only_profile(lab)
+    assert stored["outOfBoxExperienceSetting"]["privacySettingsHidden"] is False
+    assert stored["locale"] == "en-US"
+
+    lab.client.clear_log()
+    top_level = run(lab, display_name=NAME, allow_pre_provisioning=True, language="user_select")
+    assert top_level["changed"]
+    (patch,) = writes(lab.client.requests())
+    assert patch["body"] == {"@odata.type": HYBRID, "preprovisioningAllowed": True, "locale": ""}
+    assert not set(DEPRECATED_TWINS) & set(patch["body"])
+
+
+def test_assignments_add_remove_and_set_send_only_the_calls_that_differ(lab):
+    created = create(lab, assignments={"set": [{"group": "Lab-Pilot-Devices"}]})
+    assignments_path = "%s/%s/assignments" % (COLLECTION, created["id"])
+
+    added = run(lab, display_name=NAME, assignments={"add": [{"group": "Lab-Kiosk-Devices", "exclude": True}]})
+    assert added["changed"]
+    assert graph_writes(lab) == [("POST", assignments_path)]
+    # Lab-Pilot-Devices, not named by `add`, survives.
+    assert targets(only_profile(lab)) == sorted([(INCLUDE, PILOT), (EXCLUDE, KIOSK)])
+
+    lab.client.clear_log()
+    pilot_assignment = next(a["id"] for a in only_profile(lab)["assignments"] if a["target"].get("groupId") == PILOT)
+    removed = run(lab, display_name=NAME, assignments={"remove": [{"group": PILOT}]})
+    assert removed["changed"]
+    assert graph_writes(lab) == [("DELETE", "%s/%s" % (assignments_path, pilot_assignment))]
+    assert targets(only_profile(lab)) == [(EXCLUDE, KIOSK)]
+
+    lab.client.clear_log()
+    wanted = {"set": [{"group": "Lab-Pilot-Devices"}, {"group": "Lab-Kiosk-Devices", "exclude": True}]}
+    replaced = run(lab, diff=True, display_name=NAME, assignments=wanted)
+    assert replaced["changed"]
+    assert graph_writes(lab) == [("POST", assignments_path)]
+    assert replaced["diff"]["before"]["assignments"] == [{"group": "Lab-Kiosk-Devices", "exclude": True}]
+    assert targets(only_profile(lab)) == sorted([(INCLUDE, PILOT), (EXCLUDE, KIOSK)])
+
+    lab.client.clear_log()
+    same = run(lab, display_name=NAME, assignments=wanted)
+    assert not same["changed"]
+    assert graph_writes(lab) == []
+
+
+def test_a_create_only_change_is_refused_then_done_with_recreate(lab):
+    created = create(lab, language="de-DE", assignments={"add": [{"group": "Lab-Pilot-Devices"}]})
+    old_path = "%s/%s" % (COLLECTION, created["id"])
+    old_assignment = only_profile(lab)["assignments"][0]["id"]
+
+    refused = run(lab, display_name=NAME, skip_ad_connectivity_check=True)
+    assert refused.get("failed")
+    assert "skip_ad_connectivity_check" in refused["msg"] and "recreate: true" in refused["msg"]
+    assert graph_writes(lab) == []
+
+    recreated = run(lab, display_name=NAME, skip_ad_connectivity_check=True, recreate=True)
+    assert recreated["changed"] and recreated["id"] != created["id"]
+    new_path = "%s/%s" % (COLLECTION, recreated["id"])
+    assert graph_writes(lab) == [
+        ("DELETE", "%s/assignments/%s" % (old_path, old_assignment)),
+        ("DELETE", old_path),
+        ("POST", COLLECTION),
+        ("POST", new_path + "/assignments"),
+    ]
+    stored = only_profile(lab)
+    assert stored["id"] == recreated["id"]
+    assert stored["hybridAzureADJoinSkipConnectivityCheck"] is True
+    assert stored["locale"] == "de-DE"  # the settings of the old profile are carried over
+    assert targets(stored) == [(INCLUDE, PILOT)]
+
+
+def test_join_type_and_deployment_mode_cannot_change_in_place(lab):
+    entra = dict(TUTORIAL_BODY, **{"@odata.type": ENTRA})
+    del entra["hybridAzureADJoinSkipConnectivityCheck"]
+    shared = dict(TUTORIAL_BODY, displayName="Shared kiosks")
+    shared["outOfBoxExperienceSetting"] = dict(shared["outOfBoxExperienceSetting"], deviceUsageType="shared")
+    seeded = lab.client.seed({KEY: [entra, shared]})["added"][KEY]
+
+    mode = run(lab, display_name="Shared kiosks", deployment_mode="user_driven")
+    assert mode.get("failed") and "deployment_mode" in mode["msg"] and "self_deploying" in mode["msg"]
+    join = run(lab, display_name=NAME)
+    assert join.get("failed") and "join type" in join["msg"] and "azureADWindowsAutopilotDeploymentProfile" in join["msg"]
+    assert graph_writes(lab) == []
+
+    recreated = run(lab, display_name=NAME, recreate=True)
+    assert recreated["changed"]
+    assert graph_writes(lab) == [("DELETE", "%s/%s" % (COLLECTION, seeded[0])), ("POST", COLLECTION)]
+    hybrid = [p for p in profiles(lab) if p["displayName"] == NAME]
+    assert [(p["id"], p["@odata.type"]) for p in hybrid] == [(recreated["id"], HYBRID)]
+
+
+def test_invalid_options_fail_before_any_request(lab):
+    invalid = [
+        dict(display_name=NAME, deployment_mode="self_deploying"),
+        dict(display_name=NAME, language="en_US"),
+        dict(display_name=NAME, device_name_template="HAADJ-%SERIAL%"),
+        dict(display_name="x" * 201),
+        dict(display_name=NAME, description="x" * 1501),
+        dict(display_name=NAME, assignments={"add": [{"all_users": True}]}),
+    ]
+    tasks = [{"name": str(i), "intune.autopilot." + MODULE: dict(graph_auth(lab), **args), "ignore_errors": True}
+             for i, args in enumerate(invalid)]
+    results = run_tasks(tasks)
+    messages = [result.get("msg", "") for result in results]
+    assert all(result.get("failed") for result in results), results
+    for message, word in zip(messages, ["user-driven", "en-US", "domain join profile", "200", "1500", "all_users"]):
+        assert word in message, messages
+    assert lab.client.requests() == []
+
+
+def test_unknown_or_ambiguous_groups_fail_before_any_write(lab):
+    tasks = [
+        {"name": group, "intune.autopilot." + MODULE: dict(graph_auth(lab), display_name=NAME,
+                                                           assignments={"add": [{"group": group}]}),
+         "ignore_errors": True}
+        for group in ("No-Such-Group", "Lab-Duplicate")
+    ]
+    unknown, ambiguous = run_tasks(tasks)
+    assert unknown.get("failed") and "No-Such-Group" in unknown["msg"]
+    assert ambiguous.get("failed") and "2 groups" in ambiguous["msg"] and "Lab-Duplicate" in ambiguous["msg"]
+    assert graph_writes(lab) == [] and profiles(lab) == []
+
+
+def test_a_429_storm_is_ridden_out_without_duplicates(lab):
+    lab.client.fault("status", method="POST", path="^%s$" % COLLECTION, count=3, status=429, retry_after="1")
+    lab.client.fault("status", method="POST", path="/assignments$", count=2, status=429, retry_after="1")
+    lab.client.fault("status", method="GET", path="^%s$" % COLLECTION, count=2, status=429, retry_after="1")
+
+    result = run(lab, display_name=NAME, assignments={"add": [{"group": "Lab-Pilot-Devices"}]})
+    assert result["changed"] and not result.get("failed"), result
+    statuses = [(entry["method"], entry["status"]) for entry in writes(lab.client.requests())]
+    assert statuses == [("POST", 429)] * 3 + [("POST", 201)] + [("POST", 429)] * 2 + [("POST", 201)]
+    assert targets(only_profile(lab)) == [(INCLUDE, PILOT)]
+
+
+def test_a_connection_dropped_after_a_committed_post_creates_no_duplicate(lab):
+    lab.client.fault("drop_after", method="POST", path="^%s$" % COLLECTION)
+    lab.client.fault("drop_after", method="POST", path="/assignments$")
+
+    result = run(lab, display_name=NAME, assignments={"add": [{"group": "Lab-Pilot-Devices"}]})
+    assert result["changed"] and not result.get("failed"), result
+    stored = only_profile(lab)
+    assert result["id"] == stored["id"]
+    assert targets(stored) == [(INCLUDE, PILOT)]
+    # Each POST was committed once; the module re-read instead of sending it again.
+    assert [(method, path.rsplit("/", 1)[-1]) for method, path in graph_writes(lab)] == [
+        ("POST", "windowsAutopilotDeploymentProfiles"), ("POST", "assignments")]
+
+    lab.client.clear_log()
+    assert not run(lab, display_name=NAME, assignments={"add": [{"group": "Lab-Pilot-Devices"}]})["changed"]
+    assert graph_writes(lab) == []
+
+
+def test_absent_removes_assignments_then_the_profile(lab):
+    created = create(lab, assignments={"add": [{"group": "Lab-Pilot-Devices"}, {"all_devices": True}]})
+    path = "%s/%s" % (COLLECTION, created["id"])
+
+    planned = run(lab, check=True, display_name=NAME, state="absent")
+    assert planned["changed"] and graph_writes(lab) == [] and len(profiles(lab)) == 1
+
+    removed = run(lab, display_name=NAME, state="absent")
+    assert removed["changed"]
+    deletes = graph_writes(lab)
+    assert [method for method, _path in deletes] == ["DELETE"] * 3
+    assert all(p.startswith(path + "/assignments/") for _method, p in deletes[:2]) and deletes[2] == ("DELETE", path)
+    assert profiles(lab) == []
+
+    lab.client.clear_log()
+    assert not run(lab, display_name=NAME, state="absent")["changed"]
+    assert graph_writes(lab) == []
