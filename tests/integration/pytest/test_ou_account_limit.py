@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from harness import REPO, run_module
+from harness import REPO, run_module, run_tasks
 
 sys.path.insert(0, str(REPO / ".collections"))
 
@@ -346,3 +346,33 @@ def test_kerberos_without_gssapi_says_what_is_missing(ad):
                                                  ou=[ad.lab["autopilot_ou"]], principal="CONNECTOR01$"))
     assert result["failed"] is True
     assert "needs the Python package gssapi" in result["msg"]
+
+
+# --- the role's step 3 ------------------------------------------------------------------------
+
+
+def test_role_step3_delegates_the_domain_join_ou_once(ad, single_connector_msa):
+    target = ad.make_ou()
+    role_vars = dict(
+        hybrid_join_ldap_server=ad.lab["host"],
+        hybrid_join_ldap_ca_path=ad.lab["ca_path"],
+        hybrid_join_ldap_username=ad.lab["delegate_user"]["dn"],
+        hybrid_join_ldap_password=ad.lab["delegate_user"]["password"],
+        hybrid_join_ldap_tls_mode="ldaps",
+        hybrid_join_ldap_validate_certs=True,
+        hybrid_join_ldap_auth="simple",
+        hybrid_join_connector_rights="msa",
+        hybrid_join_domain_join_ou=target,
+    )
+    task = {"ansible.builtin.include_role": {"name": "intune.autopilot.hybrid_join", "tasks_from": "step3"},
+            "vars": role_vars}
+
+    first = run_tasks([task])[-1]
+    usn_after_first = ad.usn_changed(target)
+    second = run_tasks([task])[-1]
+
+    assert first["changed"] is True, first
+    msa_sid = ad.sid_of(single_connector_msa["dn"])
+    assert f"(OA;;CC;{COMPUTER};;{msa_sid})" in explicit_sddl(ad.raw_descriptor(target))
+    assert second["changed"] is False, second
+    assert ad.usn_changed(target) == usn_after_first
