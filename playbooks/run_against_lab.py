@@ -170,13 +170,13 @@ def graph_auth(graph_details: dict) -> dict:
     }
 
 
-def ldap_auth(ad_details: dict) -> dict:
-    """LDAPS connection to the AD lab's DC (its own CA) as the domain administrator."""
+def ldap_auth(ad_details: dict, username: str, password: str) -> dict:
+    """LDAPS connection to the AD lab's DC (validated against the lab's own CA)."""
     return {
         "server": ad_details["host"],
         "port": ad_details["ldaps_port"],
-        "username": ad_details["admin_user"],
-        "password": ad_details["admin_password"],
+        "username": username,
+        "password": password,
         "ca_path": ad_details["ca_path"],
     }
 
@@ -189,7 +189,11 @@ def playbook_extra_vars(graph_details: dict, ad_details: dict | None) -> dict:
         "ansible_python_interpreter": sys.executable,
     }
     if ad_details:
-        extra_vars.update({"hybrid_join_ldap_" + key: value for key, value in ldap_auth(ad_details).items()})
+        # Least privilege, as the tutorial's step 3 needs: an account that may only change
+        # permissions on the domain join OU, not a domain admin.
+        delegate = ad_details["delegate_user"]
+        extra_vars.update({"hybrid_join_ldap_" + key: value
+                           for key, value in ldap_auth(ad_details, delegate["dn"], delegate["password"]).items()})
         extra_vars["hybrid_join_domain_join_ou"] = ad_details["autopilot_ou"]
         extra_vars["hybrid_join_domain_name"] = ad_details["realm"].lower()
     return extra_vars
@@ -201,7 +205,8 @@ def integration_vars(graph_details: dict, ad_details: dict | None) -> dict:
         "lab_graph": graph_details,
         "lab_graph_auth": graph_auth(graph_details),
         "lab_ad": ad_details,
-        "lab_ldap_auth": ldap_auth(ad_details) if ad_details else None,
+        # Administrator: targets also prepare and inspect the directory, not only run modules.
+        "lab_ldap_auth": ldap_auth(ad_details, ad_details["admin_dn"], ad_details["admin_password"]) if ad_details else None,
     }
 
 

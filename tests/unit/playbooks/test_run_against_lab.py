@@ -74,11 +74,12 @@ def test_output_without_a_recap_cannot_pass_as_idempotent():
         run_against_lab.check_idempotent("ERROR! the playbook could not be found\n")
 
 
-def test_extra_vars_point_graph_and_ldap_at_the_labs():
+def test_extra_vars_point_graph_at_the_lab_and_log_in_to_ad_as_the_ou_delegate():
     graph = {"url": "https://127.0.0.1:4443", "ca": "/tmp/lab/ca.pem", "tenant": "tenant-from-lab"}
-    ad = {"host": "localhost", "ldaps_port": 636, "admin_user": "Administrator@autopilot.test",
-          "admin_password": "pw", "ca_path": "/tmp/ad/ca.pem", "autopilot_ou": "OU=Autopilot,DC=autopilot,DC=test",
-          "realm": "AUTOPILOT.TEST"}
+    ad = {"host": "localhost", "ldaps_port": 636, "admin_dn": "CN=Administrator,CN=Users,DC=autopilot,DC=test",
+          "admin_password": "admin-pw", "ca_path": "/tmp/ad/ca.pem", "autopilot_ou": "OU=Autopilot,DC=autopilot,DC=test",
+          "realm": "AUTOPILOT.TEST",
+          "delegate_user": {"dn": "CN=ou-delegator,CN=Users,DC=autopilot,DC=test", "password": "delegate-pw"}}
 
     extra_vars = run_against_lab.playbook_extra_vars(graph, ad)
 
@@ -88,6 +89,8 @@ def test_extra_vars_point_graph_and_ldap_at_the_labs():
         "authority_host": "https://127.0.0.1:4443", "ca_path": "/tmp/lab/ca.pem",
     }
     assert extra_vars["hybrid_join_ldap_server"] == "localhost"
+    assert extra_vars["hybrid_join_ldap_username"] == "CN=ou-delegator,CN=Users,DC=autopilot,DC=test"
+    assert extra_vars["hybrid_join_ldap_password"] == "delegate-pw"
     assert extra_vars["hybrid_join_ldap_port"] == 636
     assert extra_vars["hybrid_join_ldap_ca_path"] == "/tmp/ad/ca.pem"
     assert extra_vars["hybrid_join_domain_name"] == "autopilot.test"
