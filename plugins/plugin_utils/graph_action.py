@@ -2,7 +2,7 @@
 # Copyright: contributors to the intune.autopilot collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Action plugin for every Graph module: one token per credential per playbook run.
+"""The action plugin behind every Graph module: one token per credential per playbook run.
 
 Each task runs in its own worker process, so a token held in memory would die with the task. The
 token is kept instead in the run's private temporary directory (ansible's DEFAULT_LOCAL_TMP: created
@@ -61,7 +61,9 @@ def cached_token(args):
         return token
 
 
-class ActionModule(ActionBase):
+class GraphTokenAction(ActionBase):
+    """Each Graph module's action plugin is this class (plugins/action/<module>.py)."""
+
     TRANSFERS_FILES = False
 
     def run(self, tmp=None, task_vars=None):
