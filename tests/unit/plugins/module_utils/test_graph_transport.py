@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Graph transport against the Graph lab over real HTTPS: retries, waits, paging, errors.
+
+`sleep` is replaced by a recorder, so the waits the policy chooses are asserted exactly and the suite
+does not spend them; every other part (TLS, HTTP, the lab's faults and log) is real.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[4]
+sys.path.insert(0, str(REPO / ".collections"))
+sys.path.insert(0, str(REPO))
+
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_auth import acquire_token  # noqa: E402
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import (  # noqa: E402
+    GraphClient,
+    GraphError,
+    GraphThrottled,
+    WriteOutcomeUnknown,
+    parse_retry_after,
+)
+
+GROUPS = "/v1.0/groups"
+
+
+@pytest.fixture(scope="module")
+def graph_lab():
+    from lab.graph.testing import running_lab  # pylint: disable=import-outside-toplevel
+
+    with running_lab() as lab:
+        yield lab
+
+
+@pytest.fixture
+def lab(graph_lab):
+    graph_lab.client.reset()
+    return graph_lab
+
+
+@pytest.fixture(scope="module")
+def token(graph_lab):
+    admin = graph_lab.apps["lab-admin"]
+    params = dict(tenant_id=graph_lab.tenant, client_id=admin["client_id"], client_secret=admin["secret"],
+                  graph_endpoint=graph_lab.url, authority_host=graph_lab.url, ca_path=graph_lab.ca)
+    return acquire_token(params)[0]
+
+
+class RecordingSleep:
+    def __init__(self, on_sleep=None):
+        self.waits = []
+        self.on_sleep = on_sleep
+
+    def __call__(self, seconds):
+        self.waits.append(seconds)
+        if self.on_sleep:
+            self.on_sleep(seconds)
+
+
+def client_for(lab, token, sleep, max_retry_wait=300):
+    return GraphClient(lab.url, lambda: token, ca_path=lab.ca, max_retry_wait=max_retry_wait, sleep=sleep)
+
+
+def logged(lab, method=None, path=None):
+    return [entry for entry in lab.client.requests()
+            if (method is None or entry["method"] == method) and (path is None or entry["path"] == path)]
+
+
+def new_group(name):
+    return {"displayName": name, "mailEnabled": False, "mailNickname": name.replace(" ", ""), "securityEnabled": True}
+
+
+def test_retry_after_in_seconds_is_honoured(lab, token):
+    lab.client.fault(method="GET", path="^/v1.0/groups$", count=2, action="status", status=429, retry_after="3")
+    sleep = RecordingSleep()
+    groups = client_for(lab, token, sleep).list("groups", api="v1.0")
+    assert groups, "the seeded groups come back once throttling stops"
+    assert sleep.waits == [3.0, 3.0]
+    assert [entry["status"] for entry in logged(lab, "GET", GROUPS)] == [429, 429, 200]
+
+
+def test_retry_after_as_http_date_is_honoured(lab, token):
+    when = email.utils.formatdate(time.time() + 20, usegmt=True)
+    lab.client.fault(method="GET", path="^/v1.0/groups$", count=1, action="status", status=503, retry_after=when)
+    sleep = RecordingSleep()
+    client_for(lab, token, sleep).list("groups", api="v1.0")
+    assert len(sleep.waits) == 1 and 15 <= sleep.waits[0] <= 20
+
+
+def test_parse_retry_after_rejects_garbage_and_past_dates():
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(email.utils.formatdate(time.time() - 60, usegmt=True)) == 0.0
+
+
+def test_total_wait_is_bounded_and_the_failure_says_throttled(lab, token):
+    lab.client.fault(method="GET", path="^/v1.0/groups$", count=50, action="status", status=429, retry_after="120")
+    sleep = RecordingSleep()
+    with pytest.raises(GraphThrottled) as caught:
+        client_for(lab, token, sleep, max_retry_wait=300).list("groups", api="v1.0")
+    assert sleep.waits == [120.0, 120.0]
+    message = str(caught.value)
+    assert "throttled" in message and "240 s" in message and "max_retry_wait=300" in message
+    assert len(logged(lab, "GET", GROUPS)) == 3
+    assert token not in message
+
+
+def test_backoff_without_retry_after_grows_with_jitter(lab, token):
+    lab.client.fault(method="GET", path="^/v1.0/groups$", count=3, action="status", status=503)
+    sleep = RecordingSleep()
+    client_for(lab, token, sleep).list("groups", api="v1.0")
+    first, second, third = sleep.waits
+    assert 0.5 <= first <= 1.0 and 1.0 <= second <= 2.0 and 2.0 <= third <= 4.0
+
+
+def test_paging_follows_next_link_to_the_end(lab, token):
+    lab.client.config(page_size=2)
+    client = client_for(lab, token, RecordingSleep())
+    for index in range(3):
+        client.request("POST", "groups", api="v1.0", body=new_group("Paging %d" % index))
+    total = len(lab.client.state()["groups"])
+    lab.client.clear_log()
+    groups = client.list("groups", api="v1.0")
+    assert len(groups) == total and len({group["id"] for group in groups}) == total
+    assert len(logged(lab, "GET", GROUPS)) == (total + 1) // 2
+
+
+def test_errors_name_method_path_code_and_request_id_never_the_token(lab, token):
+    client = client_for(lab, token, RecordingSleep())
+    with pytest.raises(GraphError) as caught:
+        client.get("groups/00000000-0000-4000-8000-0000000000ff", api="v1.0")
+    error = caught.value
+    assert error.status == 404 and error.code and error.request_id
+    assert "GET /v1.0/groups/00000000-0000-4000-8000-0000000000ff" in str(error)
+    assert token not in str(error) and token not in repr(error.details())
+
+
+def test_post_is_not_resent_after_a_dropped_connection(lab, token):
+    lab.client.fault(method="POST", path="^/v1.0/groups$", count=1, action="drop_after")
+    client = client_for(lab, token, RecordingSleep())
+    with pytest.raises(WriteOutcomeUnknown):
+        client.request("POST", "groups", api="v1.0", body=new_group("Dropped after commit"))
+    assert len(logged(lab, "POST", GROUPS)) == 1
+    assert [g["displayName"] for g in lab.client.state()["groups"]].count("Dropped after commit") == 1
+
+
+def test_post_is_not_resent_after_a_5xx(lab, token):
+    lab.client.fault(method="POST", path="^/v1.0/groups$", count=1, action="status", status=503, retry_after="1")
+    client = client_for(lab, token, RecordingSleep())
+    with pytest.raises(WriteOutcomeUnknown):
+        client.request("POST", "groups", api="v1.0", body=new_group("Maybe created"))
+    assert len(logged(lab, "POST", GROUPS)) == 1
+
+
+def test_post_is_retried_after_429_because_graph_did_not_act(lab, token):
+    lab.client.fault(method="POST", path="^/v1.0/groups$", count=1, action="status", status=429, retry_after="1")
+    client = client_for(lab, token, RecordingSleep())
+    client.request("POST", "groups", api="v1.0", body=new_group("Throttled once"))
+    assert [entry["status"] for entry in logged(lab, "POST", GROUPS)] == [429, 201]
+    assert [g["displayName"] for g in lab.client.state()["groups"]].count("Throttled once") == 1
+
+
+def test_patch_is_retried_after_a_dropped_connection(lab, token):
+    client = client_for(lab, token, RecordingSleep())
+    group = client.request("POST", "groups", api="v1.0", body=new_group("Patched"))
+    lab.client.fault(method="PATCH", path="^/v1.0/groups/", count=1, action="drop_before")
+    client.request("PATCH", "groups/%s" % group["id"], api="v1.0", body={"description": "after retry"})
+    assert len(logged(lab, "PATCH")) == 2
+    assert client.get("groups/%s" % group["id"], api="v1.0")["description"] == "after retry"
+
+
+def test_a_new_object_missing_through_replication_delay_is_waited_for(lab, token):
+    lab.client.config(consistency_delay=5)
+    sleep = RecordingSleep(on_sleep=lab.client.advance_clock)
+    client = client_for(lab, token, sleep)
+    group = client.request("POST", "groups", api="v1.0", body=new_group("Replicating"))
+    assert client.get("groups/%s" % group["id"], api="v1.0")["id"] == group["id"]
+    assert sleep.waits and [entry["status"] for entry in logged(lab, "GET")][-1] == 200
+
+
+def test_a_404_on_an_object_this_run_did_not_create_is_final(lab, token):
+    sleep = RecordingSleep()
+    with pytest.raises(GraphError):
+        client_for(lab, token, sleep).get("groups/00000000-0000-4000-8000-0000000000fe", api="v1.0")
+    assert sleep.waits == []
+
+
+def test_expired_token_gives_401_without_leaking_it(lab):
+    expired = lab.client.mint_token(kind="app", app=lab.apps["lab-admin"]["client_id"], roles=["Group.Read.All"], expired=True)
+    with pytest.raises(GraphError) as caught:
+        client_for(lab, expired, RecordingSleep()).get("groups", api="v1.0")
+    assert caught.value.status == 401
+    assert expired not in str(caught.value)
