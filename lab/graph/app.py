@@ -8,11 +8,13 @@ from .admin import Admin
 from .auth import Directory
 from .core import Lab, Registry
 from .pki import LabPki
-from .resources import connectors, device_configurations, enrollment, groups, mobility, profiles
+from .resources import (autopilot_devices, connectors, device_configurations, directory, dynamic_membership,
+                        enrollment, groups, managed_devices, mobility, pipeline, profiles)
 from .server import LabServer
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
-RESOURCE_MODULES = [enrollment, profiles, device_configurations, groups, mobility, connectors]
+RESOURCE_MODULES = [enrollment, profiles, device_configurations, groups, mobility, connectors, directory,
+                    dynamic_membership, autopilot_devices, managed_devices, pipeline]
 
 
 def build_registry():

@@ -50,7 +50,7 @@ class LabClient:
         return self._call("DELETE", "/_lab/faults")
 
     def config(self, **settings):
-        """page_size=N, consistency_delay=seconds, rate_model=bool."""
+        """page_size=N, consistency_delay=seconds, rate_model=bool, delay_scale=factor (Autopilot pipeline)."""
         return self._call("POST", "/_lab/config", settings)
 
     def advance_clock(self, seconds=0, freeze=None):
@@ -66,6 +66,12 @@ class LabClient:
     def seed(self, data):
         """data: {"<collection key>": [objects...]}; returns {"added": {key: [ids]}}."""
         return self._call("POST", "/_lab/seed", data)
+
+    def enroll_device(self, serial_number, user_principal_name=None, device_name=None):
+        """Play a deployment of the Autopilot device with this serial (its profile must be assigned):
+        returns {"managedDeviceId", "deviceId", "azureADDeviceId", "autopilotEventId"}."""
+        body = {"serialNumber": serial_number, "userPrincipalName": user_principal_name, "deviceName": device_name}
+        return self._call("POST", "/_lab/autopilot/enroll", body)
 
     def mint_token(self, kind="app", **spec):
         """kind="app": app=<client id>, roles=[..] (default: the app's), expired, audience, bad_signature.

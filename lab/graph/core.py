@@ -90,6 +90,8 @@ class Registry:
         self.tick_hooks = []
         self.collections = {}    # store key -> CollectionSpec (for seeding and state dumps)
         self.seed_hooks = []     # fn(lab, key, obj) -> obj, to complete seeded objects
+        self.write_hooks = []    # fn(lab, request) after a successful Graph write
+        self.admin_routes = {}   # (method, "/_lab/...") -> fn(lab, body) -> JSON-able result
 
     def route(self, method, template, handler, *, versions, permission):
         segments = tuple(s for s in template.strip("/").split("/") if s)
@@ -101,6 +103,19 @@ class Registry:
         """hook(lab) runs (under the state lock) before every Graph request: advance state machines
         to lab.clock.now() there, lazily, instead of in background threads."""
         self.tick_hooks.append(hook)
+
+    def on_write(self, hook):
+        """hook(lab, request) runs (under the state lock) after every successful Graph write, so a state
+        machine can note the lab time at which something it watches changed (a rule, an assignment)."""
+        self.write_hooks.append(hook)
+
+    def store(self, key):
+        """A lab-only store: seedable, reset and dumped like a collection, but no Graph routes."""
+        self.collections[key] = None
+
+    def admin_route(self, method, path, handler):
+        """handler(lab, body) -> result; runs under the state lock after a tick (see admin.py)."""
+        self.admin_routes[(method, path)] = handler
 
     def resolve(self, method, version, segments):
         """Return (route, params) or raise Graph's error for an unknown segment / method."""
@@ -142,7 +157,7 @@ class Fault:
 
 
 FAULT_ACTIONS = ("status", "drop_before", "drop_after", "latency")
-DEFAULT_CONFIG = {"page_size": 100, "consistency_delay": 0.0, "rate_model": False}
+DEFAULT_CONFIG = {"page_size": 100, "consistency_delay": 0.0, "rate_model": False, "delay_scale": 1.0}
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
@@ -177,6 +192,7 @@ class Lab:
             self.objects = {}            # key -> {id: obj}, insertion ordered
             self.created_at = {}         # key -> {id: lab time}; only objects created through Graph
             self.rate = {}
+            self.wakes = {}
             self.clear_log()
             for key, items in self.seed_data.items():
                 if key in self.registry.collections:
@@ -209,6 +225,7 @@ class Lab:
             self.clock = Clock(data.get("clock_offset", 0.0))
             self.objects = {k: {o["id"]: o for o in items} for k, items in data["objects"].items()}
             self.created_at = data.get("created_at", {})
+            self.wakes = {}
 
     def save(self, path):
         with open(path, "w", encoding="utf-8") as handle:
@@ -217,6 +234,15 @@ class Lab:
     def tick(self):
         for hook in self.registry.tick_hooks:
             hook(self)
+
+    def wake(self, name, at):
+        """Tell the tick hook `name` it has work due at lab time `at` (see asleep)."""
+        self.wakes[name] = min(self.wakes.get(name, at), at)
+
+    def asleep(self, name):
+        """True while nothing of tick hook `name` is due, so it can skip scanning 10,000 objects on every
+        request. Unknown (after reset or load) means awake: the hook scans once and sets its next wake."""
+        return self.clock.now() < self.wakes.get(name, float("-inf"))
 
     # --- objects -------------------------------------------------------------------------------------
     def _visible(self, key, obj_id):
@@ -254,6 +280,9 @@ class Lab:
             raise ValueError("consistency_delay must be a number of seconds")
         if "rate_model" in changes and not isinstance(changes["rate_model"], bool):
             raise ValueError("rate_model must be a boolean")
+        scale = changes.get("delay_scale", 1.0)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale < 0:
+            raise ValueError("delay_scale must be a non-negative number")
         with self.lock:
             self.config.update(changes)
             return dict(self.config)

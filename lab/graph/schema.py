@@ -314,6 +314,122 @@ entity("group", base="directoryObject", navs=("members", "owners"), props=[
     Prop("writebackConfiguration", "groupWritebackConfiguration", read_only=True, only=BETA),
 ])
 
+# --- step 4: the Autopilot device pipeline (import, sync, device identities) ------------------------
+BIN, DUR = "Edm.Binary", "Edm.Duration"
+enum("importedWindowsAutopilotDeviceIdentityImportStatus", ["unknown", "pending", "partial", "complete", "error"])
+complex_type("importedWindowsAutopilotDeviceIdentityState", props=[
+    Prop("deviceErrorCode", I32, False),
+    Prop("deviceErrorName", S),
+    Prop("deviceImportStatus", "importedWindowsAutopilotDeviceIdentityImportStatus", False),
+    Prop("deviceRegistrationId", S),
+])
+entity("importedWindowsAutopilotDeviceIdentity", props=[
+    Prop("assignedUserPrincipalName", S),
+    Prop("groupTag", S),
+    Prop("hardwareIdentifier", BIN, required=True),
+    Prop("importId", S),
+    Prop("productKey", S),
+    Prop("serialNumber", S, required=True),
+    # Accepted and ignored on POST (community scripts send a dummy one); the service owns it.
+    Prop("state", "importedWindowsAutopilotDeviceIdentityState"),
+])
+enum("enrollmentState", ["unknown", "enrolled", "pendingReset", "failed", "notContacted", "blocked"],
+     beta_only_members=("blocked",))
+enum("windowsAutopilotProfileAssignmentStatus", [
+    "unknown", "assignedInSync", "assignedOutOfSync", "assignedUnkownSyncState", "notAssigned", "pending",
+    "failed"], only=BETA)
+enum("windowsAutopilotProfileAssignmentDetailedStatus", [
+    "none", "hardwareRequirementsNotMet", "surfaceHubProfileNotSupported", "holoLensProfileNotSupported",
+    "windowsPcProfileNotSupported", "surfaceHub2SProfileNotSupported", "unknownFutureValue"], only=BETA)
+enum("windowsAutopilotDeviceRemediationState", [
+    "unknown", "noRemediationRequired", "automaticRemediationRequired", "manualRemediationRequired",
+    "unknownFutureValue"], only=BETA)
+enum("windowsAutopilotUserlessEnrollmentStatus", ["unknown", "allowed", "blocked", "unknownFutureValue"],
+     only=BETA)
+# No PATCH in Graph: every property is changed by an action or by the service.
+entity("windowsAutopilotDeviceIdentity", navs=("deploymentProfile", "intendedDeploymentProfile"),
+       beta_only_navs=("deploymentProfile", "intendedDeploymentProfile"), props=[
+    Prop(name, type_name, nullable, read_only=True, only=only) for name, type_name, nullable, only in (
+        ("addressableUserName", S, True, None), ("azureActiveDirectoryDeviceId", S, True, None),
+        ("azureAdDeviceId", S, True, BETA), ("deploymentProfileAssignedDateTime", DT, False, BETA),
+        ("deploymentProfileAssignmentDetailedStatus", "windowsAutopilotProfileAssignmentDetailedStatus", False,
+         BETA),
+        ("deploymentProfileAssignmentStatus", "windowsAutopilotProfileAssignmentStatus", False, BETA),
+        ("deviceAccountPassword", S, True, BETA), ("deviceAccountUpn", S, True, BETA),
+        ("deviceFriendlyName", S, True, BETA), ("displayName", S, True, None),
+        ("enrollmentState", "enrollmentState", False, None), ("groupTag", S, True, None),
+        ("lastContactedDateTime", DT, False, None), ("managedDeviceId", S, True, None),
+        ("manufacturer", S, True, None), ("model", S, True, None), ("productKey", S, True, None),
+        ("purchaseOrderIdentifier", S, True, None),
+        ("remediationState", "windowsAutopilotDeviceRemediationState", True, BETA),
+        ("remediationStateLastModifiedDateTime", DT, True, BETA), ("resourceName", S, True, None),
+        ("serialNumber", S, True, None), ("skuNumber", S, True, None), ("systemFamily", S, True, None),
+        ("userlessEnrollmentStatus", "windowsAutopilotUserlessEnrollmentStatus", True, BETA),
+        ("userPrincipalName", S, True, None))])
+enum("windowsAutopilotSyncStatus", ["unknown", "inProgress", "completed", "failed"], only=BETA)
+entity("windowsAutopilotSettings", only=BETA, props=[
+    Prop("lastManualSyncTriggerDateTime", DT, False, read_only=True),
+    Prop("lastSyncDateTime", DT, False, read_only=True),
+    Prop("syncStatus", "windowsAutopilotSyncStatus", False, read_only=True),
+])
+
+# --- step 10: verification (events, managed devices) -------------------------------------------------
+enum("windowsAutopilotDeploymentState", ["unknown", "success", "inProgress", "failure", "successWithTimeout",
+                                         "notAttempted", "disabled", "successOnRetry"], only=BETA)
+enum("windowsAutopilotEnrollmentType", [
+    "unknown", "azureADJoinedWithAutopilotProfile", "offlineDomainJoined",
+    "azureADJoinedUsingDeviceAuthWithAutopilotProfile", "azureADJoinedUsingDeviceAuthWithoutAutopilotProfile",
+    "azureADJoinedWithOfflineAutopilotProfile", "azureADJoinedWithWhiteGlove", "offlineDomainJoinedWithWhiteGlove",
+    "offlineDomainJoinedWithOfflineAutopilotProfile"], only=BETA)
+_EVENT_STATE = "windowsAutopilotDeploymentState"
+entity("deviceManagementAutopilotEvent", only=BETA, props=[
+    Prop(name, type_name, nullable, read_only=True) for name, type_name, nullable in (
+        ("accountSetupDuration", DUR, False), ("accountSetupStatus", _EVENT_STATE, False),
+        ("deploymentDuration", DUR, False), ("deploymentEndDateTime", DT, False),
+        ("deploymentStartDateTime", DT, False), ("deploymentState", _EVENT_STATE, False),
+        ("deploymentTotalDuration", DUR, False), ("deviceId", S, True), ("deviceRegisteredDateTime", DT, False),
+        ("deviceSerialNumber", S, True), ("deviceSetupDuration", DUR, False),
+        ("deviceSetupStatus", _EVENT_STATE, False), ("enrollmentFailureDetails", S, True),
+        ("enrollmentStartDateTime", DT, False), ("enrollmentState", "enrollmentState", False),
+        ("enrollmentType", "windowsAutopilotEnrollmentType", False), ("eventDateTime", DT, False),
+        ("managedDeviceName", S, True), ("osVersion", S, True), ("userId", S, True),
+        ("userPrincipalName", S, True), ("windows10EnrollmentCompletionPageConfigurationDisplayName", S, True),
+        ("windows10EnrollmentCompletionPageConfigurationId", S, True),
+        ("windowsAutopilotDeploymentProfileDisplayName", S, True))])
+# Not in the metadata subset: only the properties the pipeline and the verification step read.
+entity("managedDevice", unverified=True, props=[
+    Prop(name, type_name, read_only=True, only=only) for name, type_name, only in (
+        ("autopilotEnrolled", B, None), ("azureADDeviceId", S, None), ("complianceState", S, None),
+        ("deviceName", S, None), ("enrolledDateTime", DT, None), ("enrollmentProfileName", S, None),
+        ("joinType", S, BETA), ("lastSyncDateTime", DT, None), ("managedDeviceOwnerType", S, None),
+        ("manufacturer", S, None), ("model", S, None), ("operatingSystem", S, None), ("osVersion", S, None),
+        ("serialNumber", S, None), ("userPrincipalName", S, None))])
+
+# --- Entra devices and users (verification; dynamic groups read devices' physicalIds) ----------------
+# The membership rule attribute is device.devicePhysicalIds; the Graph property is physicalIds.
+entity("device", base="directoryObject", props=[
+    Prop(name, type_name, nullable, read_only=True, only=only) for name, type_name, nullable, only in (
+        ("accountEnabled", B, True, None), ("alternativeNames", STRINGS, True, BETA),
+        ("alternativeSecurityIds", "Collection(alternativeSecurityId)", False, None),
+        ("approximateLastSignInDateTime", DT, True, None), ("complianceExpirationDateTime", DT, True, None),
+        ("deviceCategory", S, True, None), ("deviceId", S, True, None), ("deviceMetadata", S, True, None),
+        ("deviceOwnership", S, True, None), ("deviceVersion", I32, True, None), ("displayName", S, True, None),
+        ("domainName", S, True, BETA), ("enrollmentProfileName", S, True, None), ("enrollmentType", S, True, None),
+        ("extensionAttributes", "onPremisesExtensionAttributes", True, BETA), ("hostnames", STRINGS, True, BETA),
+        ("isCompliant", B, True, None), ("isManaged", B, True, None), ("isManagementRestricted", B, True, None),
+        ("isRooted", B, True, None), ("kind", S, True, BETA), ("managementType", S, True, None),
+        ("manufacturer", S, True, None), ("mdmAppId", S, True, None), ("model", S, True, None),
+        ("name", S, True, BETA), ("onPremisesLastSyncDateTime", DT, True, None),
+        ("onPremisesSecurityIdentifier", S, True, None), ("onPremisesSyncEnabled", B, True, None),
+        ("operatingSystem", S, True, None), ("operatingSystemVersion", S, True, None),
+        ("physicalIds", STRINGS, False, None), ("platform", S, True, BETA), ("profileType", S, True, None),
+        ("registrationDateTime", DT, True, None), ("status", S, True, BETA), ("systemLabels", STRINGS, False, None),
+        ("trustType", S, True, None))])
+entity("user", base="directoryObject", unverified=True, props=[
+    Prop(name, type_name, read_only=True) for name, type_name in (
+        ("accountEnabled", B), ("displayName", S), ("givenName", S), ("mail", S), ("surname", S),
+        ("userPrincipalName", S))])
+
 
 # === lookups =========================================================================================
 

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from . import auth, schema
+from .core import WRITE_METHODS
 from .errors import GraphError
 from .odata import parse_query
 from .resources.base import Request
@@ -235,4 +236,8 @@ class LabHandler(BaseHTTPRequestHandler):
             request = Request(lab=lab, method=self.command, version=version, path=path, params=params,
                               query=parse_query(raw_query), body=body, headers=dict(self.headers),
                               principal=principal)
-            return route.handler(request)
+            response = route.handler(request)
+            if self.command in WRITE_METHODS and response.status < 400:
+                for hook in lab.registry.write_hooks:
+                    hook(lab, request)
+            return response

@@ -13,7 +13,7 @@ KINDS = {"entity": "EntityType", "complex": "ComplexType", "enum": "EnumType"}
 # Served (seeded) but absent from the subset; listed so that a new type cannot skip the comparison.
 UNVERIFIED = {"deviceEnrollmentLimitConfiguration", "deviceEnrollmentPlatformRestriction",
               "deviceEnrollmentPlatformRestrictionsConfiguration", "omaSetting", "omaSettingString",
-              "omaSettingInteger", "windows10CustomConfiguration"}
+              "omaSettingInteger", "windows10CustomConfiguration", "managedDevice", "user"}
 
 
 @pytest.fixture(scope="module")
