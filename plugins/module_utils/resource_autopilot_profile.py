@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the intune.autopilot collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The hybrid join Autopilot deployment profile (tutorial step 7) as the engine's declarative Resource.
+
+Shared by the resource module and autopilot_config_info, which lists existing objects in the shape
+the module accepts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import (
+    Assignments,
+    Prop,
+    Resource,
+)
+
+MAX_NAME = 200
+MAX_DESCRIPTION = 1500
+OOBE = "outOfBoxExperienceSetting"
+# Graph's `locale` for the portal's two non-locale choices; user select is sent as "" as Terraform's provider does.
+LANGUAGE_CHOICES = {"os_default": "os-default", "user_select": ""}
+# language[-Script][-REGION], for example en-US, de-DE, sr-Latn-RS, es-419.
+LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$")
+
+
+class LanguageProp(Prop):
+    """`locale`: two named choices or a free locale tag, so `choices` (which restricts the option) cannot map it."""
+
+    def to_graph(self, value):
+        return LANGUAGE_CHOICES.get(value, value)
+
+    def from_graph(self, value):
+        named = {graph: option for option, graph in LANGUAGE_CHOICES.items()}
+        return named.get(value, value)
+
+
+def validate(params):
+    errors = []
+    name, description = params.get("display_name"), params.get("description")
+    if name is not None and not 1 <= len(name) <= MAX_NAME:
+        errors.append("display_name: give 1 to %d characters (got %d)." % (MAX_NAME, len(name)))
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        errors.append("description: at most %d characters (got %d)." % (MAX_DESCRIPTION, len(description)))
+    if params.get("deployment_mode") == "self_deploying":
+        errors.append(
+            "deployment_mode self_deploying: Microsoft Entra hybrid join supports user-driven deployments only "
+            "(self-deploying mode needs Microsoft Entra join); use deployment_mode: user_driven."
+        )
+    language = params.get("language")
+    if language is not None and language not in LANGUAGE_CHOICES and not LOCALE_RE.match(language):
+        errors.append(
+            "language %r: use os_default, user_select or a locale such as en-US (language-REGION, joined by a hyphen)." % language
+        )
+    if params.get("device_name_template"):
+        errors.append(
+            "device_name_template %r: hybrid join profiles cannot name devices; the computer name comes from the "
+            "domain join profile (intune.autopilot.domain_join_profile, computer_name_prefix)." % params["device_name_template"]
+        )
+    for mode, targets in sorted((params.get("assignments") or {}).items()):
+        if any(target.get("all_users") for target in targets or []):
+            errors.append("assignments.%s: a deployment profile targets devices; use all_devices: true or a device group, not all_users." % mode)
+    return errors
+
+
+def casefold(value):
+    return value.casefold()
+
+
+PROFILE = Resource(
+    noun="hybrid join Autopilot profile",
+    collection="deviceManagement/windowsAutopilotDeploymentProfiles",
+    odata_type="#microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile",
+    # A same-named Entra join profile is the same portal object with another join type: a create-only change.
+    kin_types=("#microsoft.graph.azureADWindowsAutopilotDeploymentProfile",),
+    type_option="join type",
+    return_key="profile",
+    props=(
+        Prop("display_name", "displayName"),
+        Prop("description", "description"),
+        Prop("deployment_mode", OOBE + ".deviceUsageType", choices={"user_driven": "singleUser", "self_deploying": "shared"},
+             create_only=True, create_default="user_driven"),
+        Prop("skip_ad_connectivity_check", "hybridAzureADJoinSkipConnectivityCheck", spec={"type": "bool"},
+             create_only=True, create_default=False),
+        Prop("hide_license_terms", OOBE + ".eulaHidden", spec={"type": "bool"}, create_default=True),
+        Prop("hide_privacy_settings", OOBE + ".privacySettingsHidden", spec={"type": "bool"}, create_default=True),
+        Prop("hide_change_account_options", OOBE + ".escapeLinkHidden", spec={"type": "bool"}, create_default=True),
+        Prop("user_account_type", OOBE + ".userType", choices={"standard": "standard", "administrator": "administrator"},
+             create_default="standard"),
+        Prop("allow_pre_provisioning", "preprovisioningAllowed", spec={"type": "bool"}, create_default=False),
+        LanguageProp("language", "locale", normalize=casefold, create_default="os_default"),
+        Prop("configure_keyboard_automatically", OOBE + ".keyboardSelectionPageSkipped", spec={"type": "bool"}, create_default=True),
+        Prop("convert_all_targeted_devices", "hardwareHashExtractionEnabled", spec={"type": "bool"}, create_default=True),
+        Prop("device_type", "deviceType", choices={"windows_pc": "windowsPc"}, create_only=True, create_default="windows_pc"),
+        Prop("device_name_template", "deviceNameTemplate", create_default=""),
+        Prop("scope_tags", "roleScopeTagIds", spec={"type": "list", "elements": "str"}, normalize=sorted, create_default=["0"]),
+    ),
+    assignments=Assignments(
+        style="per_item",
+        item_type="#microsoft.graph.windowsAutopilotDeploymentProfileAssignment",
+        kinds=("include", "exclude", "all_devices"),
+    ),
+    validate=validate,
+)

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the intune.autopilot collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The Enrollment Status Page (tutorial step 6) as the engine's declarative Resource.
+
+Shared by the resource module and autopilot_config_info, which lists existing objects in the shape
+the module accepts.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import (
+    GUID_RE,
+    Assignments,
+    Prop,
+    Resource,
+)
+
+TIMEOUT_RANGE = (1, 1440)
+MAX_MESSAGE = 10000
+MAX_BLOCKING_APPS = 100
+DEFAULT_ESP_TYPE = "defaultWindows10EnrollmentCompletionPageConfiguration"
+
+
+def validate(params):
+    errors = []
+    timeout = params.get("error_timeout_minutes")
+    if timeout is not None and not TIMEOUT_RANGE[0] <= timeout <= TIMEOUT_RANGE[1]:
+        errors.append("error_timeout_minutes %d: Intune accepts %d to %d minutes." % (timeout, TIMEOUT_RANGE[0], TIMEOUT_RANGE[1]))
+    message = params.get("custom_error_message")
+    if message is not None and len(message) > MAX_MESSAGE:
+        errors.append("custom_error_message is %d characters; Intune accepts at most %d." % (len(message), MAX_MESSAGE))
+    apps = params.get("blocking_apps")
+    if apps is not None:
+        if len(apps) > MAX_BLOCKING_APPS:
+            errors.append("blocking_apps lists %d apps; Intune accepts at most %d (or [] for all apps)." % (len(apps), MAX_BLOCKING_APPS))
+        not_ids = [app for app in apps if not GUID_RE.match(app)]
+        if not_ids:
+            errors.append("blocking_apps must be Intune app IDs (GUIDs), not %s." % ", ".join(repr(app) for app in not_ids))
+    priority = params.get("priority")
+    if priority is not None and priority < 1:
+        errors.append("priority %d: 1 is the highest priority a profile can have (0 belongs to the default profile)." % priority)
+    return errors
+
+
+def is_default_esp(obj):
+    # Older tenants may not return deviceEnrollmentConfigurationType; the default's id keeps the type name.
+    return (obj.get("deviceEnrollmentConfigurationType") == DEFAULT_ESP_TYPE
+            or (obj.get("id") or "").lower().endswith("_" + DEFAULT_ESP_TYPE.lower()))
+
+
+def guard(existing, params):
+    """Intune lets the default profile's settings change, nothing else: refuse before any write."""
+    if not is_default_esp(existing):
+        return None
+    name = "the built-in default Enrollment Status Page profile '%s' (id %s)" % (existing.get("displayName"), existing.get("id"))
+    if params["state"] == "absent":
+        return "Refusing to delete %s: Intune does not allow deleting it. Turn it off with show_app_and_profile_progress: false instead." % name
+    if params.get("priority") is not None:
+        return ("Refusing to set the priority of %s: it always has the lowest priority and Intune does not allow moving it. "
+                "Set priority on your own profile instead." % name)
+    if params.get("assignments"):
+        return ("Refusing to assign %s: it applies to all users and all devices that no other profile targets, and Intune "
+                "does not allow changing its assignments. Create your own profile and assign that." % name)
+    return None
+
+
+def empty_as_none(value):
+    return value or None
+
+
+def app_id_set(value):
+    return sorted(app.lower() for app in value)
+
+
+ESP = Resource(
+    noun="Enrollment Status Page profile",
+    collection="deviceManagement/deviceEnrollmentConfigurations",
+    odata_type="#microsoft.graph.windows10EnrollmentCompletionPageConfiguration",
+    return_key="esp",
+    props=(
+        Prop("display_name", "displayName"),
+        Prop("description", "description"),
+        Prop("show_app_and_profile_progress", "showInstallationProgress", spec={"type": "bool"}, create_default=True),
+        Prop("error_timeout_minutes", "installProgressTimeoutInMinutes", spec={"type": "int"}, create_default=60),
+        Prop("custom_error_message", "customErrorMessage", normalize=empty_as_none),
+        Prop("allow_log_collection", "allowLogCollectionOnInstallFailure", spec={"type": "bool"}, create_default=True),
+        Prop("only_show_page_to_oobe_devices", "disableUserStatusTrackingAfterFirstUser", spec={"type": "bool"}, create_default=True),
+        Prop("only_track_autopilot_enrollments", "trackInstallProgressForAutopilotOnly", spec={"type": "bool"}),
+        Prop("install_quality_updates", "installQualityUpdates", spec={"type": "bool"}, create_default=False),
+        Prop("block_device_until_complete", "blockDeviceSetupRetryByUser", spec={"type": "bool"}, create_default=True),
+        Prop("allow_reset_on_failure", "allowDeviceResetOnInstallFailure", spec={"type": "bool"}, create_default=False),
+        Prop("allow_use_on_failure", "allowDeviceUseOnInstallFailure", spec={"type": "bool"}, create_default=False),
+        Prop("blocking_apps", "selectedMobileAppIds", spec={"type": "list", "elements": "str"}, normalize=app_id_set, create_default=[]),
+        Prop("allow_non_blocking_app_installation", "allowNonBlockingAppInstallation", spec={"type": "bool"}, create_default=False),
+        Prop("priority", "priority", spec={"type": "int"}, write_action="setPriority"),
+        Prop("scope_tags", "roleScopeTagIds", spec={"type": "list", "elements": "str"}, normalize=sorted, create_default=["0"]),
+    ),
+    assignments=Assignments(
+        style="assign_action",
+        body_key="enrollmentConfigurationAssignments",
+        item_type="#microsoft.graph.enrollmentConfigurationAssignment",
+    ),
+    validate=validate,
+    guard=guard,
+)

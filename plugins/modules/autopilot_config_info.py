@@ -1,0 +1,190 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the intune.autopilot collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: autopilot_config_info
+short_description: List the tenant's Enrollment Status Pages, hybrid join Autopilot profiles and domain join profiles
+version_added: 0.1.0
+description:
+  - Reads what the tenant already has for tutorial steps 6, 7 and 8, with assignments, and returns each object in
+    the shape that M(intune.autopilot.autopilot_esp), M(intune.autopilot.autopilot_profile) and
+    M(intune.autopilot.domain_join_profile) accept, so existing configuration can be adopted or reviewed.
+  - Read-only; it never writes.
+author:
+  - intune.autopilot developers (!UNKNOWN)
+extends_documentation_fragment:
+  - intune.autopilot.graph
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.info_module
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: N/A
+  platform:
+    platforms: all
+options:
+  kinds:
+    description:
+      - Which objects to list.
+    type: list
+    elements: str
+    choices: [esp, autopilot_profile, domain_join_profile]
+    default: [esp, autopilot_profile, domain_join_profile]
+  display_name:
+    description:
+      - Only objects with exactly this name.
+    type: str
+  resolve_group_names:
+    description:
+      - Show assigned groups by display name instead of ID (one extra read per 15 groups).
+      - IDs are accepted by the modules as well; names read better and survive a group being re-created.
+    type: bool
+    default: true
+notes:
+  - "Graph permissions: C(DeviceManagementServiceConfig.Read.All) (ESPs, Autopilot profiles),
+    C(DeviceManagementConfiguration.Read.All) (domain join profiles), C(Group.Read.All) to resolve group names."
+  - Entra join (not hybrid) Autopilot profiles are not listed.
+seealso:
+  - module: intune.autopilot.autopilot_esp
+  - module: intune.autopilot.autopilot_profile
+  - module: intune.autopilot.domain_join_profile
+"""
+
+EXAMPLES = r"""
+- name: What does the tenant have for steps 6 to 8?
+  intune.autopilot.autopilot_config_info:
+  register: autopilot_config
+
+- name: Adopt an existing domain join profile exactly as it is
+  intune.autopilot.domain_join_profile: "{{ autopilot_config.domain_join_profiles[0] }}"
+
+- name: Only the hybrid join Autopilot profiles, groups by ID
+  intune.autopilot.autopilot_config_info:
+    kinds: [autopilot_profile]
+    resolve_group_names: false
+"""
+
+RETURN = r"""
+esps:
+  description: Custom Enrollment Status Pages, in the options of M(intune.autopilot.autopilot_esp).
+  returned: when O(kinds) contains V(esp)
+  type: list
+  elements: dict
+  sample:
+    - id: 0a1b2c3d-0000-4000-8000-000000000001
+      display_name: Autopilot hybrid join - ESP
+      show_app_and_profile_progress: true
+      error_timeout_minutes: 60
+      priority: 1
+      assignments: {set: [{group: Autopilot-HAADJ-Devices, exclude: false}]}
+default_esp:
+  description:
+    - The built-in default Enrollment Status Page Intune creates, in the same shape. It applies when no other ESP
+      targets a device; it cannot be deleted, re-prioritised or assigned.
+  returned: when O(kinds) contains V(esp) and the tenant has it
+  type: dict
+  sample: {id: 0a1b2c3d_DefaultWindows10EnrollmentCompletionPageConfiguration, display_name: All users and all devices}
+autopilot_profiles:
+  description: Hybrid join Autopilot deployment profiles, in the options of M(intune.autopilot.autopilot_profile).
+  returned: when O(kinds) contains V(autopilot_profile)
+  type: list
+  elements: dict
+  sample:
+    - id: 0a1b2c3d-0000-4000-8000-000000000002
+      display_name: Autopilot hybrid join - user-driven
+      deployment_mode: user_driven
+      language: os_default
+      assignments: {set: [{group: Autopilot-HAADJ-Devices, exclude: false}]}
+domain_join_profiles:
+  description: Domain join profiles, in the options of M(intune.autopilot.domain_join_profile).
+  returned: when O(kinds) contains V(domain_join_profile)
+  type: list
+  elements: dict
+  sample:
+    - id: 0a1b2c3d-0000-4000-8000-000000000003
+      display_name: Autopilot hybrid join - domain join
+      computer_name_prefix: HAADJ-
+      random_char_count: 9
+      domain: contoso.com
+      organizational_unit: OU=Autopilot,DC=contoso,DC=com
+      assignments: {set: [{all_devices: true}]}
+"""
+
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import describe
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_module import GraphModule
+from ansible_collections.intune.autopilot.plugins.module_utils.resource_autopilot_profile import PROFILE as AUTOPILOT_PROFILE
+from ansible_collections.intune.autopilot.plugins.module_utils.resource_domain_join import PROFILE as DOMAIN_JOIN_PROFILE
+from ansible_collections.intune.autopilot.plugins.module_utils.resource_esp import ESP, is_default_esp
+
+# kind: (resource, result key)
+KINDS = {
+    "esp": (ESP, "esps"),
+    "autopilot_profile": (AUTOPILOT_PROFILE, "autopilot_profiles"),
+    "domain_join_profile": (DOMAIN_JOIN_PROFILE, "domain_join_profiles"),
+}
+# Graph accepts at most 15 values in one `id in (...)` filter.
+IDS_PER_FILTER = 15
+
+
+def list_objects(graph, resource, display_name):
+    """Objects of exactly the resource's type (not its kin), with their assignments expanded."""
+    wanted_type = resource.odata_type.lstrip("#")
+    return [
+        obj for obj in graph.list(resource.collection, api=resource.api, params={"$expand": "assignments"})
+        if (obj.get("@odata.type") or "").lstrip("#") == wanted_type and (display_name is None or obj.get("displayName") == display_name)
+    ]
+
+
+def group_names(graph, group_ids):
+    names = {}
+    ordered = sorted(group_ids)
+    for start in range(0, len(ordered), IDS_PER_FILTER):
+        batch = ordered[start:start + IDS_PER_FILTER]
+        quoted = ", ".join("'%s'" % group_id for group_id in batch)
+        for group in graph.list("groups", api="v1.0", params={"$filter": "id in (%s)" % quoted, "$select": "id,displayName"}):
+            names[group["id"].lower()] = group["displayName"]
+    return names
+
+
+def run(module):
+    graph = module.graph
+    found = {}
+    for kind in module.params["kinds"]:
+        resource, key = KINDS[kind]
+        found[key] = []
+        for obj in list_objects(graph, resource, module.params["display_name"]):
+            described = describe(resource, obj, obj.get("assignments") or [])
+            if resource is ESP and is_default_esp(obj):
+                found["default_esp"] = described
+            else:
+                found[key].append(described)
+    if module.params["resolve_group_names"]:
+        described_objects = [obj for key, objects in found.items() if key != "default_esp" for obj in objects]
+        described_objects += [found["default_esp"]] if "default_esp" in found else []
+        targets = [target for obj in described_objects for target in obj["assignments"]["set"]]
+        names = group_names(graph, {target["group"] for target in targets if target.get("group")})
+        for target in targets:
+            if target.get("group"):
+                target["group"] = names.get(target["group"], target["group"])
+    module.exit_json(changed=False, **found)
+
+
+def main():
+    module = GraphModule(
+        argument_spec=dict(
+            kinds=dict(type="list", elements="str", choices=list(KINDS), default=list(KINDS)),
+            display_name=dict(type="str"),
+            resolve_group_names=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    module.run_guarded(lambda: run(module))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""autopilot_config_info against the Graph lab: what it lists can be handed back to the modules unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import graph_auth, run_module, run_tasks, writes
+
+ESP = dict(display_name="Adopt me - ESP", error_timeout_minutes=90,
+           assignments={"set": [{"group": "Lab-Pilot-Devices"}, {"group": "Lab-Kiosk-Devices", "exclude": True}]})
+PROFILE = dict(display_name="Adopt me - profile", language="en-US", user_account_type="administrator",
+               assignments={"set": [{"group": "Lab-Pilot-Devices"}]})
+DOMAIN_JOIN = dict(display_name="Adopt me - domain join", computer_name_prefix="ADP-", domain="lab.example",
+                   organizational_unit="OU=Autopilot,DC=lab,DC=example", assignments={"set": [{"all_devices": True}]})
+MODULE_OF = {"esps": "autopilot_esp", "autopilot_profiles": "autopilot_profile", "domain_join_profiles": "domain_join_profile"}
+
+
+@pytest.fixture
+def configured(lab):
+    auth = graph_auth(lab)
+    for module, args in (("autopilot_esp", ESP), ("autopilot_profile", PROFILE), ("domain_join_profile", DOMAIN_JOIN)):
+        result = run_module(module, dict(auth, **args))
+        assert result["changed"] is True, result
+    lab.client.clear_log()
+    return auth
+
+
+def test_lists_each_kind_in_the_modules_shape_with_group_names_and_sends_no_write(lab, configured):
+    info = run_module("autopilot_config_info", configured)
+    assert not info["failed"], info
+    assert writes(lab.client.requests()) == []
+    (esp,) = info["esps"]
+    assert esp["display_name"] == "Adopt me - ESP" and esp["error_timeout_minutes"] == 90
+    assert esp["assignments"] == {"set": [{"group": "Lab-Pilot-Devices", "exclude": False}, {"group": "Lab-Kiosk-Devices", "exclude": True}]}
+    assert info["default_esp"]["display_name"] == "All users and all devices"
+    (profile,) = info["autopilot_profiles"]
+    assert profile["language"] == "en-US" and profile["user_account_type"] == "administrator"
+    assert profile["deployment_mode"] == "user_driven"
+    (domain_join,) = info["domain_join_profiles"]
+    assert domain_join["computer_name_prefix"] == "ADP-" and domain_join["assignments"] == {"set": [{"all_devices": True}]}
+
+
+def test_every_listed_object_handed_back_to_its_module_changes_nothing(lab, configured):
+    info = run_module("autopilot_config_info", configured)
+    tasks = [
+        {"name": "adopt %s" % obj["display_name"], "intune.autopilot." + MODULE_OF[key]: dict(configured, **obj)}
+        for key in MODULE_OF for obj in info[key]
+    ]
+    lab.client.clear_log()
+    results = run_tasks(tasks)
+    assert len(results) == 3
+    assert [(result["changed"], result["failed"]) for result in results] == [(False, False)] * 3, results
+    assert writes(lab.client.requests()) == []
+
+
+def test_kinds_and_display_name_narrow_the_listing(lab, configured):
+    info = run_module("autopilot_config_info", dict(configured, kinds=["domain_join_profile"], display_name="Adopt me - domain join",
+                                                    resolve_group_names=False))
+    assert [obj["display_name"] for obj in info["domain_join_profiles"]] == ["Adopt me - domain join"]
+    assert "esps" not in info and "autopilot_profiles" not in info
+    requested = {entry["path"] for entry in lab.client.requests()}
+    assert requested == {"/beta/deviceManagement/deviceConfigurations"}
+
+
+def test_group_ids_stay_ids_when_names_are_not_resolved(lab, configured):
+    info = run_module("autopilot_config_info", dict(configured, kinds=["autopilot_profile"], resolve_group_names=False))
+    pilot = next(group for group in lab.client.state()["groups"] if group["displayName"] == "Lab-Pilot-Devices")
+    assert info["autopilot_profiles"][0]["assignments"] == {"set": [{"group": pilot["id"], "exclude": False}]}
