@@ -133,7 +133,9 @@ class AdLab:
             return None
         existing = self._run("env")
         already_running = existing.returncode == 0 and json.loads(existing.stdout).get("pid")
-        result = self._run("start")
+        # A lab of our own starts from the freshly seeded domain, as the Graph lab does, so the
+        # first run shows step 3 making its change; someone else's running lab is used as it is.
+        result = self._run("start") if already_running else self._run("start", "--fresh")
         if result.returncode != 0:
             print("AD lab: not available, so the Active Directory steps get no directory. Samba could not be"
                   " installed or started here:\n  " + (result.stderr.strip() or result.stdout.strip()))
@@ -148,8 +150,8 @@ class AdLab:
             self.started_here = False
 
     @staticmethod
-    def _run(command: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "lab.ad", command], cwd=CHECKOUT_ROOT,
+    def _run(*command: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "lab.ad", *command], cwd=CHECKOUT_ROOT,
                               capture_output=True, text=True, check=False)
 
 
