@@ -128,17 +128,24 @@ class Registry:
             raise GraphError(405, "BadRequest", f"The requested resource does not support http method "
                                                 f"'{method}'.")
         raise GraphError(400, "BadRequest",
-                         f"Resource not found for the segment '{self._first_unknown(segments)}'.")
+                         f"Resource not found for the segment '{self._first_unknown(version, segments)}'.")
 
-    def _first_unknown(self, segments):
-        # Judged against the routes of every version: /v1.0/deviceManagement/<beta-only collection>
-        # names the collection, as Graph does, not deviceManagement.
+    def _first_unknown(self, version, segments):
+        # The first segment the routes of this version do not know: /v1.0/deviceManagement/<beta-only
+        # collection>/x names the collection, as Graph does. When no route of this version shares even the
+        # first segment, the routes of every version judge (naming the beta-only collection, not its parent).
+        depth = self._known_depth(segments, version) or self._known_depth(segments, None)
+        if not segments:
+            return ""
+        return segments[depth] if depth < len(segments) else segments[-1]
+
+    def _known_depth(self, segments, version):
         for depth in range(len(segments), 0, -1):
             for route in self.routes:
-                if len(route.segments) >= depth and Route(route.method, route.segments[:depth], None, (),
-                                                          None).match(segments[:depth]) is not None:
-                    return segments[depth] if depth < len(segments) else segments[-1]
-        return segments[0] if segments else ""
+                if (version is None or version in route.versions) and len(route.segments) >= depth and Route(
+                        route.method, route.segments[:depth], None, (), None).match(segments[:depth]) is not None:
+                    return depth
+        return 0
 
 
 @dataclass
