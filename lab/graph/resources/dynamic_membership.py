@@ -110,7 +110,8 @@ def advance(lab, now, due):
         del group["_ruleDueAt"]
         matches = parse_rule(group["membershipRule"])
         for device in devices.values():
-            members[group["id"]].put(device, matches(device["physicalIds"]), at)
+            if "_membershipDueAt" not in device:   # a device still changing is evaluated on its own due time
+                members[group["id"]].put(device, matches(device["physicalIds"]), at)
     for device in devices.values():
         at = device.get("_membershipDueAt")
         if at is None:
