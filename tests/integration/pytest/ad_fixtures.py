@@ -180,4 +180,3 @@ def exclusive_msa_discovery(ad_lab):
     """No discovery-based test runs meanwhile: this test may add msaODJ accounts."""
     with _discovery_lock(fcntl.LOCK_EX):
         yield
-
