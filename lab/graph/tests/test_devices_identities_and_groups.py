@@ -132,8 +132,11 @@ def test_delete_is_refused_while_enrolled(graph, lab, frozen):
     lab.client.advance_clock(ASSIGNING)
     lab.client.enroll_device("ENROLLED-1")
     assert "enrolled" in graph.error("DELETE", f"{IDENTITIES}/{enrolled_id}", 400)["message"]
+    spare_device = entra_device(graph, spare_id)["id"]
     assert graph.http.delete(f"{IDENTITIES}/{spare_id}").status_code == 204
     graph.error("GET", f"{IDENTITIES}/{spare_id}", 404)
+    lab.client.advance_clock(DEVICE_SYNC)
+    assert graph.ok("GET", f"/v1.0/devices/{spare_device}")["physicalIds"] == []   # the device object stays
 
 
 # --- Entra devices and dynamic membership ------------------------------------------------------------
