@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_module import GraphModule
 from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import WriteOutcomeUnknown
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
@@ -571,8 +572,9 @@ class DesiredStateEngine:
         return result
 
 
-def run_resource_module(module, resource):
-    """main() of a resource module: run the engine, report Graph failures clearly."""
+def run_resource_module(resource):
+    """main() of a resource module: its options from `resource`, the engine, Graph failures reported clearly."""
+    module = GraphModule(argument_spec=engine_argument_spec(resource), supports_check_mode=True)
     module.run_guarded(lambda: module.exit_json(**DesiredStateEngine(module, resource).run()))
 
 

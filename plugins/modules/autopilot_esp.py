@@ -247,14 +247,12 @@ assignments:
   sample: [{group: Autopilot-HAADJ-Devices, exclude: false}]
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import engine_argument_spec, run_resource_module
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_module import GraphModule
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import run_resource_module
 from ansible_collections.intune.autopilot.plugins.module_utils.resource_esp import ESP
 
 
 def main():
-    module = GraphModule(argument_spec=engine_argument_spec(ESP), supports_check_mode=True)
-    run_resource_module(module, ESP)
+    run_resource_module(ESP)
 
 
 if __name__ == "__main__":

@@ -157,14 +157,12 @@ assignments:
   sample: [{all_devices: true}]
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import engine_argument_spec, run_resource_module
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_module import GraphModule
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import run_resource_module
 from ansible_collections.intune.autopilot.plugins.module_utils.resource_domain_join import PROFILE
 
 
 def main():
-    module = GraphModule(argument_spec=engine_argument_spec(PROFILE), supports_check_mode=True)
-    run_resource_module(module, PROFILE)
+    run_resource_module(PROFILE)
 
 
 if __name__ == "__main__":
