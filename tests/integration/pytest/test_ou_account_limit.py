@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 import uuid
 
 import pytest
 
-from harness import REPO, run_module, run_tasks
+from harness import run_module, run_tasks
 
-sys.path.insert(0, str(REPO / ".collections"))
+from ansible.module_utils.testing import patch_module_args
+from winacl.dtyp.ace import ACE as WinaclAce
 
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from winacl.dtyp.ace import ACE as WinaclAce  # noqa: E402
-
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation import parse_ace, parse_descriptor  # noqa: E402
-from ansible_collections.intune.autopilot.plugins.modules import ou_account_limit  # noqa: E402
+from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation import parse_ace, parse_descriptor
+from ansible_collections.intune.autopilot.plugins.modules import ou_account_limit
 
 COMPUTER = "bf967a86-0de6-11d0-a285-00aa003049e2"
 USER_CLASS = "bf967aba-0de6-11d0-a285-00aa003049e2"

@@ -10,24 +10,19 @@ from __future__ import annotations
 
 import io
 import struct
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[4]
-sys.path.insert(0, str(REPO / ".collections"))
+from winacl.dtyp.ace import ACE as WinaclAce
 
-from winacl.dtyp.ace import ACE as WinaclAce  # noqa: E402
-
-from ansible_collections.intune.autopilot.plugins.module_utils import ad_delegation  # noqa: E402
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation import (  # noqa: E402
+from ansible_collections.intune.autopilot.plugins.module_utils import ad_delegation
+from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation import (
     DescriptorFormatError,
     mask_to_sddl,
     parse_descriptor,
     plan_delegation,
 )
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_directory import descriptor_version  # noqa: E402
+from ansible_collections.intune.autopilot.plugins.module_utils.ad_directory import descriptor_version
 
 COMPUTER = "bf967a86-0de6-11d0-a285-00aa003049e2"
 CONNECTOR = "S-1-5-21-1000-2000-3000-1104"

@@ -8,16 +8,10 @@ answers a TLS simple bind with strongerAuthRequired, so that answer is fed in he
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[4]
-sys.path.insert(0, str(REPO / ".collections"))
-
-from ansible_collections.intune.autopilot.plugins.module_utils import ldap_connection  # noqa: E402
-from ansible_collections.intune.autopilot.plugins.module_utils.ldap_connection import (  # noqa: E402
+from ansible_collections.intune.autopilot.plugins.module_utils import ldap_connection
+from ansible_collections.intune.autopilot.plugins.module_utils.ldap_connection import (
     LdapConnectionError,
     connect,
     validate_connection_options,

@@ -9,18 +9,12 @@ does not spend them; every other part (TLS, HTTP, the lab's faults and log) is r
 from __future__ import annotations
 
 import email.utils
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[4]
-sys.path.insert(0, str(REPO / ".collections"))
-sys.path.insert(0, str(REPO))
-
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_auth import acquire_token  # noqa: E402
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import (  # noqa: E402
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_auth import acquire_token
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import (
     GraphClient,
     GraphError,
     GraphThrottled,
@@ -31,21 +25,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport i
 GROUPS = "/v1.0/groups"
 
 
-@pytest.fixture(scope="module")
-def graph_lab():
-    from lab.graph.testing import running_lab  # pylint: disable=import-outside-toplevel
-
-    with running_lab() as lab:
-        yield lab
-
-
-@pytest.fixture
-def lab(graph_lab):
-    graph_lab.client.reset()
-    return graph_lab
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def token(graph_lab):
     admin = graph_lab.apps["lab-admin"]
     params = dict(tenant_id=graph_lab.tenant, client_id=admin["client_id"], client_secret=admin["secret"],

@@ -1,0 +1,30 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures shared by the unit and integration tests: the checkout on sys.path, and the Graph lab."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+# `lab` for the Graph lab, `.collections` to import this checkout as ansible_collections.intune.autopilot.
+sys.path[:0] = [str(REPO), str(REPO / ".collections")]
+
+
+@pytest.fixture(scope="session")
+def graph_lab():
+    """One Graph lab per test session (per xdist worker)."""
+    from lab.graph.testing import running_lab  # pylint: disable=import-outside-toplevel
+
+    with running_lab() as lab:
+        yield lab
+
+
+@pytest.fixture
+def lab(graph_lab):
+    """The session's lab, reset to its seed before each test."""
+    graph_lab.client.reset()
+    return graph_lab
