@@ -278,3 +278,17 @@ def render_assignment(req, assignment):
         target_type = schema.short_name(out["target"]["@odata.type"])
         out["target"] = schema.project(out["target"], target_type, req.version)
     return out
+
+
+def render_assignments(req, obj):
+    """An object's assignments as Graph shows them, for `$expand=assignments` and the list route."""
+    return [render_assignment(req, assignment) for assignment in obj["assignments"]]
+
+
+def assignment_list_route(spec):
+    """The GET {item}/assignments handler of a collection whose objects hold their assignments."""
+    def list_assignments(req):
+        obj = spec.find(req)
+        return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#{spec.path}('{obj['id']}')/assignments",
+                              "value": render_assignments(req, obj)})
+    return list_assignments

@@ -7,7 +7,7 @@ from .. import schema
 from ..core import new_id
 from ..odata import QuerySupport
 from ..permissions import CONFIGURATION_READ, CONFIGURATION_WRITE
-from .base import CollectionSpec, Response, build_assignments, fill_defaults, render_assignment
+from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignments
 
 KEY = "deviceConfigurations"
 ASSIGNMENT = "deviceConfigurationAssignment"
@@ -38,15 +38,6 @@ def seed(lab, key, obj):
     return fill_defaults(obj, schema.short_name(obj["@odata.type"]), DEFAULTS)
 
 
-def _assignment_list(req, obj):
-    return {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#{SPEC.path}('{obj['id']}')/assignments",
-            "value": [render_assignment(req, a) for a in obj["assignments"]]}
-
-
-def list_assignments(req):
-    return Response(200, _assignment_list(req, SPEC.find(req)))
-
-
 def assign(req):
     obj = SPEC.find(req)
     body = req.body if req.body is not None else {}
@@ -60,7 +51,7 @@ def assign(req):
                                            defaults={"intent": "apply"})
     return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#Collection("
                                             f"{schema.NAMESPACE}{ASSIGNMENT})",
-                          "value": [render_assignment(req, a) for a in obj["assignments"]]})
+                          "value": render_assignments(req, obj)})
 
 
 SPEC = CollectionSpec(
@@ -68,13 +59,13 @@ SPEC = CollectionSpec(
     read=CONFIGURATION_READ, write=CONFIGURATION_WRITE, polymorphic=True,
     query=QuerySupport(expand=("assignments",), top=True),
     on_create=on_create, on_update=on_update,
-    expanders={"assignments": lambda req, obj: [render_assignment(req, a) for a in obj["assignments"]]})
+    expanders={"assignments": render_assignments})
 
 
 def register(registry):
     SPEC.register(registry)
     registry.seed_hooks.append(seed)
     item = SPEC.path + "/{id}"
-    registry.route("GET", item + "/assignments", list_assignments, versions=SPEC.versions,
+    registry.route("GET", item + "/assignments", assignment_list_route(SPEC), versions=SPEC.versions,
                    permission=CONFIGURATION_READ)
     registry.route("POST", item + "/assign", assign, versions=SPEC.versions, permission=CONFIGURATION_WRITE)

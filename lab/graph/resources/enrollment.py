@@ -5,7 +5,7 @@ from .. import schema
 from ..core import new_id
 from ..odata import QuerySupport
 from ..permissions import SERVICE_CONFIG_READ, SERVICE_CONFIG_WRITE
-from .base import CollectionSpec, Response, build_assignments, fill_defaults, render_assignment
+from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignment, render_assignments
 
 KEY = "deviceEnrollmentConfigurations"
 ASSIGNMENT = "enrollmentConfigurationAssignment"
@@ -78,13 +78,6 @@ def seed(lab, key, obj):
     return fill_defaults(obj, concrete, TYPE_DEFAULTS.get(concrete))
 
 
-def list_assignments(req):
-    obj = SPEC.find(req)
-    return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#{SPEC.path}"
-                                            f"('{obj['id']}')/assignments",
-                          "value": [render_assignment(req, a) for a in obj["assignments"]]})
-
-
 def get_assignment(req):
     obj = SPEC.find(req)
     for assignment in obj["assignments"]:
@@ -136,14 +129,14 @@ SPEC = CollectionSpec(
     read=SERVICE_CONFIG_READ, write=SERVICE_CONFIG_WRITE, polymorphic=True,
     query=QuerySupport(expand=("assignments",), top=True),
     on_create=on_create, on_update=on_update, before_delete=before_delete,
-    expanders={"assignments": lambda req, obj: [render_assignment(req, a) for a in obj["assignments"]]})
+    expanders={"assignments": render_assignments})
 
 
 def register(registry):
     SPEC.register(registry)
     registry.seed_hooks.append(seed)
     item = SPEC.path + "/{id}"
-    registry.route("GET", item + "/assignments", list_assignments, versions=SPEC.versions,
+    registry.route("GET", item + "/assignments", assignment_list_route(SPEC), versions=SPEC.versions,
                    permission=SERVICE_CONFIG_READ)
     registry.route("GET", item + "/assignments/{assignment_id}", get_assignment, versions=SPEC.versions,
                    permission=SERVICE_CONFIG_READ)

@@ -7,7 +7,7 @@ from .. import schema
 from ..core import new_id
 from ..odata import QuerySupport
 from ..permissions import SERVICE_CONFIG_READ, SERVICE_CONFIG_WRITE
-from .base import CollectionSpec, Response, build_assignments, fill_defaults, render_assignment, target_key
+from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignment, render_assignments, target_key
 
 KEY = "windowsAutopilotDeploymentProfiles"
 ASSIGNMENT = "windowsAutopilotDeploymentProfileAssignment"
@@ -88,13 +88,6 @@ def _find_assignment(obj, assignment_id):
     raise SPEC.missing(assignment_id)
 
 
-def list_assignments(req):
-    obj = SPEC.find(req)
-    return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#{SPEC.path}"
-                                            f"('{obj['id']}')/assignments",
-                          "value": [render_assignment(req, a) for a in obj["assignments"]]})
-
-
 def create_assignment(req):
     obj = SPEC.find(req)
     (assignment,) = build_assignments(req, SPEC, [req.body], ASSIGNMENT, obj["id"])
@@ -120,7 +113,7 @@ SPEC = CollectionSpec(
     type_name="windowsAutopilotDeploymentProfile", read=SERVICE_CONFIG_READ, write=SERVICE_CONFIG_WRITE,
     polymorphic=True, query=QuerySupport(filter={}, expand=("assignments",), top=True),
     on_create=on_create, on_update=on_update, before_delete=before_delete,
-    expanders={"assignments": lambda req, obj: [render_assignment(req, a) for a in obj["assignments"]]})
+    expanders={"assignments": render_assignments})
 
 
 def register(registry):
@@ -128,7 +121,7 @@ def register(registry):
     registry.seed_hooks.append(seed)
     item = SPEC.path + "/{id}/assignments"
     kw = {"versions": SPEC.versions}
-    registry.route("GET", item, list_assignments, permission=SERVICE_CONFIG_READ, **kw)
+    registry.route("GET", item, assignment_list_route(SPEC), permission=SERVICE_CONFIG_READ, **kw)
     registry.route("POST", item, create_assignment, permission=SERVICE_CONFIG_WRITE, **kw)
     registry.route("GET", item + "/{assignment_id}", get_assignment, permission=SERVICE_CONFIG_READ, **kw)
     registry.route("DELETE", item + "/{assignment_id}", delete_assignment, permission=SERVICE_CONFIG_WRITE, **kw)
