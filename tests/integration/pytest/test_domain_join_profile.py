@@ -51,19 +51,44 @@ def test_create_with_tutorial_values_then_rerun_sends_no_write(lab):
     assert len(domain_join_profiles(lab)) == 1
 
 
-def test_certificate_and_access_token_credentials_reach_the_same_object(lab):
-    created = run_module("domain_join_profile", profile_args(lab, app="lab-cert"))
-    assert created["changed"] is True, created
-    assert {entry["app_id"] for entry in log(lab)} == {lab.apps["lab-cert"]["client_id"]}
+def credentials(lab, kind):
+    """Module options for one credential kind; an access token is minted for the admin app."""
+    if kind == "access_token":
+        token = lab.client.mint_token(kind="app", app=lab.apps["lab-admin"]["client_id"])
+        return dict(graph_endpoint=lab.url, ca_path=lab.ca, access_token=token)
+    return graph_auth(lab, app={"client_secret": "lab-admin", "certificate": "lab-cert"}[kind])
 
-    token = lab.client.mint_token(kind="app", app=lab.apps["lab-admin"]["client_id"],
-                                  roles=["DeviceManagementConfiguration.ReadWrite.All"])
+
+@pytest.mark.parametrize("kind", ["client_secret", "certificate", "access_token"])
+def test_lifecycle_with_each_credential(lab, kind):
+    auth = credentials(lab, kind)
+    created = run_module("domain_join_profile", dict(auth, **PROFILE))
+    assert created["changed"] is True and not created["failed"], created
+    expected_app = lab.apps["lab-cert" if kind == "certificate" else "lab-admin"]["client_id"]
+    assert {entry["app_id"] for entry in log(lab)} == {expected_app}
+    assert lab.client.counts()["token"] == (0 if kind == "access_token" else 1)
+
     lab.client.clear_log()
-    args = dict(PROFILE, graph_endpoint=lab.url, ca_path=lab.ca, access_token=token)
-    again = run_module("domain_join_profile", args)
-    assert again["changed"] is False and again["id"] == created["id"], again
-    assert writes(log(lab)) == [] and lab.client.counts()["token"] == 0
-    assert token not in json.dumps(again)
+    assert run_module("domain_join_profile", dict(auth, **PROFILE))["changed"] is False
+    assert writes(log(lab)) == []
+
+    updated = run_module("domain_join_profile", dict(auth, **dict(PROFILE, description="updated")))
+    assert updated["changed"] is True
+    assert [(entry["method"], sorted(entry["body"])) for entry in writes(log(lab))] == [("PATCH", ["@odata.type", "description"])]
+
+    lab.client.clear_log()
+    deleted = run_module("domain_join_profile", dict(auth, **dict(PROFILE, state="absent")))
+    assert deleted["changed"] is True and domain_join_profiles(lab) == []
+    assert [entry["method"] for entry in writes(log(lab))] == ["DELETE"]
+    for secret in (auth.get("access_token"), auth.get("client_secret")):
+        assert not secret or all(secret not in json.dumps(result) for result in (created, updated, deleted))
+
+
+def test_a_read_only_app_is_refused_before_anything_changes(lab):
+    result = run_module("domain_join_profile", profile_args(lab, app="lab-reader"))
+    assert result["failed"] and result["status"] == 403 and result["error_code"] == "Authorization_RequestDenied", result
+    assert "POST /beta/deviceManagement/deviceConfigurations" in result["msg"] and result["request_id"]
+    assert domain_join_profiles(lab) == []
 
 
 def test_one_token_request_for_a_whole_play_and_no_secret_in_results(lab):
