@@ -118,6 +118,9 @@ def set_priority(req):
         raise SPEC.bad("The priority of the default enrollment configuration cannot be changed.")
     if priority < 1:
         raise SPEC.bad("Priority must be 1 or greater.")
+    if priority == obj.get("priority"):
+        # Graph answers a generic error rather than a no-op here (Microsoft365DSC PR #4295).
+        raise SPEC.bad("An error has occurred - the configuration already has this priority.")
     ordered = [o for o in _siblings(req.lab, obj) if o is not obj]
     ordered.insert(min(priority, len(ordered) + 1) - 1, obj)
     _renumber(ordered)

@@ -98,6 +98,8 @@ def test_set_priority_moves_one_and_renumbers_the_others(graph):
         {"C": 1, "A": 2, "B": 3}
     graph.error("POST", f"{COLLECTION}/{c['id']}/setPriority", 400, json={"priority": 0})
     graph.error("POST", f"{COLLECTION}/{c['id']}/setPriority", 400, json={"rank": 1})
+    # Graph refuses a priority the configuration already has instead of treating it as a no-op.
+    graph.error("POST", f"{COLLECTION}/{c['id']}/setPriority", 400, json={"priority": 1})
 
 
 def test_deleting_renumbers_and_the_default_is_protected(graph):
