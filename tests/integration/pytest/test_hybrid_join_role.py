@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The hybrid_join role (steps 6 to 8) against the Graph lab, as playbooks/hybrid_join.yml runs it."""
+
+from __future__ import annotations
+
+from harness import graph_auth, run_tasks, writes
+
+DEVICE_GROUP = "Autopilot-HAADJ-Devices"
+ROLE_VARS = dict(hybrid_join_domain_name="lab.example", hybrid_join_domain_join_ou="OU=Autopilot,DC=lab,DC=example")
+
+
+def role_task(lab, **variables):
+    return {"name": "hybrid join", "ansible.builtin.include_role": {"name": "intune.autopilot.hybrid_join"},
+            "vars": dict(ROLE_VARS, hybrid_join_graph_auth=graph_auth(lab), **variables)}
+
+
+def seed_device_group(lab):
+    lab.client.seed({"groups": [{"displayName": DEVICE_GROUP, "mailEnabled": False, "mailNickname": "autopilothaadj",
+                                 "securityEnabled": True, "groupTypes": ["DynamicMembership"], "membershipRuleProcessingState": "On",
+                                 "membershipRule": '(device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]"))'}]})
+    lab.client.clear_log()
+
+
+def test_first_run_configures_steps_6_to_8_and_the_second_sends_no_write(lab):
+    seed_device_group(lab)
+    first = run_tasks([role_task(lab)])
+    changed = sorted(result["_task"] for result in first if result.get("changed"))
+    assert len(changed) == 3 and not any(result["failed"] for result in first), first
+    state = lab.client.state()
+    assert [p["displayName"] for p in state["windowsAutopilotDeploymentProfiles"]] == ["Autopilot hybrid join - user-driven"]
+    skipped_step3 = [result for result in first if result["_task"].endswith("Step 3 - say why it was skipped")]
+    assert skipped_step3 and "Step 3 skipped" in skipped_step3[0]["msg"]
+
+    lab.client.clear_log()
+    second = run_tasks([role_task(lab)])
+    assert not any(result.get("changed") or result["failed"] for result in second), second
+    assert writes(lab.client.requests()) == []
+    assert lab.client.counts()["token"] == 1
+
+
+def test_check_mode_run_sends_no_write(lab):
+    seed_device_group(lab)
+    planned = run_tasks([role_task(lab)], check=True, diff=True)
+    assert sum(1 for result in planned if result.get("changed")) == 3, planned
+    assert writes(lab.client.requests()) == []
+
+
+def test_wrong_variables_fail_before_any_request(lab):
+    results = run_tasks([role_task(lab, hybrid_join_profile_user_account_type="superuser")])
+    (failure,) = [result for result in results if result["failed"]]
+    assert "Validating arguments" in failure["_task"] and "hybrid_join_profile_user_account_type" in failure["msg"], failure
+    assert lab.client.requests() == []
+
+
+def test_assignments_made_outside_the_role_survive_it(lab):
+    seed_device_group(lab)
+    run_tasks([role_task(lab)])
+    extra = {"intune.autopilot.autopilot_profile": dict(graph_auth(lab), display_name="Autopilot hybrid join - user-driven",
+                                                         assignments={"add": [{"group": "Lab-Kiosk-Devices", "exclude": True}]})}
+    assert run_tasks([extra])[0]["changed"] is True
+    lab.client.clear_log()
+    run_tasks([role_task(lab)])
+    assert writes(lab.client.requests()) == []
+    (profile,) = lab.client.state()["windowsAutopilotDeploymentProfiles"]
+    assert len(profile["assignments"]) == 2
