@@ -75,6 +75,7 @@ $(COLLECTION_LINK):
 	@mkdir -p $(dir $@)
 	ln -sfn ../../.. $@
 
+# -r fEs: the reasons for failures, errors and skips, so a skipped suite is never mistaken for a pass.
 units: venv
 	@dirs=""; \
 	for dir in $(PYTEST_DIRS); do \
@@ -83,7 +84,7 @@ units: venv
 	if [ -z "$$dirs" ]; then echo "units: FAILED: none of $(PYTEST_DIRS) exists" >&2; exit 1; fi; \
 	mkdir -p tests/output; \
 	set +e; \
-	$(VENV_PYTHON) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $$dirs 2>&1 | tee tests/output/pytest.log; \
+	$(VENV_PYTHON) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) -r fEs $$dirs 2>&1 | tee tests/output/pytest.log; \
 	status=$${PIPESTATUS[0]}; \
 	set -e; \
 	if [ "$$status" = 5 ]; then \
