@@ -21,7 +21,7 @@ PYTHON ?=
 PIP := env -u PYTHONDONTWRITEBYTECODE $(VENV_PYTHON) -m pip
 ANSIBLE_TEST := $(CURDIR)/$(VENV)/bin/ansible-test
 
-.PHONY: help venv units sanity integration ansible-test-integration test lab changelog-lint get-pip-standin clean
+.PHONY: help venv shipped-files units sanity integration ansible-test-integration test lab changelog-lint get-pip-standin clean
 
 help:
 	@echo "make lab          run $(PLAYBOOK) twice against the Graph (and AD) lab; the 2nd run must change nothing"
@@ -29,6 +29,7 @@ help:
 	@echo "make venv         create $(VENV) (newest Python >= 3.12) and link the collection under .collections/"
 	@echo "make units        pytest $(PYTEST_DIRS)"
 	@echo "make sanity       ansible-test sanity on the collection as shipped (build_ignore paths left out)"
+	@echo "make shipped-files  list the files of the collection as shipped (what ansible-test sees)"
 	@echo "make integration  ansible-test integration --local on tests/integration/targets against the lab"
 	@echo "make changelog-lint  antsibull-changelog lint"
 	@echo "make clean        remove $(VENV), .collections/ and tests/output/"
@@ -110,14 +111,20 @@ for path in filter(None, sys.stdin.read().split("\0")):
 endef
 export SHIPPED_FILES_FILTER
 
+# NUL-separated paths of the collection as shipped.
+define SHIPPED_FILES
+git ls-files -z --cached --others --exclude-standard | $(VENV_PYTHON) -c "$$SHIPPED_FILES_FILTER"
+endef
+
 # $(call copy_shipped_tree,DESTINATION_ROOT): DESTINATION_ROOT/ansible_collections/intune/autopilot
 define copy_shipped_tree
 mkdir -p "$(1)/$(COLLECTION_PATH)"; \
-git ls-files -z --cached --others --exclude-standard \
-  | $(VENV_PYTHON) -c "$$SHIPPED_FILES_FILTER" \
-  | tar --null --files-from=- -cf - \
-  | tar -xf - -C "$(1)/$(COLLECTION_PATH)"
+$(SHIPPED_FILES) | tar --null --files-from=- -cf - | tar -xf - -C "$(1)/$(COLLECTION_PATH)"
 endef
+
+# What ansible-test sees, one path a line.
+shipped-files: venv
+	@$(SHIPPED_FILES) | tr '\0' '\n'
 
 # ansible-test's --python: the venv's own version, so it never probes pyenv shims that cannot run.
 define VENV_PYTHON_VERSION
