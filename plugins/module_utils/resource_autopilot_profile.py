@@ -66,10 +66,6 @@ def validate(params):
     return errors
 
 
-def casefold(value):
-    return value.casefold()
-
-
 PROFILE = Resource(
     noun="hybrid join Autopilot profile",
     collection="deviceManagement/windowsAutopilotDeploymentProfiles",
@@ -91,7 +87,7 @@ PROFILE = Resource(
         Prop("user_account_type", OOBE + ".userType", choices={"standard": "standard", "administrator": "administrator"},
              create_default="standard"),
         Prop("allow_pre_provisioning", "preprovisioningAllowed", spec={"type": "bool"}, create_default=False),
-        LanguageProp("language", "locale", normalize=casefold, create_default="os_default"),
+        LanguageProp("language", "locale", normalize=str.casefold, create_default="os_default"),
         Prop("configure_keyboard_automatically", OOBE + ".keyboardSelectionPageSkipped", spec={"type": "bool"}, create_default=True),
         Prop("convert_all_targeted_devices", "hardwareHashExtractionEnabled", spec={"type": "bool"}, create_default=True),
         Prop("device_type", "deviceType", choices={"windows_pc": "windowsPc"}, create_only=True, create_default="windows_pc"),

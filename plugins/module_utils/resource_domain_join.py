@@ -107,10 +107,6 @@ def fill_name(params):
     return MAX_NAME - len(prefix) if prefix else None
 
 
-def casefold(value):
-    return value.casefold()
-
-
 PROFILE = Resource(
     noun="domain join profile",
     collection="deviceManagement/deviceConfigurations",
@@ -121,8 +117,8 @@ PROFILE = Resource(
         Prop("description", "description"),
         Prop("computer_name_prefix", "computerNameStaticPrefix", required_on_create=True),
         Prop("random_char_count", "computerNameSuffixRandomCharCount", spec={"type": "int"}, create_default=fill_name),
-        Prop("domain", "activeDirectoryDomainName", normalize=casefold, required_on_create=True),
-        Prop("organizational_unit", "organizationalUnit", normalize=casefold),
+        Prop("domain", "activeDirectoryDomainName", normalize=str.casefold, required_on_create=True),
+        Prop("organizational_unit", "organizationalUnit", normalize=str.casefold),
         Prop("scope_tags", "roleScopeTagIds", spec={"type": "list", "elements": "str"}, normalize=sorted, create_default=["0"]),
     ),
     assignments=Assignments(style="assign_action", body_key="assignments", item_type="#microsoft.graph.deviceConfigurationAssignment"),
