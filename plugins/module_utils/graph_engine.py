@@ -312,7 +312,7 @@ class DesiredStateEngine:
             if value is not None:
                 desired[prop.graph] = prop.to_graph(value)
             elif base is not None:
-                current = get_path(base, prop.graph) if base else None
+                current = get_path(base, prop.graph)
                 if current is not None:
                     desired[prop.graph] = current
                 else:
