@@ -56,8 +56,9 @@ def test_wrong_variables_fail_before_any_request(lab):
 def test_assignments_made_outside_the_role_survive_it(lab):
     seed_device_group(lab)
     run_tasks([role_task(lab)])
-    extra = {"intune.autopilot.autopilot_profile": dict(graph_auth(lab), display_name="Autopilot hybrid join - user-driven",
-                                                         assignments={"add": [{"group": "Lab-Kiosk-Devices", "exclude": True}]})}
+    exclude_kiosks = {"add": [{"group": "Lab-Kiosk-Devices", "exclude": True}]}
+    profile_args = dict(graph_auth(lab), display_name="Autopilot hybrid join - user-driven", assignments=exclude_kiosks)
+    extra = {"intune.autopilot.autopilot_profile": profile_args}
     assert run_tasks([extra])[0]["changed"] is True
     lab.client.clear_log()
     run_tasks([role_task(lab)])
