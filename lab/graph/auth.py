@@ -65,8 +65,27 @@ class Directory:
 
     def describe_apps(self):
         return {a["name"]: {"client_id": a["client_id"], "secret": a.get("secret"),
-                            "cert_path": a.get("cert_path"), "roles": list(a.get("roles", []))}
+                            "cert_path": a.get("cert_path"), "identity_header": a.get("identityHeader"),
+                            "roles": list(a.get("roles", []))}
                 for a in self.apps.values()}
+
+    def managed_identity_token(self, query, identity_header, base):
+        """App Service's managed identity endpoint (IDENTITY_ENDPOINT + IDENTITY_HEADER, api-version 2019-08-01):
+        the token of the identity whose header secret the caller presents, or of the one named by client_id."""
+        identities = [a for a in self.apps.values() if a.get("identityHeader")]
+        if query.get("client_id"):
+            identities = [a for a in identities if a["client_id"] == query["client_id"]]
+        identity = next((a for a in identities if hmac.compare_digest(a["identityHeader"], identity_header or "")), None)
+        if identity is None:
+            raise TokenError(401, "unauthorized_client", 0, "The X-IDENTITY-HEADER is missing or wrong, or no such identity.")
+        if query.get("api-version") != "2019-08-01":
+            raise TokenError(400, "invalid_request", 0, "api-version must be 2019-08-01.")
+        resource = (query.get("resource") or "").rstrip("/")
+        if resource not in (GRAPH_RESOURCE, base):
+            raise TokenError(400, "invalid_resource", 500011, f"The resource {resource!r} was not found in the tenant.")
+        token = self.app_token(identity, resource, roles=identity.get("roles", []))
+        return {"access_token": token, "expires_on": str(int(time.time()) + TOKEN_LIFETIME), "resource": resource,
+                "token_type": "Bearer", "client_id": identity["client_id"]}
 
     # --- endpoints -----------------------------------------------------------------------------------
     def openid_configuration(self, base):

@@ -11,7 +11,7 @@ import traceback
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from . import auth, schema
 from .core import WRITE_METHODS
@@ -20,6 +20,8 @@ from .odata import parse_query
 from .resources.base import Request
 
 GRAPH_VERSIONS = (schema.BETA, schema.V1)
+# Where the lab plays App Service's managed identity endpoint (IDENTITY_ENDPOINT = <lab url>/msi/token).
+MANAGED_IDENTITY_PATH = "/msi/token"
 _STATUS_CODES = {429: "TooManyRequests", 500: "InternalServerError", 502: "BadGateway",
                  503: "ServiceUnavailable", 504: "GatewayTimeout"}
 
@@ -111,12 +113,27 @@ class LabHandler(BaseHTTPRequestHandler):
         fault = self.server.lab.take_fault(self.command, path)
         if fault is not None and fault.action == "latency":
             time.sleep(fault.latency_ms / 1000)
+        if path == MANAGED_IDENTITY_PATH and self.command == "GET":
+            self._managed_identity(raw_query, base)
+            return
         segments = [s for s in path.split("/") if s]
         if len(segments) > 1 and segments[0] not in GRAPH_VERSIONS and segments[1] in ("oauth2", "v2.0",
                                                                                       "discovery"):
             self._sign_in(path, segments, raw_body, base, fault)
             return
         self._graph(path, raw_query, raw_body, segments, fault)
+
+    # --- managed identity ------------------------------------------------------------------------------
+    def _managed_identity(self, raw_query, base):
+        query = {name: values[-1] for name, values in parse_qs(raw_query).items()}
+        try:
+            body = self.server.directory.managed_identity_token(query, self.headers.get("X-IDENTITY-HEADER"), base)
+        except auth.TokenError as exc:
+            self._send(exc.status, exc.body())
+            return
+        with self.server.lab.lock:
+            self.server.lab.counts["token"] += 1
+        self._send(200, body, {"Cache-Control": "no-store"})
 
     # --- sign-in -------------------------------------------------------------------------------------
     def _sign_in(self, path, segments, raw_body, base, fault):

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
-from azure.identity import CertificateCredential, ClientSecretCredential
+from azure.identity import CertificateCredential, ClientSecretCredential, ManagedIdentityCredential
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
@@ -48,6 +48,27 @@ def test_certificate_credential_with_the_lab_url_as_resource(lab):
     claims = jwt.parse(token.token)[1]
     assert (claims["aud"], claims["appidacr"]) == (lab.url, "2")
     assert Graph(lab, token.token).ok("GET", ESPS)["value"]
+
+
+def managed_identity(lab, monkeypatch, header):
+    monkeypatch.setenv("IDENTITY_ENDPOINT", lab.url + "/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", header)
+    return ManagedIdentityCredential(connection_verify=lab.ca)
+
+
+def test_managed_identity_credential_gets_the_identity_token_graph_accepts(lab, monkeypatch):
+    identity = lab.apps["lab-identity"]
+    token = managed_identity(lab, monkeypatch, identity["identity_header"]).get_token(GRAPH_SCOPE)
+    claims = jwt.parse(token.token)[1]
+    assert claims["appid"] == identity["client_id"] and claims["aud"] == "https://graph.microsoft.com"
+    assert Graph(lab, token.token).ok("GET", ESPS)["value"]
+    assert lab.client.counts()["token"] == 1
+
+
+def test_managed_identity_endpoint_refuses_a_wrong_header(lab, monkeypatch):
+    with pytest.raises(ClientAuthenticationError):
+        managed_identity(lab, monkeypatch, "not-the-header").get_token(GRAPH_SCOPE)
+    assert lab.client.counts()["token"] == 0
 
 
 def test_requests_ca_bundle_is_enough_for_azure_identity(lab):
