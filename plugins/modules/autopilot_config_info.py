@@ -59,8 +59,20 @@ EXAMPLES = r"""
   intune.autopilot.autopilot_config_info:
   register: autopilot_config
 
-- name: Adopt an existing domain join profile exactly as it is
-  intune.autopilot.domain_join_profile: "{{ autopilot_config.domain_join_profiles[0] }}"
+- name: Export it for review; each entry is a valid set of options for its module
+  ansible.builtin.copy:
+    content: "{{ autopilot_config | ansible.builtin.to_nice_yaml }}"
+    dest: adopted-autopilot-config.yml
+  delegate_to: localhost
+
+- name: Keep the adopted domain join profile as it is
+  intune.autopilot.domain_join_profile:
+    id: "{{ autopilot_config.domain_join_profiles[0].id }}"
+    display_name: "{{ autopilot_config.domain_join_profiles[0].display_name }}"
+    computer_name_prefix: "{{ autopilot_config.domain_join_profiles[0].computer_name_prefix }}"
+    domain: "{{ autopilot_config.domain_join_profiles[0].domain }}"
+    organizational_unit: "{{ autopilot_config.domain_join_profiles[0].organizational_unit }}"
+    assignments: "{{ autopilot_config.domain_join_profiles[0].assignments }}"
 
 - name: Only the hybrid join Autopilot profiles, groups by ID
   intune.autopilot.autopilot_config_info:
