@@ -292,3 +292,12 @@ def assignment_list_route(spec):
         return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#{spec.path}('{obj['id']}')/assignments",
                               "value": render_assignments(req, obj)})
     return list_assignments
+
+
+def stamp_seeded_assignable(lab, obj):
+    """Server-managed fields a seeded Intune object with assignments lacks (what a create would have set)."""
+    now = lab.clock.now_iso()
+    obj.setdefault("createdDateTime", now)
+    obj.setdefault("lastModifiedDateTime", now)
+    obj.setdefault("assignments", [])
+    return obj

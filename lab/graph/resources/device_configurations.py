@@ -7,7 +7,7 @@ from .. import schema
 from ..core import new_id
 from ..odata import QuerySupport
 from ..permissions import CONFIGURATION_READ, CONFIGURATION_WRITE
-from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignments
+from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignments, stamp_seeded_assignable
 
 KEY = "deviceConfigurations"
 ASSIGNMENT = "deviceConfigurationAssignment"
@@ -30,11 +30,8 @@ def on_update(req, obj, changes):
 def seed(lab, key, obj):
     if key != KEY:
         return obj
-    now = lab.clock.now_iso()
-    obj.setdefault("createdDateTime", now)
-    obj.setdefault("lastModifiedDateTime", now)
+    stamp_seeded_assignable(lab, obj)
     obj.setdefault("version", 1)
-    obj.setdefault("assignments", [])
     return fill_defaults(obj, schema.short_name(obj["@odata.type"]), DEFAULTS)
 
 

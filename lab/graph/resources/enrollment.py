@@ -5,7 +5,7 @@ from .. import schema
 from ..core import new_id
 from ..odata import QuerySupport
 from ..permissions import SERVICE_CONFIG_READ, SERVICE_CONFIG_WRITE
-from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignment, render_assignments
+from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignment, render_assignments, stamp_seeded_assignable
 
 KEY = "deviceEnrollmentConfigurations"
 ASSIGNMENT = "enrollmentConfigurationAssignment"
@@ -67,11 +67,8 @@ def seed(lab, key, obj):
     if key != KEY:
         return obj
     concrete = schema.short_name(obj["@odata.type"])
-    now = lab.clock.now_iso()
-    obj.setdefault("createdDateTime", now)
-    obj.setdefault("lastModifiedDateTime", now)
+    stamp_seeded_assignable(lab, obj)
     obj.setdefault("version", 1)
-    obj.setdefault("assignments", [])
     obj.setdefault("deviceEnrollmentConfigurationType", CREATED_KIND.get(concrete, "unknown"))
     if "priority" not in obj:
         obj["priority"] = 0 if is_default(obj) else len(_siblings(lab, obj)) + 1

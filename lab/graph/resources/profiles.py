@@ -7,7 +7,7 @@ from .. import schema
 from ..core import new_id
 from ..odata import QuerySupport
 from ..permissions import SERVICE_CONFIG_READ, SERVICE_CONFIG_WRITE
-from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignment, render_assignments, target_key
+from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignment, render_assignments, stamp_seeded_assignable, target_key
 
 KEY = "windowsAutopilotDeploymentProfiles"
 ASSIGNMENT = "windowsAutopilotDeploymentProfileAssignment"
@@ -71,10 +71,7 @@ def before_delete(req, obj):
 def seed(lab, key, obj):
     if key != KEY:
         return obj
-    now = lab.clock.now_iso()
-    obj.setdefault("createdDateTime", now)
-    obj.setdefault("lastModifiedDateTime", now)
-    obj.setdefault("assignments", [])
+    stamp_seeded_assignable(lab, obj)
     obj["outOfBoxExperienceSetting"] = _oobe(obj.get("outOfBoxExperienceSetting", {}))
     fill_defaults(obj, schema.short_name(obj["@odata.type"]), DEFAULTS)
     _fill_twins(obj)
