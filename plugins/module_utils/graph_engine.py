@@ -497,15 +497,16 @@ class DesiredStateEngine:
         return self.result(None, [])
 
     def run_create(self, desired, desired_keys, carried_keys=()):
-        created = self.create(self.create_body(desired))
-        obj = created if created is not None else dict(self.create_body(desired), id=None)
-        if created is not None:
-            self.write_actions(created["id"], self.differences(created, desired), desired)
+        body = self.create_body(desired)
+        created = self.create(body)
         keys = desired_keys if desired_keys is not None else list(carried_keys)
-        if keys and created is not None:
-            self.apply_assignments(created["id"], [], keys)
-        elif keys:
-            self.changed = True
+        if created is None:  # check mode: nothing was sent, so nothing to act on
+            obj = dict(body, id=None)
+        else:
+            obj = created
+            self.write_actions(created["id"], self.differences(created, desired), desired)
+            if keys:
+                self.apply_assignments(created["id"], [], keys)
         self.diff_before = {}
         self.diff_after = dict(self.managed_view(obj, desired), assignments=self.describe_assignments(keys))
         for prop in self.resource.props:
