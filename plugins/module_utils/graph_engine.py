@@ -114,7 +114,7 @@ class Resource:
         return next(prop for prop in self.props if prop.option == option)
 
     def owns(self, obj):
-        return _type_name(obj) in {_type_name({"@odata.type": t}) for t in (self.odata_type,) + self.kin_types}
+        return _type_name(obj) in {odata_type.lstrip("#") for odata_type in (self.odata_type,) + self.kin_types}
 
 
 def _type_name(obj):
@@ -519,7 +519,7 @@ class DesiredStateEngine:
         desired = self.desired_values()
         changed_props = self.differences(existing, desired)
         blocked = [prop for prop in changed_props if prop.create_only]
-        type_changed = _type_name(existing) != _type_name({"@odata.type": resource.odata_type})
+        type_changed = _type_name(existing) != resource.odata_type.lstrip("#")
         if blocked or type_changed:
             return self.run_recreate(existing, current_assignments, current_keys, desired_keys, blocked, type_changed)
 
