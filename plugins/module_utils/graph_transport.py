@@ -10,9 +10,24 @@ Retry policy
   (GET, PATCH, PUT, DELETE, and POST actions marked idempotent such as `assign` that replace a set).
   A POST that creates something is not: the service may already have acted, so `WriteOutcomeUnknown`
   is raised and the engine re-reads by key before deciding to POST again.
-- `Retry-After` (seconds or HTTP date) is honoured; otherwise exponential back-off with jitter.
-- The total wait of one request is bounded by `max_retry_wait`; past it the module fails, saying so.
+- A DELETE that gets 404 after an earlier send of it may have reached the service (no answer, or
+  a 5xx) succeeds: that send deleted the object. A 404 on the first send stays an error.
+- `Retry-After` (seconds or HTTP date) of at least MIN_RETRY_AFTER (1 s) is honoured. A smaller one
+  (0, a date in the past) counts as absent, so a storm of `Retry-After: 0` cannot spin: the wait is
+  then exponential back-off with jitter (0.5-1 s, 1-2 s, 2-4 s, ... up to 32 s).
+- Each request is sent at most MAX_ATTEMPTS (10) times, and no retry starts that would end more
+  than `max_retry_wait` seconds after the request began. That time is measured with a monotonic
+  clock, so it counts the time spent inside the failed requests (up to `request_timeout` each), not
+  only the waits. So one request takes at most about `max_retry_wait` plus one `request_timeout`;
+  past its limits the module fails saying it was throttled or Graph was unavailable.
+- A 401 is answered once with a new token when the token provider can give a different one. With a
+  fixed token (`access_token`, which is what the action plugin hands every module) the same token is
+  never resent: `TokenRejected` is raised at once (the module fails with `token_rejected: true`).
 - A 404 on an object this run created is retried briefly: Graph replicates new objects with a delay.
+
+Paging follows `@odata.nextLink` only to graph_endpoint's own scheme, host and port, since every
+request carries the bearer token; a link elsewhere fails with nothing sent. A listing is also bounded
+to MAX_PAGES pages and fails when a link repeats.
 """
 
 from __future__ import annotations
@@ -24,6 +39,7 @@ import ssl
 import time
 import traceback
 import uuid
+from urllib.parse import urlsplit
 
 try:
     import httpx
@@ -38,6 +54,13 @@ RETRYABLE_STATUS = (502, 503, 504)
 # Back-off without Retry-After: 1, 2, 4, ... seconds, capped, with jitter.
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 32.0
+# A Retry-After below this is treated as absent: "0" in a 429 storm must not mean "resend at once".
+MIN_RETRY_AFTER = 1.0
+# Sends of one request, the first included, however short the waits.
+MAX_ATTEMPTS = 10
+# Pages of one listing: a service that never stops handing out new links must not loop forever.
+MAX_PAGES = 10000
+DEFAULT_PORTS = {"http": 80, "https": 443}
 # How long a freshly created object may stay invisible before its 404 is believed.
 CREATED_404_WAIT = 30.0
 
@@ -74,6 +97,16 @@ class WriteOutcomeUnknown(GraphError):
     """A non-idempotent POST may or may not have been applied (timeout, dropped connection, 5xx)."""
 
 
+class TokenRejected(GraphError):
+    """Graph answered 401 and no other token is at hand: it is expired, revoked or for another audience.
+
+    Graph did not act on the request, so the caller may run again with a new token (the action plugin does).
+    """
+
+    def details(self):
+        return dict(super().details(), token_rejected=True)
+
+
 def parse_retry_after(value, now=None):
     """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date. None if unusable."""
     if value is None:
@@ -95,6 +128,17 @@ def backoff_delay(attempt, rng=random.random):
     """Exponential back-off with 'equal jitter': half fixed, half random, so waits never collapse to 0."""
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** attempt))
     return ceiling / 2 + rng() * ceiling / 2
+
+
+def origin(url):
+    """scheme://host:port of a URL, lower-cased and with the default port filled in, for comparison."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:  # an unparseable port: keep it as given, so it never equals a real origin
+        port = parts.netloc.rpartition(":")[2]
+    return "%s://%s:%s" % (scheme, (parts.hostname or "").lower(), port)
 
 
 def _error_fields(response):
@@ -133,6 +177,7 @@ class GraphClient:
         clock=time.monotonic,
     ):
         self.endpoint = endpoint.rstrip("/")
+        self.origin = origin(self.endpoint)
         self._token_provider = token_provider
         self._token = None
         self.max_retry_wait = max_retry_wait
@@ -149,9 +194,18 @@ class GraphClient:
         self._http.close()
 
     def url(self, path, api="beta"):
-        if path.startswith("https://"):
-            return path
-        return "%s/%s/%s" % (self.endpoint, api, path.lstrip("/"))
+        """The URL of a Graph path; an absolute URL (an @odata.nextLink) only on graph_endpoint's origin."""
+        if urlsplit(path).scheme.lower() not in DEFAULT_PORTS:
+            return "%s/%s/%s" % (self.endpoint, api, path.lstrip("/"))
+        if origin(path) != self.origin:
+            # Every request carries the bearer token: a link elsewhere would hand it to that host.
+            raise GraphError(
+                "Graph returned a link (@odata.nextLink) to %s, which is not graph_endpoint's origin %s; "
+                "it was not followed and nothing was sent there. Check graph_endpoint, or any proxy that rewrites Graph's answers."
+                % (origin(path), self.origin),
+                method="GET", path=urlsplit(path).path,
+            )
+        return path
 
     def _authorization(self):
         if self._token is None:
@@ -167,18 +221,20 @@ class GraphClient:
             idempotent = method != "POST"
         url = self.url(path, api)
         shown_path = url[len(self.endpoint):] if url.startswith(self.endpoint) else path
-        waited = 0.0
         attempt = 0
         refreshed_token = False
+        # Whether an earlier send may have reached the service and been acted on.
+        maybe_applied = False
         started = self._clock()
         while True:
+            attempt += 1
             delay = None
             try:
                 response = self._http.request(
                     method, url, params=params, json=body,
                     headers={"Authorization": self._authorization(), "client-request-id": str(uuid.uuid4())},
                 )
-            except httpx.ConnectError as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # Nothing reached the service: safe to retry whatever the method.
                 failure = "connection failed: %s" % exc
             except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
@@ -188,6 +244,7 @@ class GraphClient:
                         "%s %s: %s; the request may have been applied" % (method, shown_path, failure),
                         method=method, path=shown_path,
                     )
+                maybe_applied = True
             else:
                 status = response.status_code
                 if status < 400:
@@ -196,10 +253,17 @@ class GraphClient:
                     return self._json(response)
                 code, message, request_id, date = _error_fields(response)
                 failure = "HTTP %s %s: %s" % (status, code or "", message)
-                if status == 401 and not refreshed_token and self._token_provider is not None:
-                    # A token can expire during a long run; fetch a new one once.
+                if status == 401:
+                    rejected, self._token = self._token, None
+                    if refreshed_token or self._authorization() == "Bearer " + rejected:
+                        raise TokenRejected(
+                            "%s %s: Graph rejected the access token (HTTP 401 %s: %s; request-id %s, date %s). It is expired, "
+                            "revoked or not issued for %s; Graph did not act on the request. Run again with a new token."
+                            % (method, shown_path, code or "", message, request_id, date, self.endpoint),
+                            method=method, path=shown_path, status=status, code=code, request_id=request_id, date=date,
+                        )
+                    # A token can expire during a long run; the provider gave a new one: send it, once.
                     refreshed_token = True
-                    self._token = None
                     continue
                 if status == 429:
                     delay = parse_retry_after(response.headers.get("Retry-After"))
@@ -209,7 +273,11 @@ class GraphClient:
                             "%s %s failed with HTTP %s; the request may have been applied" % (method, shown_path, status),
                             method=method, path=shown_path, status=status, code=code, request_id=request_id, date=date,
                         )
+                    maybe_applied = True
                     delay = parse_retry_after(response.headers.get("Retry-After"))
+                elif status == 404 and method == "DELETE" and maybe_applied:
+                    # An earlier send deleted it and its answer was lost: the object is gone, as asked.
+                    return None
                 elif status == 404 and self._recently_created(url) and self._clock() - started < CREATED_404_WAIT:
                     delay = None
                 else:
@@ -218,19 +286,18 @@ class GraphClient:
                         % (method, shown_path, status, code or "", message, request_id, date),
                         method=method, path=shown_path, status=status, code=code, request_id=request_id, date=date,
                     )
-            if delay is None:
-                delay = backoff_delay(attempt)
-            if waited + delay > self.max_retry_wait:
+            if delay is None or delay < MIN_RETRY_AFTER:
+                delay = backoff_delay(attempt - 1)
+            elapsed = self._clock() - started
+            if attempt >= MAX_ATTEMPTS or elapsed + delay > self.max_retry_wait:
                 raise GraphThrottled(
-                    "%s %s: %s; gave up after waiting %.0f s over %d attempts (max_retry_wait=%s, last: %s). "
-                    "Retry later or raise max_retry_wait."
+                    "%s %s: %s; gave up after %d attempts in %.0f s (limits: %d attempts, and max_retry_wait=%s s counting "
+                    "requests and waits; last: %s). Retry later or raise max_retry_wait."
                     % (method, shown_path, "Graph throttled the request" if "HTTP 429" in failure else "Graph was unavailable",
-                       waited, attempt + 1, self.max_retry_wait, failure),
+                       attempt, elapsed, MAX_ATTEMPTS, self.max_retry_wait, failure),
                     method=method, path=shown_path,
                 )
             self._sleep(delay)
-            waited += delay
-            attempt += 1
 
     @staticmethod
     def _json(response):
@@ -271,7 +338,16 @@ class GraphClient:
         """Every item of a collection, following @odata.nextLink to the last page."""
         page = self.get(path, api=api, params=params) or {}
         items = list(page.get("value", []))
+        followed = set()
         while page.get("@odata.nextLink"):
-            page = self.get(page["@odata.nextLink"]) or {}
+            link = page["@odata.nextLink"]
+            if link in followed or len(followed) >= MAX_PAGES:
+                raise GraphError(
+                    "GET %s: Graph's paging does not end (%s); stopped after %d pages."
+                    % (path, "an @odata.nextLink came back" if link in followed else "over %d pages" % MAX_PAGES, len(followed) + 1),
+                    method="GET", path=path,
+                )
+            followed.add(link)
+            page = self.get(link) or {}
             items.extend(page.get("value", []))
         return items

@@ -3,22 +3,30 @@
 """The Graph transport against the Graph lab over real HTTPS: retries, waits, paging, errors.
 
 `sleep` is replaced by a recorder, so the waits the policy chooses are asserted exactly and the suite
-does not spend them; every other part (TLS, HTTP, the lab's faults and log) is real.
+does not spend them; the transport's clock is real time plus those waits, so its wall-clock bound sees
+both. Every other part (TLS, HTTP, the lab's faults and log) is real. Where the lab cannot play a
+server (a plain-HTTP endpoint, slow answers, links to elsewhere), a small local HTTP server does.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from ansible_collections.intune.autopilot.plugins.module_utils.graph_auth import acquire_token
 from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import (
+    MAX_ATTEMPTS,
     GraphClient,
     GraphError,
     GraphThrottled,
+    TokenRejected,
     WriteOutcomeUnknown,
+    origin,
     parse_retry_after,
 )
 
@@ -43,9 +51,63 @@ class RecordingSleep:
         if self.on_sleep:
             self.on_sleep(seconds)
 
+    def clock(self):
+        """Real time (so time spent inside requests counts) plus the waits that were not spent."""
+        return time.monotonic() + sum(self.waits)
 
-def client_for(lab, token, sleep, max_retry_wait=300):
-    return GraphClient(lab.url, lambda: token, ca_path=lab.ca, max_retry_wait=max_retry_wait, sleep=sleep)
+
+def client_for(lab, token, sleep, max_retry_wait=300, endpoint=None, timeout=60):
+    return GraphClient(endpoint or lab.url, lambda: token, ca_path=lab.ca, max_retry_wait=max_retry_wait, timeout=timeout,
+                       sleep=sleep, clock=sleep.clock)
+
+
+class LocalServer:
+    """Plain HTTP on 127.0.0.1: `answer(path)` returns (status, headers, body dict); every request is
+    recorded as (method, path, Authorization header)."""
+
+    def __init__(self, answer):
+        self.requests = []
+        recorded = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                recorded.append((self.command, self.path, self.headers.get("Authorization")))
+                status, headers, body = answer(self.path)
+                payload = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    for name, value in dict(headers, **{"Content-Type": "application/json"}).items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except ConnectionError:
+                    pass  # a client that timed out has hung up
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def local_server():
+    servers = []
+
+    def start(answer):
+        servers.append(LocalServer(answer))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 def logged(lab, method=None, path=None):
@@ -171,9 +233,120 @@ def test_a_404_on_an_object_this_run_did_not_create_is_final(lab, token):
     assert sleep.waits == []
 
 
-def test_expired_token_gives_401_without_leaking_it(lab):
+# -- 401: a fixed token is never resent -----------------------------------------------------------
+
+def test_a_rejected_fixed_token_fails_at_once_recognisably_and_is_not_resent(lab):
     expired = lab.client.mint_token(kind="app", app=lab.apps["lab-admin"]["client_id"], roles=["Group.Read.All"], expired=True)
-    with pytest.raises(GraphError) as caught:
+    with pytest.raises(TokenRejected) as caught:
         client_for(lab, expired, RecordingSleep()).get("groups", api="v1.0")
-    assert caught.value.status == 401
-    assert expired not in str(caught.value)
+    details = caught.value.details()
+    assert details["token_rejected"] is True and details["status"] == 401
+    assert details["error_code"] == "InvalidAuthenticationToken" and details["request_id"]
+    assert [entry["status"] for entry in logged(lab)] == [401]
+    assert expired not in str(caught.value) and expired not in repr(details)
+
+
+def test_a_401_is_answered_once_with_a_new_token_when_the_provider_has_one(lab, token):
+    expired = lab.client.mint_token(kind="app", app=lab.apps["lab-admin"]["client_id"], expired=True)
+    tokens = iter([expired, token])
+    client = GraphClient(lab.url, lambda: next(tokens), ca_path=lab.ca, sleep=RecordingSleep())
+    assert client.list("groups", api="v1.0")
+    assert [entry["status"] for entry in logged(lab)] == [401, 200]
+
+
+# -- retry bounds: floor, attempt cap, wall clock -------------------------------------------------
+
+@pytest.mark.parametrize("retry_after", ["0", "1"])
+def test_a_429_storm_with_tiny_retry_after_waits_and_ends_at_the_attempt_cap(lab, token, retry_after):
+    lab.client.fault(method="GET", path="^/v1.0/groups$", count=100, action="status", status=429, retry_after=retry_after)
+    sleep = RecordingSleep()
+    with pytest.raises(GraphThrottled) as caught:
+        client_for(lab, token, sleep).list("groups", api="v1.0")
+    assert len(logged(lab, "GET", GROUPS)) == MAX_ATTEMPTS
+    assert len(sleep.waits) == MAX_ATTEMPTS - 1
+    if retry_after == "1":
+        assert sleep.waits == [1.0] * (MAX_ATTEMPTS - 1)
+    else:
+        # "0" counts as absent: back-off that never drops below half a second and keeps growing.
+        assert min(sleep.waits) >= 0.5 and sleep.waits[-1] >= 16
+    assert "throttled" in str(caught.value) and "%d attempts" % MAX_ATTEMPTS in str(caught.value)
+
+
+@pytest.mark.parametrize("answer_after, timeout, expected", [
+    (1.5, 60, "throttled"),          # a slow 429 that asks for only 1 s
+    (3.0, 1, "unavailable"),         # no answer within request_timeout
+])
+def test_the_retry_bound_counts_time_spent_inside_requests(lab, token, local_server, answer_after, timeout, expected):
+    def slow_429(_path):
+        time.sleep(answer_after)
+        return 429, {"Retry-After": "1"}, {"error": {"code": "TooManyRequests", "message": "slow down"}}
+
+    server = local_server(slow_429)
+    sleep = RecordingSleep()
+    with pytest.raises(GraphThrottled) as caught:
+        client_for(lab, token, sleep, max_retry_wait=1, endpoint=server.url, timeout=timeout).get("items")
+    # The first send alone used up max_retry_wait, so no retry started.
+    assert len(server.requests) == 1 and sleep.waits == []
+    assert expected in str(caught.value) and "max_retry_wait=1" in str(caught.value)
+
+
+# -- DELETE: a 404 after a lost answer means it is gone ---------------------------------------------
+
+def test_a_delete_retried_after_its_answer_was_lost_succeeds_on_404(lab, token):
+    client = client_for(lab, token, RecordingSleep())
+    group = client.request("POST", "groups", api="v1.0", body=new_group("Deleted once"))
+    lab.client.fault(method="DELETE", path="^/v1.0/groups/", count=1, action="drop_after")
+    assert client.request("DELETE", "groups/%s" % group["id"], api="v1.0") is None
+    assert [(entry["status"], entry["fault"]) for entry in logged(lab, "DELETE")] == [(204, "drop_after"), (404, None)]
+    assert group["id"] not in [g["id"] for g in lab.client.state()["groups"]]
+
+
+@pytest.mark.parametrize("first", [None, "429"])
+def test_a_404_on_a_delete_no_earlier_send_could_have_applied_stays_an_error(lab, token, first):
+    if first:
+        # Graph refused the first send before acting, so the 404 is about the object, not about us.
+        lab.client.fault(method="DELETE", path="^/v1.0/groups/", count=1, action="status", status=429, retry_after="1")
+    with pytest.raises(GraphError) as caught:
+        client_for(lab, token, RecordingSleep()).request("DELETE", "groups/00000000-0000-4000-8000-0000000000fd", api="v1.0")
+    assert caught.value.status == 404
+    assert [entry["status"] for entry in logged(lab, "DELETE")] == ([429, 404] if first else [404])
+
+
+# -- paging stays on graph_endpoint ---------------------------------------------------------------
+
+def test_a_next_link_to_another_origin_is_refused_and_gets_nothing(lab, token, local_server):
+    server = local_server(lambda _path: (200, {}, {"value": [{"id": "1"}], "@odata.nextLink": lab.url + "/v1.0/groups"}))
+    with pytest.raises(GraphError) as caught:
+        client_for(lab, token, RecordingSleep(), endpoint=server.url).list("items")
+    message = str(caught.value)
+    assert origin(lab.url) in message and origin(server.url) in message and "@odata.nextLink" in message
+    assert len(server.requests) == 1
+    assert lab.client.requests() == [], "nothing, and so no token, went to the link's host"
+
+
+def test_absolute_http_next_links_page_on_an_http_graph_endpoint(lab, token, local_server):
+    def pages(path):
+        if path == "/beta/items":
+            return 200, {}, {"value": [{"id": "1"}], "@odata.nextLink": server.url + "/beta/items?$skiptoken=2"}
+        if path == "/beta/items?$skiptoken=2":
+            return 200, {}, {"value": [{"id": "2"}]}
+        return 404, {}, {"error": {"code": "NotFound", "message": path}}
+
+    server = local_server(pages)
+    items = client_for(lab, token, RecordingSleep(), endpoint=server.url).list("items")
+    assert [item["id"] for item in items] == ["1", "2"]
+    assert [(path, auth) for _method, path, auth in server.requests] == [
+        ("/beta/items", "Bearer " + token), ("/beta/items?$skiptoken=2", "Bearer " + token)]
+
+
+def test_a_next_link_that_comes_back_ends_the_listing(lab, token, local_server):
+    # Would end by itself after 20 pages; the client must stop at the first repeat.
+    def same_link(_path):
+        last = len(server.requests) > 20
+        return 200, {}, dict({"value": [{"id": str(len(server.requests))}]}, **({} if last else {"@odata.nextLink": server.url + "/beta/items?page=2"}))
+
+    server = local_server(same_link)
+    with pytest.raises(GraphError) as caught:
+        client_for(lab, token, RecordingSleep(), endpoint=server.url).list("items")
+    assert "paging does not end" in str(caught.value)
+    assert len(server.requests) == 2
