@@ -11,9 +11,15 @@ engine finds the object, compares only what the user set, builds the diff, and c
 Conventions
 - An option left unset is not compared. On create, a property takes the tutorial's value
   (`Prop.create_default`) when the user left it unset.
-- A create-only property that differs fails naming the option, unless `recreate: true` (delete,
-  create with the current values plus the requested ones, re-assign).
+- A create-only property that differs fails naming the option, unless `recreate: true`: the
+  replacement is created first under the same name, the assignments move to it, and only then is the
+  old object deleted. A recreate stopped half-way leaves both objects and says so; the next run with
+  `recreate: true` recognises the pair (one conforms to the options, one does not) and finishes.
 - Assignments take `add` / `remove` / `set`; targets the user did not name are kept.
+- Names are matched case-insensitively, as Graph's `$filter ... eq` matches group names; a name that
+  differs only in case is renamed.
+- A create whose answer was lost is looked for, not re-sent: see `CREATE_CONFIRM_WINDOW`.
+- Every refusal is an `EngineError`, turned into `fail_json` once, in `run_resource_module`.
 """
 
 from __future__ import annotations
@@ -25,11 +31,27 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ansible_collections.intune.autopilot.plugins.module_utils.graph_module import GraphModule
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import WriteOutcomeUnknown
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import GraphError, WriteOutcomeUnknown
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
-# After a create whose outcome is unknown, how long to look for the object before sending it again.
-REREAD_DELAYS = (0.0, 1.0, 2.0)
+# After a create whose answer was lost (timeout, dropped connection, 5xx), how long to look for the
+# object before giving up; Graph's lists can lag a create by tens of seconds. Bounded by max_retry_wait.
+# The create is never sent again: if the object does not show, the task fails and a re-run (which
+# finds it, or creates it) is the safe retry.
+CREATE_CONFIRM_WINDOW = 60.0
+CONFIRM_POLL_CAP = 10.0
+# Graph's names are limited; 200 is the deployment profile's documented limit and the most any of
+# these resources is known to take.
+MAX_NAME_LENGTH = 200
+
+
+class EngineError(Exception):
+    """A refusal or failure with what the user must know; `details` become extra result keys."""
+
+    def __init__(self, msg, **details):
+        super().__init__(msg)
+        self.msg = msg
+        self.details = {key: value for key, value in details.items() if value is not None}
 
 TARGET_TYPES = {
     "include": "#microsoft.graph.groupAssignmentTarget",
@@ -105,6 +127,7 @@ class Resource:
     assignments: Assignments | None = None
     validate: Callable[[dict], list] | None = None  # params -> error messages, checked before any request
     guard: Callable[[dict, dict], str | None] | None = None  # (existing, params) -> refusal, before any write
+    max_name_length: int = MAX_NAME_LENGTH
 
     @property
     def key_prop(self):
@@ -115,6 +138,27 @@ class Resource:
 
     def owns(self, obj):
         return _type_name(obj) in {odata_type.lstrip("#") for odata_type in (self.odata_type,) + self.kin_types}
+
+    def key_matches(self, obj, wanted):
+        """Whether obj carries the key value `wanted`; names compare case-insensitively, as Graph's filters do."""
+        key = self.key_prop
+        have, want = key.comparable(get_path(obj, key.graph)), key.comparable(wanted)
+        if isinstance(have, str) and isinstance(want, str):
+            return have.casefold() == want.casefold()
+        return have == want
+
+    def input_errors(self, params):
+        """Everything wrong with the options that can be known before any request."""
+        errors = []
+        name = params.get(self.key_option)
+        if name is not None and not (name.strip() and len(name) <= self.max_name_length):
+            errors.append(
+                "%s: give 1 to %d characters, not only spaces (got %d characters)." % (self.key_option, self.max_name_length, len(name))
+            )
+        if not params.get("id") and name is None:
+            errors.append("%s or id is required, to say which %s to %s." % (
+                self.key_option, self.noun, "delete" if params.get("state") == "absent" else "manage"))
+        return errors + (self.validate(params) if self.validate else [])
 
 
 def _type_name(obj):
@@ -248,6 +292,8 @@ class DesiredStateEngine:
         self.diff_before = {}
         self.diff_after = {}
         self.group_names = {}  # group id -> the display name the user gave, for results and diffs
+        self.predecessor = None  # the old object of a recreate that stopped half-way, when finishing it
+        self.final_keys = []  # the assignment targets the object has after the run
 
     # reading --------------------------------------------------------------------------------------
 
@@ -269,28 +315,48 @@ class DesiredStateEngine:
         if self.params.get("id"):
             obj = self.graph.get_or_none(self.item_path(self.params["id"]), api=resource.api, params=self.read_params)
             if obj is None:
-                self.module.fail_json(
-                    msg="id: no %s with id %s exists. Leave id out to find it by %s." % (resource.noun, self.params["id"], resource.key_option)
-                )
+                raise EngineError("id: no %s with id %s exists. Leave id out to find it by %s." % (resource.noun, self.params["id"], resource.key_option))
             if not resource.owns(obj):
-                self.module.fail_json(msg="id: %s is a %s, not a %s." % (self.params["id"], _type_name(obj), resource.noun))
+                raise EngineError("id: %s is a %s, not a %s." % (self.params["id"], _type_name(obj), resource.noun))
             return obj
         return self.find_by_key()
 
-    def find_by_key(self):
-        resource = self.resource
-        wanted = self.params.get(resource.key_option)
-        key = resource.key_prop
-        matches = [
-            obj for obj in self.graph.list(self.collection, api=resource.api, params=self.read_params)
-            if resource.owns(obj) and key.comparable(get_path(obj, key.graph)) == key.comparable(wanted)
+    def matches_by_key(self):
+        wanted = self.params.get(self.resource.key_option)
+        return [
+            obj for obj in self.graph.list(self.collection, api=self.resource.api, params=self.read_params)
+            if self.resource.owns(obj) and self.resource.key_matches(obj, wanted)
         ]
-        if len(matches) > 1:
-            self.module.fail_json(
-                msg="%s: %d %ss are named '%s' (ids %s). Set id to choose one."
-                % (resource.key_option, len(matches), resource.noun, wanted, ", ".join(sorted(obj["id"] for obj in matches)))
-            )
-        return matches[0] if matches else None
+
+    def find_by_key(self):
+        """The one object with the key; with `recreate: true`, the replacement of a recreate that stopped half-way."""
+        resource = self.resource
+        matches = self.matches_by_key()
+        if len(matches) <= 1:
+            return matches[0] if matches else None
+        pair = self.interrupted_recreate(matches)
+        if pair and self.params.get("recreate") and self.params["state"] == "present":
+            replacement, self.predecessor = pair
+            return replacement
+        msg = "%s: %d %ss are named '%s' (ids %s). Set id to choose one." % (
+            resource.key_option, len(matches), resource.noun, self.params.get(resource.key_option), ", ".join(sorted(obj["id"] for obj in matches)))
+        if pair:
+            msg += (" This looks like a recreate that stopped half-way: %s has the requested settings and %s does not. Run the task "
+                    "again with recreate: true to move the assignments to %s and delete %s." % (pair[0]["id"], pair[1]["id"], pair[0]["id"], pair[1]["id"]))
+        raise EngineError(msg)
+
+    def conforms(self, obj):
+        """Whether obj has the type and the create-only values the options ask for."""
+        if _type_name(obj) != self.resource.odata_type.lstrip("#"):
+            return False
+        return not [prop for prop in self.differences(obj, self.desired_values()) if prop.create_only]
+
+    def interrupted_recreate(self, matches):
+        """(replacement, old) when two objects share the key and exactly one conforms to the options."""
+        conforming = [obj for obj in matches if self.conforms(obj)]
+        if len(matches) != 2 or len(conforming) != 1:
+            return None
+        return conforming[0], next(obj for obj in matches if obj is not conforming[0])
 
     def list_assignments(self, object_id):
         return self.graph.list(self.item_path(object_id, "assignments"), api=self.resource.api)
@@ -362,17 +428,44 @@ class DesiredStateEngine:
             return None
         return self.graph.request(method, path, api=self.resource.api, body=body, idempotent=idempotent)
 
-    def create(self, body):
+    def create(self, body, replacing=None):
+        """POST the object; when the answer is lost, find what Graph made instead of sending it twice."""
         try:
             return self.write("POST", self.collection, body)
-        except WriteOutcomeUnknown:
-            # The service may have created it: look before sending it again, so a retry never duplicates.
-            for delay in REREAD_DELAYS:
-                time.sleep(delay)
-                found = self.find_by_key()
-                if found:
-                    return found
-            return self.write("POST", self.collection, body)
+        except WriteOutcomeUnknown as exc:
+            found = self.confirm_created(replacing)
+            if found is not None:
+                return found
+            raise EngineError(
+                "%s The %s '%s' did not appear within %.0f s, so the create was not sent again (that could make two). "
+                "Run the task again: it finds the %s if Graph created it, or creates it."
+                % (exc, self.resource.noun, self.params.get(self.resource.key_option), self.confirm_window(), self.resource.noun),
+                **exc.details()
+            ) from None
+
+    def confirm_window(self):
+        return min(CREATE_CONFIRM_WINDOW, self.params.get("max_retry_wait") or CREATE_CONFIRM_WINDOW)
+
+    def confirm_created(self, replacing=None):
+        """The object a create whose answer was lost made, looked for over `confirm_window()` seconds, or None."""
+        deadline = time.monotonic() + self.confirm_window()
+        delay = 1.0
+        while True:
+            found = [obj for obj in self.matches_by_key() if replacing is None or obj["id"] != replacing["id"]]
+            if len(found) > 1:
+                raise EngineError(
+                    "The answer to creating the %s '%s' was lost, and now %d of them exist (ids %s). Delete the extra one, "
+                    "then run the task again." % (self.resource.noun, self.params.get(self.resource.key_option), len(found),
+                                                  ", ".join(sorted(obj["id"] for obj in found)))
+                )
+            if found:
+                found[0].pop("assignments", None)
+                return found[0]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, CONFIRM_POLL_CAP)
 
     def write_actions(self, object_id, changed_props, desired):
         for prop in changed_props:
@@ -426,7 +519,7 @@ class DesiredStateEngine:
                 removed = self.requested_keys(spec.get("remove"), resolver, known_ids)
                 desired = [key for key in current_keys + [k for k in added if k not in current_keys] if key not in removed]
         except ValueError as exc:
-            self.module.fail_json(msg=str(exc))
+            raise EngineError(str(exc)) from None
         self.group_names.update(resolver.names)
         return desired
 
@@ -462,17 +555,15 @@ class DesiredStateEngine:
 
     def run(self):
         resource, params = self.resource, self.params
-        errors = resource.validate(params) if resource.validate else []
+        errors = resource.input_errors(params)
         if errors:
-            self.module.fail_json(msg=" ".join(errors))
-        if params["state"] == "present" and not params.get("id") and params.get(resource.key_option) is None:
-            self.module.fail_json(msg="%s is required with state=present (or give id)." % resource.key_option)
+            raise EngineError(" ".join(errors))
 
         existing = self.find()
         if existing and resource.guard:
             refusal = resource.guard(existing, params)
             if refusal:
-                self.module.fail_json(msg=refusal)
+                raise EngineError(refusal)
         current_assignments = self.assignments_of(existing) if (existing and resource.assignments) else []
         current_keys = [target_key(a.get("target") or {}) for a in current_assignments]
 
@@ -482,13 +573,13 @@ class DesiredStateEngine:
         if existing is None:
             missing = [prop.option for prop in resource.props if prop.required_on_create and params.get(prop.option) is None]
             if missing:
-                self.module.fail_json(msg="%s required to create the %s '%s'." % (", ".join(missing), resource.noun, params.get(resource.key_option)))
-        desired_keys = self.plan_assignments(current_keys)
-        if existing is None:
-            obj = self.run_create(self.desired_values(base={}), desired_keys)
+                raise EngineError("%s required to create the %s '%s'." % (", ".join(missing), resource.noun, params.get(resource.key_option)))
+            obj = self.run_create(self.desired_values(base={}), self.plan_assignments([]))
+        elif self.predecessor is not None:
+            obj = self.run_finish_recreate(existing, current_assignments, current_keys)
         else:
-            obj = self.run_update(existing, current_assignments, current_keys, desired_keys)
-        return self.result(obj, desired_keys if desired_keys is not None else current_keys)
+            obj = self.run_update(existing, current_assignments, current_keys, self.plan_assignments(current_keys))
+        return self.result(obj, self.final_keys)
 
     def run_absent(self, existing, current_assignments, current_keys):
         if existing:
@@ -496,23 +587,27 @@ class DesiredStateEngine:
             self.delete(existing, current_assignments)
         return self.result(None, [])
 
-    def run_create(self, desired, desired_keys, carried_keys=()):
+    def run_create(self, desired, desired_keys):
         body = self.create_body(desired)
         created = self.create(body)
-        keys = desired_keys if desired_keys is not None else list(carried_keys)
+        self.final_keys = desired_keys or []
         if created is None:  # check mode: nothing was sent, so nothing to act on
             obj = dict(body, id=None)
         else:
             obj = created
             self.write_actions(created["id"], self.differences(created, desired), desired)
-            if keys:
-                self.apply_assignments(created["id"], [], keys)
+            if self.final_keys:
+                self.apply_assignments(created["id"], [], self.final_keys)
         self.diff_before = {}
-        self.diff_after = dict(self.managed_view(obj, desired), assignments=self.describe_assignments(keys))
+        self.diff_after = self.created_view(obj, desired)
+        return obj
+
+    def created_view(self, obj, desired):
+        """What the diff shows of a new object; the result shows write-action values as written."""
         for prop in self.resource.props:
             if prop.write_action and prop.graph in desired:
                 set_path(obj, prop.graph, desired[prop.graph])
-        return obj
+        return dict(self.managed_view(obj, desired), assignments=self.describe_assignments(self.final_keys))
 
     def run_update(self, existing, current_assignments, current_keys, desired_keys):
         resource = self.resource
@@ -523,6 +618,7 @@ class DesiredStateEngine:
         if blocked or type_changed:
             return self.run_recreate(existing, current_assignments, current_keys, desired_keys, blocked, type_changed)
 
+        self.final_keys = desired_keys if desired_keys is not None else current_keys
         self.diff_before = dict(self.managed_view(existing, desired))
         obj = copy.deepcopy(existing)
         if changed_props:
@@ -540,6 +636,10 @@ class DesiredStateEngine:
             self.diff_after["assignments"] = self.describe_assignments(desired_keys)
         return obj
 
+    # recreate -------------------------------------------------------------------------------------
+    # The replacement is created before anything is deleted, so a failure at any point leaves the old
+    # object (settings and assignments) in place; the next run with recreate: true finishes the move.
+
     def run_recreate(self, existing, current_assignments, current_keys, desired_keys, blocked, type_changed):
         resource = self.resource
         if not self.params.get("recreate"):
@@ -554,12 +654,88 @@ class DesiredStateEngine:
                     % (resource.noun, existing.get(resource.key_prop.graph), existing["id"], resource.type_option,
                        _type_name(existing), resource.odata_type.lstrip("#"))
                 )
-            self.module.fail_json(msg="; ".join(reasons) + ". Set recreate: true to delete it and create it again with its assignments re-applied.")
-        self.delete(existing, current_assignments)
+            raise EngineError("; ".join(reasons) + ". Set recreate: true to create it again with these settings; its assignments "
+                              "move to the new %s before the old one is deleted." % resource.noun)
+        self.final_keys = desired_keys if desired_keys is not None else current_keys
+        desired = self.desired_values(base=existing)
         before = dict(_without_annotations(existing), assignments=self.describe_assignments(current_keys))
-        obj = self.run_create(self.desired_values(base=existing), desired_keys, carried_keys=current_keys)
+        try:
+            created = self.create(self.create_body(desired), replacing=existing)
+        except (GraphError, EngineError) as exc:
+            raise EngineError(
+                "recreate of the %s '%s' stopped before anything changed: creating its replacement failed: %s The old %s (id %s) "
+                "is untouched." % (resource.noun, self.params.get(resource.key_option), _message(exc), resource.noun, existing["id"]),
+                **_details(exc)
+            ) from None
+        if created is None:  # check mode
+            obj = dict(self.create_body(desired), id=None)
+        else:
+            obj = created
+            try:
+                self.write_actions(created["id"], self.differences(created, desired), desired)
+                self.move_assignments(existing, current_assignments, created, [], self.final_keys)
+            except (GraphError, EngineError) as exc:
+                raise self.recreate_stopped(existing, created, exc) from None
         self.diff_before = before
+        self.diff_after = self.created_view(obj, desired)
         return obj
+
+    def run_finish_recreate(self, replacement, replacement_assignments, replacement_keys):
+        """Finish a recreate that stopped half-way: settings on the replacement, every assignment moved, old deleted."""
+        old = self.predecessor
+        old_assignments = self.assignments_of(old) if self.resource.assignments else []
+        carried = replacement_keys + [target_key(a.get("target") or {}) for a in old_assignments]
+        carried = [key for position, key in enumerate(carried) if key not in carried[:position]]
+        desired_keys = self.plan_assignments(carried)
+        obj = self.run_update(replacement, replacement_assignments, replacement_keys, None)
+        self.final_keys = desired_keys if desired_keys is not None else carried
+        try:
+            self.move_assignments(old, old_assignments, replacement, replacement_assignments, self.final_keys)
+        except (GraphError, EngineError) as exc:
+            raise self.recreate_stopped(old, replacement, exc) from None
+        self.diff_before = dict(self.diff_before, assignments=self.describe_assignments(carried), replaces=old["id"])
+        self.diff_after = dict(self.diff_after, assignments=self.describe_assignments(self.final_keys))
+        return obj
+
+    def move_assignments(self, old, old_assignments, new, new_assignments, keys):
+        """Give `new` the targets `keys`, then delete `old` with its assignments.
+
+        Graph lets only one deployment profile target all devices, so that target leaves the old object right
+        before the new one takes it, and goes back if the new one cannot take it."""
+        all_devices = ("all_devices", None)
+        moving = None
+        if self.resource.assignments and self.resource.assignments.style == "per_item" and all_devices in keys:
+            moving = next((a for a in old_assignments if target_key(a.get("target") or {}) == all_devices), None)
+        if moving is None:
+            self.apply_assignments(new["id"], new_assignments, keys)
+        else:
+            self.apply_assignments(new["id"], new_assignments, [key for key in keys if key != all_devices])
+            self.write("DELETE", self.item_path(old["id"], "assignments", moving["id"]))
+            old_assignments = [a for a in old_assignments if a is not moving]
+            try:
+                self.add_assignment(new["id"], all_devices)
+            except GraphError as exc:
+                try:
+                    self.add_assignment(old["id"], all_devices)
+                except GraphError:
+                    raise EngineError(
+                        "%s The all devices target was taken off %s to give it to %s, and could not be put back: neither "
+                        "targets all devices now. Add all_devices: true to the assignments of the task and run it again."
+                        % (_message(exc), old["id"], new["id"]), **_details(exc)
+                    ) from None
+                raise
+        self.delete(old, old_assignments)
+
+    def recreate_stopped(self, old, new, exc):
+        resource = self.resource
+        return EngineError(
+            "recreate of the %s '%s' stopped half-way: %s Nothing was lost: the old %s (id %s) still exists, with whatever "
+            "assignments have not moved yet, next to its replacement (id %s) with the requested settings. Run the task again "
+            "with recreate: true to finish: it moves the remaining assignments to %s and deletes %s."
+            % (resource.noun, self.params.get(resource.key_option), _message(exc), resource.noun, old["id"], new["id"], new["id"], old["id"]),
+            recreate=dict(old_id=old["id"], new_id=new["id"], finished=False),
+            **_details(exc)
+        )
 
     def result(self, obj, keys):
         result = dict(changed=self.changed, id=obj.get("id") if obj else None)
@@ -573,10 +749,26 @@ class DesiredStateEngine:
         return result
 
 
+def _message(exc):
+    return exc.msg if isinstance(exc, EngineError) else str(exc)
+
+
+def _details(exc):
+    return dict(exc.details) if isinstance(exc, EngineError) else exc.details()
+
+
 def run_resource_module(resource):
-    """main() of a resource module: its options from `resource`, the engine, Graph failures reported clearly."""
+    """main() of a resource module: its options from `resource`, the engine, failures reported clearly."""
     module = GraphModule(argument_spec=engine_argument_spec(resource), supports_check_mode=True)
-    module.run_guarded(lambda: module.exit_json(**DesiredStateEngine(module, resource).run()))
+
+    def run():
+        try:
+            result = DesiredStateEngine(module, resource).run()
+        except EngineError as exc:
+            module.fail_json(msg=exc.msg, **exc.details)
+        module.exit_json(**result)
+
+    module.run_guarded(run)
 
 
 def describe(resource, obj, assignments=None):

@@ -176,11 +176,12 @@ def test_a_create_only_change_is_refused_then_done_with_recreate(lab):
     recreated = run(lab, display_name=NAME, skip_ad_connectivity_check=True, recreate=True)
     assert recreated["changed"] and recreated["id"] != created["id"]
     new_path = "%s/%s" % (COLLECTION, recreated["id"])
+    # The replacement first, then its assignments, and only then is the old profile taken apart.
     assert graph_writes(lab) == [
-        ("DELETE", "%s/assignments/%s" % (old_path, old_assignment)),
-        ("DELETE", old_path),
         ("POST", COLLECTION),
         ("POST", new_path + "/assignments"),
+        ("DELETE", "%s/assignments/%s" % (old_path, old_assignment)),
+        ("DELETE", old_path),
     ]
     stored = only_profile(lab)
     assert stored["id"] == recreated["id"]
@@ -204,7 +205,7 @@ def test_join_type_and_deployment_mode_cannot_change_in_place(lab):
 
     recreated = run(lab, display_name=NAME, recreate=True)
     assert recreated["changed"]
-    assert graph_writes(lab) == [("DELETE", "%s/%s" % (COLLECTION, seeded[0])), ("POST", COLLECTION)]
+    assert graph_writes(lab) == [("POST", COLLECTION), ("DELETE", "%s/%s" % (COLLECTION, seeded[0]))]
     hybrid = [p for p in profiles(lab) if p["displayName"] == NAME]
     assert [(p["id"], p["@odata.type"]) for p in hybrid] == [(recreated["id"], HYBRID)]
 
