@@ -6,7 +6,7 @@ Prints, for a first run and a no-op re-run: Graph requests by method, token requ
 and the per-task time of our modules as a ratio to ansible.builtin.ping timed in the same run, twice:
 for the role's tasks (whose fifteen-odd templated options Ansible renders on the controller) and for
 the same module called with literal options, which is the module's own overhead.
-Targets (issue 4): the no-op re-run sends only reads, at most two per managed object; per-task
+Targets: the no-op re-run sends only reads, at most two per managed object; per-task
 overhead at most 1.5x that of ping.
 
     .venv/bin/python bench/role_bench.py [--pings 10]
