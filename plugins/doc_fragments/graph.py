@@ -59,7 +59,9 @@ options:
     description:
       - A ready Graph access token, for example a delegated token for the MDM user scope policy, which
         Graph does not allow to app-only tokens.
-      - It is used as is and cannot be refreshed.
+      - It is used as is and cannot be refreshed. When Graph rejects it with HTTP 401 (expired, revoked, another
+        audience), the module fails at once with C(token_rejected=true) and Graph's C(error_code) and C(request_id);
+        the token itself is never resent nor reported.
     type: str
   cloud:
     description:
@@ -73,10 +75,14 @@ options:
     description:
       - Base URL of Microsoft Graph, overriding O(cloud), for private endpoints or the Graph lab.
       - The token is requested for the scope C(<graph_endpoint>/.default).
+      - Every request carries the token, so C(@odata.nextLink) is followed only to this URL's scheme, host and
+        port; a link elsewhere fails the task and nothing is sent there.
+      - An C(http://) URL works but the module warns, as the token would cross the network unencrypted.
     type: str
   authority_host:
     description:
       - The Microsoft Entra sign-in host, overriding O(cloud).
+      - Sign-in is always over HTTPS; an C(http://) value is used as C(https://), with a warning.
       - Falls back to E(AZURE_AUTHORITY_HOST).
     type: str
   ca_path:
@@ -86,18 +92,27 @@ options:
   validate_certs:
     description:
       - Whether to validate TLS certificates. Only turn this off for throwaway test endpoints.
+      - V(false) makes the module warn, since whoever can intercept the connection gets the token; prefer O(ca_path).
     type: bool
     default: true
   max_retry_wait:
     description:
-      - The longest time, in seconds, one request may spend waiting on throttling (HTTP 429) and transient
-        failures (502, 503, 504, timeouts) before the module fails saying it was throttled.
-      - C(Retry-After) is honoured; otherwise the wait grows exponentially with jitter.
+      - How long, in seconds, one request may keep being retried after throttling (HTTP 429) and transient
+        failures (502, 503, 504, timeouts, dropped connections) before the module fails saying so.
+      - Measured from the request's first send on a clock that counts the time spent inside the failed sends as
+        well as the waits; no retry starts that would end past it. So one request lasts at most about
+        O(max_retry_wait) plus one O(request_timeout).
+      - C(Retry-After) of 1 second or more is honoured; a shorter one (C(0), a past date) counts as absent, and the
+        wait then grows exponentially with jitter (0.5-1, 1-2, 2-4, ... up to 32 seconds).
+      - Whatever the time left, a request is sent at most 10 times.
+      - From 1 to 1800. The token the controller caches is handed to a task only while it stays valid for
+        O(max_retry_wait) plus O(request_timeout) plus 300 seconds.
     type: int
     default: 300
   request_timeout:
     description:
-      - Timeout in seconds of a single HTTP request.
+      - Timeout in seconds of a single HTTP request, applied to connecting, sending and each wait for data.
+      - From 1 to 600.
     type: int
     default: 60
 requirements:

@@ -28,6 +28,14 @@ AUTH_SOURCES = ("auto", "client_secret", "certificate", "managed_identity", "wor
 # Options that carry secrets: the action plugin never forwards them to the module once it holds a token.
 SECRET_OPTIONS = ("client_secret", "client_certificate", "client_certificate_password", "access_token")
 
+# Numeric transport options in whole seconds: (default, lowest, highest). The highest values keep the
+# expiry margin of a cached token (plugins/plugin_utils/graph_action.py) well inside the shortest
+# lifetime Entra ID gives an access token (60 minutes).
+NUMERIC_OPTIONS = {
+    "max_retry_wait": (300, 1, 1800),
+    "request_timeout": (60, 1, 600),
+}
+
 # Environment variables azure-identity users already set, per option.
 ENV_FALLBACKS = {
     "tenant_id": ("AZURE_TENANT_ID",),
@@ -69,13 +77,14 @@ def graph_auth_argument_spec():
         authority_host=dict(type="str", fallback=fallback("authority_host")),
         ca_path=dict(type="path"),
         validate_certs=dict(type="bool", default=True),
-        max_retry_wait=dict(type="int", default=300),
-        request_timeout=dict(type="int", default=60),
+        max_retry_wait=dict(type="int", default=NUMERIC_OPTIONS["max_retry_wait"][0]),
+        request_timeout=dict(type="int", default=NUMERIC_OPTIONS["request_timeout"][0]),
     )
 
 
 class AuthError(Exception):
-    """Credentials are missing, contradictory or were refused. The message never holds a secret."""
+    """Credentials are missing, contradictory or were refused, or an option is out of range.
+    The message never holds a secret."""
 
 
 def _param(params, name):
@@ -126,8 +135,34 @@ def _require(params, source, *names):
         raise AuthError("auth_source=%s needs %s (or the matching AZURE_* environment variables)." % (source, ", ".join(missing)))
 
 
+def transport_settings(params):
+    """{option: whole seconds} for NUMERIC_OPTIONS, defaults filled in.
+
+    Takes module params (ints) and the action plugin's raw task args alike (which may still be strings
+    such as "30"); AuthError names the option and its range.
+    """
+    settings = {}
+    for name, (default, lowest, highest) in NUMERIC_OPTIONS.items():
+        value = params.get(name)
+        if value is None:
+            settings[name] = default
+            continue
+        try:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            seconds = int(value)
+        except (TypeError, ValueError):
+            seconds = None
+        if seconds is None or not lowest <= seconds <= highest:
+            raise AuthError("%s must be a whole number of seconds from %d to %d, not %r." % (name, lowest, highest, value))
+        settings[name] = seconds
+    return settings
+
+
 def validate_auth(params):
-    """Fail early, without any network call, when the chosen credential lacks a required option."""
+    """Fail early, without any network call, when the chosen credential lacks a required option or a
+    transport option is out of range."""
+    transport_settings(params)
     source = resolve_auth_source(params)
     if source == "client_secret":
         _require(params, source, "tenant_id", "client_id", "client_secret")

@@ -39,7 +39,24 @@ class GraphModule(AnsibleModule):
             validate_auth(self.params)
         except AuthError as exc:
             self.fail_json(msg=str(exc))
+        self._warn_about_exposed_tokens()
         self._graph = None
+
+    def _warn_about_exposed_tokens(self):
+        graph_endpoint, authority = endpoints(self.params)
+        if not self.params.get("validate_certs", True):
+            self.warn(
+                "validate_certs is false: the certificates of Graph and of the sign-in host are not checked, so whoever "
+                "can intercept the connection gets the access token. Trust a private CA with ca_path instead."
+            )
+        if graph_endpoint.lower().startswith("http://"):
+            self.warn(
+                "graph_endpoint %s is plain HTTP: the access token and the data cross the network unencrypted. Use https://."
+                % graph_endpoint
+            )
+        authority_host = self.params.get("authority_host")
+        if authority_host and authority_host.lower().startswith("http://"):
+            self.warn("authority_host %s is plain HTTP; sign-in uses %s instead, as credentials only travel over HTTPS." % (authority_host, authority))
 
     def _token(self):
         try:
@@ -58,13 +75,14 @@ class GraphModule(AnsibleModule):
                 self._token,
                 ca_path=self.params.get("ca_path"),
                 validate_certs=self.params.get("validate_certs", True),
-                timeout=self.params.get("request_timeout") or 60,
-                max_retry_wait=self.params.get("max_retry_wait"),
+                timeout=self.params["request_timeout"],
+                max_retry_wait=self.params["max_retry_wait"],
             )
         return self._graph
 
     def fail_graph(self, error, **result):
-        """fail_json for a GraphError: Graph's code, request-id and date as separate result keys."""
+        """fail_json for a GraphError: Graph's code, request-id and date as separate result keys
+        (and `token_rejected: true` when Graph refused the token, which the action plugin acts on)."""
         details = {key: value for key, value in error.details().items() if value is not None}
         self.fail_json(msg=str(error), **dict(details, **result))
 

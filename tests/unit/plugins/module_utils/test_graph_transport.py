@@ -11,12 +11,10 @@ server (a plain-HTTP endpoint, slow answers, links to elsewhere), a small local 
 from __future__ import annotations
 
 import email.utils
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from local_http import local_server  # noqa: F401  pylint: disable=unused-import
 
 from ansible_collections.intune.autopilot.plugins.module_utils.graph_auth import acquire_token
 from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import (
@@ -59,55 +57,6 @@ class RecordingSleep:
 def client_for(lab, token, sleep, max_retry_wait=300, endpoint=None, timeout=60):
     return GraphClient(endpoint or lab.url, lambda: token, ca_path=lab.ca, max_retry_wait=max_retry_wait, timeout=timeout,
                        sleep=sleep, clock=sleep.clock)
-
-
-class LocalServer:
-    """Plain HTTP on 127.0.0.1: `answer(path)` returns (status, headers, body dict); every request is
-    recorded as (method, path, Authorization header)."""
-
-    def __init__(self, answer):
-        self.requests = []
-        recorded = self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
-                recorded.append((self.command, self.path, self.headers.get("Authorization")))
-                status, headers, body = answer(self.path)
-                payload = json.dumps(body).encode()
-                try:
-                    self.send_response(status)
-                    for name, value in dict(headers, **{"Content-Type": "application/json"}).items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except ConnectionError:
-                    pass  # a client that timed out has hung up
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self._server.shutdown()
-        self._server.server_close()
-
-
-@pytest.fixture
-def local_server():
-    servers = []
-
-    def start(answer):
-        servers.append(LocalServer(answer))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def logged(lab, method=None, path=None):
