@@ -9,10 +9,16 @@ token is kept instead in the run's private temporary directory (ansible's DEFAUL
 mode 0700 by the main ansible-playbook process, shared by its workers and deleted when the run ends),
 in a 0600 file named by a digest of the credential. The module then receives the token as
 `access_token` and never sees the client secret or certificate.
+
+A cached token is handed out only while it outlives the task's worst case (see expiry_margin). When
+Graph rejects it anyway (revoked, clock skew), the module fails with `token_rejected`; Graph did not
+act on a 401, so the cached token is dropped and the module runs once more with a new one. A token the
+user passed as `access_token` is theirs: it is never replaced.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -27,10 +33,11 @@ from ansible_collections.intune.autopilot.plugins.module_utils.graph_auth import
     acquire_token,
     credential_fingerprint,
     resolve_auth_source,
+    transport_settings,
 )
 
-# A cached token is used only while it has at least this long to live.
-EXPIRY_MARGIN = 300
+# Time for a module's other requests, beyond its longest one (see expiry_margin).
+RUN_ALLOWANCE = 300
 CACHE_DIR_NAME = "intune_autopilot_tokens"
 
 
@@ -40,19 +47,39 @@ def _cache_dir():
     return path
 
 
-def cached_token(args):
-    """The run's token for this credential, acquiring (once, under a lock) when none is valid."""
+def expiry_margin(args):
+    """Seconds a cached token must still be valid to be handed to a task with these options.
+
+    One request may retry for up to max_retry_wait seconds (requests included) and then spend one more
+    request_timeout on its last send; RUN_ALLOWANCE covers the module's other requests. With the
+    defaults that is 300 + 300 + 60 = 660 s; with the largest values allowed, 2700 s, still inside the
+    shortest token lifetime Entra ID issues (60 minutes).
+    """
+    settings = transport_settings(args)
+    return RUN_ALLOWANCE + settings["max_retry_wait"] + settings["request_timeout"]
+
+
+def cached_token(args, rejected=None):
+    """The run's token for this credential, acquiring (once, under a lock) when none is valid.
+
+    `rejected`: a token Graph refused. It is dropped and a new one acquired, unless another task has
+    already replaced it, in which case that replacement is returned.
+    """
     path = os.path.join(_cache_dir(), credential_fingerprint(args))
+    margin = expiry_margin(args)
     with open(path + ".lock", "a", encoding="utf-8") as lock:
         # Tasks on several hosts run at once; the lock makes them share one token request.
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             with open(path, encoding="utf-8") as handle:
                 entry = json.load(handle)
-            if entry["expires_on"] - EXPIRY_MARGIN > time.time():
+            if entry["token"] != rejected and entry["expires_on"] - margin > time.time():
                 return entry["token"]
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):
             pass
+        # Gone before acquiring, so a failed acquisition leaves no stale token for later tasks.
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
         token, expires_on = acquire_token(args)
         descriptor = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
@@ -68,15 +95,27 @@ class GraphTokenAction(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        module_args = dict(self._task.args)
+        args = dict(self._task.args)
+        module_args = dict(args)
         try:
-            if resolve_auth_source(module_args) != "access_token":
-                token = cached_token(module_args)
+            from_cache = resolve_auth_source(args) != "access_token"
+            if from_cache:
+                token = cached_token(args)
                 for option in SECRET_OPTIONS:
                     module_args.pop(option, None)
                 module_args.update(auth_source="access_token", access_token=token)
         except AuthError as exc:
             result.update(failed=True, msg=str(exc))
             return result
-        result.update(self._execute_module(module_name=self._task.action, module_args=module_args, task_vars=task_vars))
+        outcome = self._execute_module(module_name=self._task.action, module_args=module_args, task_vars=task_vars)
+        if from_cache and outcome.get("token_rejected"):
+            # Graph did not act on the request it refused, and the modules converge on the desired state,
+            # so a second run finishes what the first began without repeating it.
+            try:
+                module_args["access_token"] = cached_token(args, rejected=token)
+            except AuthError as exc:
+                result.update(failed=True, msg=str(exc))
+                return result
+            outcome = self._execute_module(module_name=self._task.action, module_args=module_args, task_vars=task_vars)
+        result.update(outcome)
         return result
