@@ -1,6 +1,8 @@
 """Step 6: /deviceManagement/deviceEnrollmentConfigurations (the Enrollment Status Page lives here,
 next to enrollment limits and platform restrictions), with assign and setPriority."""
 
+import copy
+
 from .. import schema
 from ..core import new_id
 from ..odata import QuerySupport
@@ -15,6 +17,12 @@ CREATED_KIND = {
     "deviceEnrollmentLimitConfiguration": "limit",
     "deviceEnrollmentPlatformRestrictionsConfiguration": "platformRestrictions",
 }
+# The portal shows these four only under "Block device use until all apps and profiles are installed: Yes",
+# which Graph stores as blockDeviceSetupRetryByUser false. What the service does with them under true is
+# undocumented; Microsoft365DSC drops them then, and the lab stores them off (see README).
+BLOCKING_ONLY = {"allowDeviceResetOnInstallFailure": False, "allowDeviceUseOnInstallFailure": False,
+                 "selectedMobileAppIds": [], "allowNonBlockingAppInstallation": False}
+ESP = "windows10EnrollmentCompletionPageConfiguration"
 TYPE_DEFAULTS = {
     "windows10EnrollmentCompletionPageConfiguration": {"installProgressTimeoutInMinutes": 60,
                                                        "selectedMobileAppIds": [], "roleScopeTagIds": ["0"]},
@@ -34,6 +42,17 @@ def _siblings(lab, obj):
     return sorted(same, key=lambda o: o["priority"])
 
 
+def _id_for(guid, kind):
+    """Graph's ids here are "<guid>_<Kind>", not bare GUIDs as in the other Intune collections:
+    "…_Windows10EnrollmentCompletionPageConfiguration", "…_DefaultWindows10EnrollmentCompletionPageConfiguration", "…_Limit"."""
+    return f"{guid}_{kind[0].upper()}{kind[1:]}"
+
+
+def _drop_blocking_only(obj, type_name):
+    if type_name == ESP and obj.get("blockDeviceSetupRetryByUser"):
+        obj.update(copy.deepcopy(BLOCKING_ONLY))
+
+
 def _renumber(ordered):
     for position, item in enumerate(ordered, start=1):
         item["priority"] = position
@@ -43,16 +62,17 @@ def on_create(req, body, concrete):
     now = req.lab.clock.now_iso()
     kind = CREATED_KIND[concrete]
     body.pop("priority", None)   # the service assigns it; setPriority moves it
-    obj = {"id": f"{new_id()}_{kind[0].upper()}{kind[1:]}", **body, "createdDateTime": now,
-           "lastModifiedDateTime": now, "version": 1, "deviceEnrollmentConfigurationType": kind,
-           "assignments": []}
+    obj = {"id": _id_for(new_id(), kind), **body, "createdDateTime": now, "lastModifiedDateTime": now,
+           "version": 1, "deviceEnrollmentConfigurationType": kind, "assignments": []}
     fill_defaults(obj, concrete, TYPE_DEFAULTS.get(concrete))
+    _drop_blocking_only(obj, concrete)
     obj["priority"] = len(_siblings(req.lab, {"@odata.type": schema.odata_type(concrete)})) + 1
     return obj
 
 
 def on_update(req, obj, changes):
     obj.update(changes)
+    _drop_blocking_only(obj, schema.short_name(obj["@odata.type"]))
     obj["version"] += 1
     obj["lastModifiedDateTime"] = req.lab.clock.now_iso()
 
@@ -70,6 +90,8 @@ def seed(lab, key, obj):
     stamp_seeded_assignable(lab, obj)
     obj.setdefault("version", 1)
     obj.setdefault("deviceEnrollmentConfigurationType", CREATED_KIND.get(concrete, "unknown"))
+    if "_" not in obj["id"]:  # a seed without an id got a bare GUID; give it the form Graph uses
+        obj["id"] = _id_for(obj["id"], obj["deviceEnrollmentConfigurationType"])
     if "priority" not in obj:
         obj["priority"] = 0 if is_default(obj) else len(_siblings(lab, obj)) + 1
     return fill_defaults(obj, concrete, TYPE_DEFAULTS.get(concrete))

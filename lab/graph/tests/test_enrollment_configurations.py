@@ -1,11 +1,19 @@
 """deviceEnrollmentConfigurations: the ESP collection, its server-managed fields, assign and setPriority."""
 
+import re
+
 import pytest
 
 from .conftest import DEFAULT_ESP, KIOSK_GROUP, PILOT_GROUP
 
 COLLECTION = "/beta/deviceManagement/deviceEnrollmentConfigurations"
 ESP_TYPE = "#microsoft.graph.windows10EnrollmentCompletionPageConfiguration"
+GUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+APP = "4a1f9a6e-2f55-4b8e-9a53-0c7e7f6e1a01"
+BLOCKING_ONLY_ON = {"allowDeviceResetOnInstallFailure": True, "allowDeviceUseOnInstallFailure": True,
+                    "selectedMobileAppIds": [APP], "allowNonBlockingAppInstallation": True}
+BLOCKING_ONLY_OFF = {"allowDeviceResetOnInstallFailure": False, "allowDeviceUseOnInstallFailure": False,
+                     "selectedMobileAppIds": [], "allowNonBlockingAppInstallation": False}
 
 
 def create_esp(graph, name, **props):
@@ -154,3 +162,34 @@ def test_no_filter_but_select_and_top(graph):
     assert set(page["value"][0]) == {"@odata.type", "id", "displayName"}
     graph.error("GET", COLLECTION, 400, params={"$select": "colour"})
     graph.error("GET", COLLECTION, 400, params={"$expand": "owners"})
+
+
+def test_ids_take_the_form_graph_gives_each_kind_of_configuration(graph, lab):
+    created = create_esp(graph, "ESP-A")
+    assert re.fullmatch(GUID + "_Windows10EnrollmentCompletionPageConfiguration", created["id"])
+    assert re.fullmatch(GUID + "_DefaultWindows10EnrollmentCompletionPageConfiguration", DEFAULT_ESP)
+    # A seed without an id gets the suffix too, so tests cannot come to rely on bare GUIDs here.
+    added = lab.client.seed({"deviceEnrollmentConfigurations": [
+        {"@odata.type": ESP_TYPE, "displayName": "Seeded ESP"},
+        {"@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", "displayName": "Seeded limit", "limit": 3}]})
+    seeded_esp, seeded_limit = added["added"]["deviceEnrollmentConfigurations"]
+    assert re.fullmatch(GUID + "_Windows10EnrollmentCompletionPageConfiguration", seeded_esp)
+    assert re.fullmatch(GUID + "_Limit", seeded_limit)
+    assert graph.ok("GET", f"{COLLECTION}/{seeded_esp}")["displayName"] == "Seeded ESP"
+
+
+def test_settings_under_block_device_use_are_stored_off_when_the_device_is_not_blocked(graph):
+    # blockDeviceSetupRetryByUser false is the portal's "Block device use ...: Yes", the only place these exist.
+    blocking = create_esp(graph, "Blocking", blockDeviceSetupRetryByUser=False, **BLOCKING_ONLY_ON)
+    assert {name: blocking[name] for name in BLOCKING_ONLY_ON} == BLOCKING_ONLY_ON
+    not_blocking = create_esp(graph, "Not blocking", blockDeviceSetupRetryByUser=True, **BLOCKING_ONLY_ON)
+    assert {name: not_blocking[name] for name in BLOCKING_ONLY_ON} == BLOCKING_ONLY_OFF
+
+    item = f"{COLLECTION}/{blocking['id']}"
+    switched = graph.ok("PATCH", item, json={"@odata.type": ESP_TYPE, "blockDeviceSetupRetryByUser": True})
+    assert {name: switched[name] for name in BLOCKING_ONLY_ON} == BLOCKING_ONLY_OFF
+    ignored = graph.ok("PATCH", item, json={"@odata.type": ESP_TYPE, "allowDeviceResetOnInstallFailure": True})
+    assert ignored["allowDeviceResetOnInstallFailure"] is False
+    back = graph.ok("PATCH", item, json={"@odata.type": ESP_TYPE, "blockDeviceSetupRetryByUser": False,
+                                         "allowDeviceResetOnInstallFailure": True})
+    assert back["allowDeviceResetOnInstallFailure"] is True
