@@ -2,9 +2,11 @@
 No $filter on this collection (Graph refuses it); the deprecated twins are filled from the new names."""
 
 import copy
+import json
 
 from .. import schema
 from ..core import new_id
+from ..errors import GraphError
 from ..odata import QuerySupport
 from ..permissions import SERVICE_CONFIG_READ, SERVICE_CONFIG_WRITE
 from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignment, render_assignments, stamp_seeded_assignable, target_key
@@ -17,6 +19,10 @@ OOBE_TWINS = {"deviceUsageType": "deviceUsageType", "userType": "userType", "eul
 DEFAULTS = {"locale": "os-default", "deviceNameTemplate": "", "deviceType": "windowsPc",
             "hardwareHashExtractionEnabled": False, "preprovisioningAllowed": False, "roleScopeTagIds": ["0"],
             "managementServiceAppId": None}
+# Intune answers a bare HTTP 500 for a displayName holding any of these (see README).
+NAME_REFUSED = "-!#%^*)(+;'><"
+ALL_DEVICES = "allDevicesAssignmentTarget"
+EXCLUSION = "exclusionGroupAssignmentTarget"
 OOBE_DEFAULTS = {"deviceUsageType": "singleUser", "escapeLinkHidden": True, "eulaHidden": False,
                  "keyboardSelectionPageSkipped": False, "privacySettingsHidden": False, "userType": "standard"}
 
@@ -31,6 +37,26 @@ def _fill_twins(obj):
         old: oobe.get(new) for new, old in OOBE_TWINS.items()}
 
 
+def _intune_error(status, code, text):
+    """An error as Intune's services word it: their own JSON envelope as Graph's message."""
+    message = json.dumps({"_version": 3, "Message": f"{text} - Operation ID (for customer support): "
+                          f"00000000-0000-0000-0000-000000000000 - Activity ID: {new_id()}",
+                          "CustomApiErrorPhrase": "", "RetryAfter": None, "ErrorSourceService": "", "HttpHeaders": "{}"})
+    return GraphError(status, code, message)
+
+
+def _check_name(body):
+    name = body.get("displayName")
+    if isinstance(name, str) and any(char in NAME_REFUSED for char in name):
+        raise _intune_error(500, "InternalServerError", "An internal server error has occurred")
+
+
+def _os_default(body):
+    """The service takes an empty locale as the operating system default."""
+    if body.get("locale") == "":
+        body["locale"] = "os-default"
+
+
 def _oobe(value):
     if value is None:
         return None
@@ -39,6 +65,8 @@ def _oobe(value):
 
 
 def on_create(req, body, concrete):
+    _check_name(body)
+    _os_default(body)
     now = req.lab.clock.now_iso()
     obj = {"id": new_id(), **copy.deepcopy(body), "createdDateTime": now, "lastModifiedDateTime": now,
            "assignments": []}
@@ -49,6 +77,8 @@ def on_create(req, body, concrete):
 
 
 def on_update(req, obj, changes):
+    _check_name(changes)
+    _os_default(changes)
     if "outOfBoxExperienceSetting" in changes:
         new = changes["outOfBoxExperienceSetting"]
         old_usage = (obj.get("outOfBoxExperienceSetting") or {}).get("deviceUsageType")
@@ -85,11 +115,23 @@ def _find_assignment(obj, assignment_id):
     raise SPEC.missing(assignment_id)
 
 
+def _check_all_devices(req, obj, kind):
+    kinds = {target_key(a["target"])[0] for a in obj["assignments"]} | {kind}
+    if {ALL_DEVICES, EXCLUSION} <= kinds:
+        # PROF: "If you use the assignment All Devices, exclusions are not supported"; what the service answers is a lab rule.
+        raise SPEC.bad("Exclusions are not supported on a profile assigned to All Devices.")
+    if kind == ALL_DEVICES:
+        for other in req.lab.all(KEY):
+            if other is not obj and any(target_key(a["target"])[0] == ALL_DEVICES for a in other["assignments"]):
+                raise _intune_error(400, "BadRequest", f"Another Profile {other['id']} is already assigned to All Devices.")
+
+
 def create_assignment(req):
     obj = SPEC.find(req)
     (assignment,) = build_assignments(req, SPEC, [req.body], ASSIGNMENT, obj["id"])
     if any(target_key(a["target"]) == target_key(assignment["target"]) for a in obj["assignments"]):
         raise SPEC.bad("An assignment for this target already exists on the profile.")
+    _check_all_devices(req, obj, target_key(assignment["target"])[0])
     obj["assignments"].append(assignment)
     return Response(201, render_assignment(req, assignment))
 

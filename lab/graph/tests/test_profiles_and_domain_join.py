@@ -1,5 +1,8 @@
 """Autopilot deployment profiles (step 7) and the domain join configuration (step 8)."""
 
+import json
+import re
+
 import pytest
 
 from .conftest import KIOSK_GROUP, PILOT_GROUP
@@ -13,7 +16,7 @@ OOBE = {"deviceUsageType": "singleUser", "userType": "standard", "privacySetting
 
 
 def hybrid_profile(**overrides):
-    return {"@odata.type": HYBRID, "displayName": "Autopilot HAADJ user-driven", "description": "tutorial",
+    return {"@odata.type": HYBRID, "displayName": "Autopilot HAADJ user driven", "description": "tutorial",
             "locale": "os-default", "deviceNameTemplate": "", "deviceType": "windowsPc",
             "hardwareHashExtractionEnabled": True, "preprovisioningAllowed": False,
             "hybridAzureADJoinSkipConnectivityCheck": False, "roleScopeTagIds": ["0"],
@@ -26,9 +29,15 @@ def domain_join(**overrides):
             "organizationalUnit": "OU=HAADJ,DC=lab,DC=example", "roleScopeTagIds": ["0"], **overrides}
 
 
-def assignment(group_id):
-    return {"@odata.type": "#microsoft.graph.windowsAutopilotDeploymentProfileAssignment",
-            "target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": group_id}}
+def assignment(group_id, kind="groupAssignmentTarget"):
+    target = {"@odata.type": f"#microsoft.graph.{kind}"}
+    if group_id:
+        target["groupId"] = group_id
+    return {"@odata.type": "#microsoft.graph.windowsAutopilotDeploymentProfileAssignment", "target": target}
+
+
+ALL_DEVICES = assignment(None, "allDevicesAssignmentTarget")
+GUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 def test_profile_response_fills_the_deprecated_twins(graph):
@@ -82,7 +91,7 @@ def test_deployment_mode_and_type_cannot_change(graph):
 
 
 def test_profiles_refuse_filter_and_page(graph, lab):
-    graph.error("GET", PROFILES, 400, params={"$filter": "displayName eq 'Autopilot HAADJ user-driven'"})
+    graph.error("GET", PROFILES, 400, params={"$filter": "displayName eq 'Autopilot HAADJ user driven'"})
     for index in range(3):
         graph.ok("POST", PROFILES, 201, json=hybrid_profile(displayName=f"P{index}"))
     lab.client.config(page_size=2)
@@ -107,6 +116,65 @@ def test_profile_assignments_lifecycle(graph):
         assert graph.http.delete(f"{assignments}/{item['id']}").status_code == 204
     graph.error("GET", f"{assignments}/{created['id']}", 404)
     assert graph.http.delete(f"{PROFILES}/{profile['id']}").status_code == 204
+
+
+@pytest.mark.parametrize("char", list("-!#%^*)(+;'><"))
+def test_a_profile_name_intune_cannot_take_gets_a_500_that_says_nothing_useful(graph, char):
+    name = f"Autopilot{char}HAADJ"
+    response = graph.http.post(PROFILES, json=hybrid_profile(displayName=name))
+    assert response.status_code == 500, response.text
+    error = response.json()["error"]
+    assert error["code"] == "InternalServerError"
+    assert re.fullmatch(f"An internal server error has occurred - Operation ID \\(for customer support\\): {GUID} - Activity ID: {GUID}",
+                        json.loads(error["message"])["Message"])
+    assert not [p for p in graph.ok("GET", PROFILES)["value"] if p["displayName"] == name]
+
+    profile = graph.ok("POST", PROFILES, 201, json=hybrid_profile(displayName="Autopilot_HAADJ v2.1 user driven"))
+    graph.error("PATCH", f"{PROFILES}/{profile['id']}", 500, json={"@odata.type": HYBRID, "displayName": name})
+    assert graph.ok("GET", f"{PROFILES}/{profile['id']}")["displayName"] == "Autopilot_HAADJ v2.1 user driven"
+
+
+def test_an_empty_locale_is_stored_as_the_os_default(graph):
+    profile = graph.ok("POST", PROFILES, 201, json=hybrid_profile(locale=""))
+    assert (profile["locale"], profile["language"]) == ("os-default", "os-default")
+    item = f"{PROFILES}/{profile['id']}"
+    assert graph.ok("PATCH", item, json={"@odata.type": HYBRID, "locale": "user-select"})["locale"] == "user-select"
+    assert graph.ok("PATCH", item, json={"@odata.type": HYBRID, "locale": ""})["locale"] == "os-default"
+
+
+def test_all_devices_takes_no_exclusions_either_way_round(graph):
+    first = graph.ok("POST", PROFILES, 201, json=hybrid_profile(displayName="First"))
+    graph.ok("POST", f"{PROFILES}/{first['id']}/assignments", 201, json=ALL_DEVICES)
+    error = graph.error("POST", f"{PROFILES}/{first['id']}/assignments", 400,
+                        json=assignment(KIOSK_GROUP, "exclusionGroupAssignmentTarget"))
+    assert "Exclusions are not supported" in error["message"]
+    second = graph.ok("POST", PROFILES, 201, json=hybrid_profile(displayName="Second"))
+    graph.ok("POST", f"{PROFILES}/{second['id']}/assignments", 201,
+             json=assignment(KIOSK_GROUP, "exclusionGroupAssignmentTarget"))
+    graph.error("POST", f"{PROFILES}/{second['id']}/assignments", 400, json=ALL_DEVICES)
+    assert len(graph.ok("GET", f"{PROFILES}/{first['id']}/assignments")["value"]) == 1
+    assert len(graph.ok("GET", f"{PROFILES}/{second['id']}/assignments")["value"]) == 1
+
+
+def test_only_one_profile_in_the_tenant_targets_all_devices(graph):
+    first = graph.ok("POST", PROFILES, 201, json=hybrid_profile(displayName="First"))
+    everyone = graph.ok("POST", f"{PROFILES}/{first['id']}/assignments", 201, json=ALL_DEVICES)
+    entra = hybrid_profile(displayName="Entra", **{"@odata.type": "#microsoft.graph.azureADWindowsAutopilotDeploymentProfile"})
+    del entra["hybridAzureADJoinSkipConnectivityCheck"]
+    second = graph.ok("POST", PROFILES, 201, json=entra)
+    error = graph.error("POST", f"{PROFILES}/{second['id']}/assignments", 400, json=ALL_DEVICES)
+    assert error["code"] == "BadRequest"
+    assert json.loads(error["message"])["Message"].startswith(f"Another Profile {first['id']} is already assigned to All Devices.")
+    assert graph.ok("GET", f"{PROFILES}/{second['id']}/assignments")["value"] == []
+
+    assert graph.http.delete(f"{PROFILES}/{first['id']}/assignments/{everyone['id']}").status_code == 204
+    graph.ok("POST", f"{PROFILES}/{second['id']}/assignments", 201, json=ALL_DEVICES)
+
+
+def test_profiles_and_device_configurations_have_bare_guid_ids(graph):
+    profile = graph.ok("POST", PROFILES, 201, json=hybrid_profile())
+    config = graph.ok("POST", CONFIGS, 201, json=domain_join())
+    assert re.fullmatch(GUID, profile["id"]) and re.fullmatch(GUID, config["id"])
 
 
 def test_profiles_are_beta_only(graph):
