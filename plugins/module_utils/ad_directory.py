@@ -13,12 +13,12 @@ from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation imp
     sid_filter_value,
     sid_to_string,
 )
+from ansible_collections.intune.autopilot.plugins.module_utils.ad_dn import normalise_dn
 
 try:
     from ldap3 import BASE, MODIFY_REPLACE, SUBTREE
     from ldap3.protocol.microsoft import security_descriptor_control
     from ldap3.utils.conv import escape_filter_chars
-    from ldap3.utils.dn import parse_dn
 except ImportError:
     pass  # the module reports the missing library through ldap_connection.HAS_LDAP3
 
@@ -51,13 +51,6 @@ class DaclSnapshot:
     version: int
 
 
-def is_dn(value: str) -> bool:
-    try:
-        return len(parse_dn(value)) > 0 and "=" in value
-    except Exception:  # ldap3 raises LDAPInvalidDnError and, for some inputs, plain errors
-        return False
-
-
 def resolve_principal(connection, base_dn: str, principal: str | None) -> Principal:
     """Find the connector identity by DN, SID or sAMAccountName, or discover the msaODJ* account."""
     if principal is None:
@@ -76,12 +69,13 @@ def resolve_principal(connection, base_dn: str, principal: str | None) -> Princi
         except Exception as error:
             raise DirectoryError(f"principal {principal!r} looks like a SID but is not a valid one ({error}).") from None
     elif "=" in principal:
-        if not is_dn(principal):
+        dn = normalise_dn(principal)
+        if dn is None:
             raise DirectoryError(
                 f"principal {principal!r} is not a valid DN; write it like "
                 "CN=msaODJ12345,CN=Managed Service Accounts,DC=contoso,DC=com."
             )
-        found = _read_entry(connection, principal, PRINCIPAL_ATTRIBUTES)
+        found = _read_entry(connection, dn, PRINCIPAL_ATTRIBUTES)
         found = [found] if found else []
     else:
         name = principal.split("\\", 1)[-1]

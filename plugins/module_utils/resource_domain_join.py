@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.intune.autopilot.plugins.module_utils.ad_dn import split_dn
 from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import (
     Assignments,
     Prop,
@@ -22,33 +23,6 @@ MAX_NAME = 15
 RANDOM_RANGE = (3, 14)
 PREFIX_RE = re.compile(r"^[A-Za-z0-9-]+$")
 DNS_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-# An RDN: attribute type, '=', a value in which ',', '+', '"', '\', '<', '>', ';' appear only escaped.
-RDN_RE = re.compile(r'^\s*([A-Za-z][A-Za-z0-9-]*)\s*=\s*((?:[^,+"\\<>;]|\\.)+?)\s*$')
-
-
-def split_dn(dn):
-    """RDNs of a distinguished name as (type, value) pairs, or None when it is not a valid DN."""
-    parts, current, escaped = [], "", False
-    for char in dn:
-        if escaped:
-            current += char
-            escaped = False
-        elif char == "\\":
-            current += char
-            escaped = True
-        elif char == ",":
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    rdns = []
-    for part in parts:
-        match = RDN_RE.match(part)
-        if not match:
-            return None
-        rdns.append((match.group(1).upper(), match.group(2)))
-    return rdns
 
 
 def validate(params):

@@ -44,6 +44,8 @@ options:
     description:
       - Distinguished names of the OUs to delegate, for example V(OU=Autopilot,DC=contoso,DC=com).
       - Use the OU set in the Domain Join profile (tutorial step 8); the two must agree or joins fail.
+        Both modules read DNs alike, so spaces around V(=) and V(,) and the case of attribute types and
+        values do not matter; escapes such as V(\\,) are kept as written.
     type: list
     elements: str
     required: true
@@ -146,7 +148,7 @@ ous:
   elements: dict
   contains:
     dn:
-      description: The OU.
+      description: The OU, with the spaces around V(=) and V(,) removed and attribute types in upper case.
       type: str
       sample: OU=Autopilot,DC=contoso,DC=com
     changed:
@@ -186,10 +188,10 @@ from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation imp
     DescriptorFormatError,
     plan_delegation,
 )
+from ansible_collections.intune.autopilot.plugins.module_utils.ad_dn import dn_key, normalise_dn
 from ansible_collections.intune.autopilot.plugins.module_utils.ad_directory import (
     DirectoryError,
     can_write_dacl,
-    is_dn,
     machine_account_quota,
     read_dacl,
     resolve_principal,
@@ -287,14 +289,15 @@ def delegate(module):
 
 
 def unique_ous(ous):
-    """The OUs as given, validated as DNs, without repeats (DNs compare case-insensitively)."""
+    """The OUs written the one way ad_dn spells DNs, without repeats (same key, same OU)."""
     seen = set()
     unique = []
-    for dn in (value.strip() for value in ous):
-        if not is_dn(dn):
-            raise DirectoryError(f"ou {dn!r} is not a distinguished name; write it like OU=Autopilot,DC=contoso,DC=com.")
-        if dn.lower() not in seen:
-            seen.add(dn.lower())
+    for value in ous:
+        dn = normalise_dn(value)
+        if dn is None:
+            raise DirectoryError(f"ou {value!r} is not a distinguished name; write it like OU=Autopilot,DC=contoso,DC=com.")
+        if dn_key(dn) not in seen:
+            seen.add(dn_key(dn))
             unique.append(dn)
     if not unique:
         raise DirectoryError("ou is empty; give at least one OU DN, for example OU=Autopilot,DC=contoso,DC=com.")

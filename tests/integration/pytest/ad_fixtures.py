@@ -111,6 +111,15 @@ class AdHelper:
                           controls=security_descriptor_control(sdflags=0x04))
         assert self.admin.result["result"] == 0, self.admin.result
 
+    def descriptor_version(self, dn: str) -> int:
+        """nTSecurityDescriptor's version in replPropertyMetaData: it goes up by one with each write of the DACL."""
+        from ansible_collections.intune.autopilot.plugins.module_utils.ad_directory import (  # pylint: disable=import-outside-toplevel
+            descriptor_version,
+        )
+
+        self.admin.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["replPropertyMetaData"])
+        return descriptor_version(self.admin.response[0]["raw_attributes"]["replPropertyMetaData"][0])
+
     def usn_changed(self, dn: str) -> int:
         self.admin.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["uSNChanged"])
         return int(self.admin.response[0]["raw_attributes"]["uSNChanged"][0])

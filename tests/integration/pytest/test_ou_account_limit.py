@@ -15,6 +15,7 @@ from harness import run_module, run_tasks
 from ansible.module_utils.testing import patch_module_args
 from winacl.dtyp.ace import ACE as WinaclAce
 
+from ansible_collections.intune.autopilot.plugins.module_utils import resource_domain_join
 from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation import parse_ace, parse_descriptor
 from ansible_collections.intune.autopilot.plugins.modules import ou_account_limit
 
@@ -258,6 +259,27 @@ def test_missing_ou_is_named_and_no_ou_is_written(ad):
     assert result["failed"] is True
     assert missing in result["msg"] and "not found" in result["msg"]
     assert ad.usn_changed(good) == usn_before
+
+
+def test_an_ou_written_with_spaces_is_the_same_ou_and_a_rerun_writes_nothing(ad):
+    target = ad.make_ou()  # OU=t-...,DC=autopilot,DC=test
+    spaced = target.replace(",", ", ")
+    # What domain_join_profile accepts for organizational_unit, ou_account_limit accepts for ou.
+    assert resource_domain_join.validate(dict(domain="autopilot.test", organizational_unit=spaced)) == []
+    args = ad.module_args(ou=[spaced, target.lower().replace("=", " = ")], principal="CONNECTOR01$")
+
+    first = run_module("ou_account_limit", args)
+
+    assert first["changed"] is True, first
+    assert [ou["dn"] for ou in first["ous"]] == [target]  # one OU, however it was spelled
+    connector_sid = ad.sid_of(ad.lab["connector_computer"]["dn"])
+    assert f"(OA;;CC;{COMPUTER};;{connector_sid})" in explicit_sddl(ad.raw_descriptor(target))
+    version, descriptor = ad.descriptor_version(target), ad.raw_descriptor(target)
+
+    second = run_module("ou_account_limit", dict(args, ou=[spaced]))
+
+    assert second["changed"] is False, second
+    assert (ad.descriptor_version(target), ad.raw_descriptor(target)) == (version, descriptor)
 
 
 def test_ou_that_is_not_a_dn(ad):
