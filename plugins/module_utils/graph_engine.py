@@ -127,6 +127,8 @@ class Resource:
     assignments: Assignments | None = None
     validate: Callable[[dict], list] | None = None  # params -> error messages, checked before any request
     guard: Callable[[dict, dict], str | None] | None = None  # (existing, params) -> refusal, before any write
+    # (graph, existing or None, desired target keys) -> refusal, before any write; for rules across objects
+    check_assignments: Callable[[Any, dict | None, list], str | None] | None = None
     max_name_length: int = MAX_NAME_LENGTH
 
     @property
@@ -504,7 +506,7 @@ class DesiredStateEngine:
                 keys.append(key)
         return keys
 
-    def plan_assignments(self, current_keys):
+    def plan_assignments(self, current_keys, existing=None):
         """Desired target keys, or None when the user did not ask to manage assignments."""
         spec = self.params.get("assignments")
         if not self.resource.assignments or not spec:
@@ -521,6 +523,9 @@ class DesiredStateEngine:
         except ValueError as exc:
             raise EngineError(str(exc)) from None
         self.group_names.update(resolver.names)
+        refusal = self.resource.check_assignments(self.graph, existing, desired) if self.resource.check_assignments else None
+        if refusal:
+            raise EngineError(refusal)
         return desired
 
     def apply_assignments(self, object_id, current, desired_keys):
@@ -578,7 +583,7 @@ class DesiredStateEngine:
         elif self.predecessor is not None:
             obj = self.run_finish_recreate(existing, current_assignments, current_keys)
         else:
-            obj = self.run_update(existing, current_assignments, current_keys, self.plan_assignments(current_keys))
+            obj = self.run_update(existing, current_assignments, current_keys, self.plan_assignments(current_keys, existing))
         return self.result(obj, self.final_keys)
 
     def run_absent(self, existing, current_assignments, current_keys):
@@ -686,7 +691,7 @@ class DesiredStateEngine:
         old_assignments = self.assignments_of(old) if self.resource.assignments else []
         carried = replacement_keys + [target_key(a.get("target") or {}) for a in old_assignments]
         carried = [key for position, key in enumerate(carried) if key not in carried[:position]]
-        desired_keys = self.plan_assignments(carried)
+        desired_keys = self.plan_assignments(carried, old)
         obj = self.run_update(replacement, replacement_assignments, replacement_keys, None)
         self.final_keys = desired_keys if desired_keys is not None else carried
         try:
