@@ -43,6 +43,9 @@ options:
   ou:
     description:
       - Distinguished names of the OUs to delegate, for example V(OU=Autopilot,DC=contoso,DC=com).
+      - Each entry is one full DN, starting with V(OU=) (or V(CN=) for a container) and ending with the
+        domain's V(DC=) parts. Write the list as a YAML block list or quote each DN, because YAML reads
+        the unquoted flow list C([OU=Autopilot,DC=contoso,DC=com]) as three entries (which are refused).
       - Use the OU set in the Domain Join profile (tutorial step 8); the two must agree or joins fail.
         Both modules read DNs alike, so spaces around V(=) and V(,) and the case of attribute types and
         values do not matter; escapes such as V(\\,) are kept as written.
@@ -103,7 +106,8 @@ EXAMPLES = r"""
     tls_mode: start_tls
     username: svc-ou-admin@contoso.com
     password: "{{ ou_admin_password }}"
-    ou: [OU=Autopilot,DC=contoso,DC=com]
+    ou:
+      - OU=Autopilot,DC=contoso,DC=com
     principal: INTUNECONN01$
     rights: legacy
 
@@ -112,7 +116,8 @@ EXAMPLES = r"""
     server: [dc01.contoso.com]
     username: svc-ou-admin@contoso.com
     password: "{{ ou_admin_password }}"
-    ou: [OU=Autopilot,DC=contoso,DC=com]
+    ou:
+      - OU=Autopilot,DC=contoso,DC=com
     principal: msaODJ12345$
     state: absent
 
@@ -120,7 +125,7 @@ EXAMPLES = r"""
   intune.autopilot.ou_account_limit:
     server: [dc01.contoso.com]
     auth: kerberos
-    ou: [OU=Autopilot,DC=contoso,DC=com]
+    ou: ["OU=Autopilot,DC=contoso,DC=com"]  # quoted: unquoted, YAML would read three entries
 """
 
 RETURN = r"""
@@ -188,7 +193,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation imp
     DescriptorFormatError,
     plan_delegation,
 )
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_dn import dn_key, normalise_dn
+from ansible_collections.intune.autopilot.plugins.module_utils.ad_dn import dn_key, normalise_dn, split_dn
 from ansible_collections.intune.autopilot.plugins.module_utils.ad_directory import (
     DirectoryError,
     can_write_dacl,
@@ -292,13 +297,23 @@ def unique_ous(ous):
     """The OUs written the one way ad_dn spells DNs, without repeats (same key, same OU)."""
     seen = set()
     unique = []
+    partial = []
     for value in ous:
-        dn = normalise_dn(value)
-        if dn is None:
+        rdns = split_dn(value)
+        if rdns is None:
             raise DirectoryError(f"ou {value!r} is not a distinguished name; write it like OU=Autopilot,DC=contoso,DC=com.")
-        if dn_key(dn) not in seen:
-            seen.add(dn_key(dn))
-            unique.append(dn)
+        if rdns[0][0] not in ("OU", "CN") or rdns[-1][0] != "DC":
+            partial.append(value)
+        elif dn_key(value) not in seen:
+            seen.add(dn_key(value))
+            unique.append(normalise_dn(value))
+    if partial:
+        # The usual cause: ou: [OU=Autopilot,DC=contoso,DC=com] is a YAML flow list of three strings.
+        raise DirectoryError(
+            f"ou {', '.join(repr(value) for value in partial)}: not the full DN of an OU, which starts with OU= "
+            "(or CN= for a container) and ends with the domain's DC= parts, like OU=Autopilot,DC=contoso,DC=com. "
+            "YAML reads ou: [OU=Autopilot,DC=contoso,DC=com] as three entries; write ou as a block list or quote the DN."
+        )
     if not unique:
         raise DirectoryError("ou is empty; give at least one OU DN, for example OU=Autopilot,DC=contoso,DC=com.")
     return unique

@@ -9,6 +9,7 @@ import json
 import uuid
 
 import pytest
+import yaml
 
 from harness import run_module, run_tasks
 
@@ -280,6 +281,20 @@ def test_an_ou_written_with_spaces_is_the_same_ou_and_a_rerun_writes_nothing(ad)
 
     assert second["changed"] is False, second
     assert (ad.descriptor_version(target), ad.raw_descriptor(target)) == (version, descriptor)
+
+
+def test_an_ou_dn_split_by_a_yaml_flow_list_is_refused_without_writing(ad):
+    target = ad.make_ou()
+    ous = yaml.safe_load(f"ou: [{target}]")["ou"]  # what a playbook's unquoted flow list gives the module
+    assert len(ous) == 3
+    version = ad.descriptor_version(target)
+
+    result = run_module("ou_account_limit", ad.module_args(ou=ous, principal="CONNECTOR01$"))
+
+    assert result["failed"] is True
+    assert "'DC=autopilot', 'DC=test'" in result["msg"]
+    assert "write ou as a block list or quote the DN" in result["msg"]
+    assert ad.descriptor_version(target) == version
 
 
 def test_ou_that_is_not_a_dn(ad):
