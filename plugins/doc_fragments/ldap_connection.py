@@ -18,7 +18,7 @@ options:
     required: true
   port:
     description:
-      - TCP port. Defaults to 636 for O(tls_mode=ldaps) and 389 for O(tls_mode=start_tls).
+      - TCP port, 1 to 65535. Defaults to 636 for O(tls_mode=ldaps) and 389 for O(tls_mode=start_tls).
     type: int
   tls_mode:
     description:
@@ -57,12 +57,12 @@ options:
     type: str
   connect_timeout:
     description:
-      - Seconds to wait for a TCP connection to each server.
+      - Seconds to wait for a TCP connection to each server; must be positive.
     type: int
     default: 10
   operation_timeout:
     description:
-      - Seconds to wait for the answer to each LDAP operation.
+      - Seconds to wait for the answer to each LDAP operation; must be positive.
     type: int
     default: 60
 requirements:

@@ -69,6 +69,16 @@ def validate_connection_options(params: dict) -> None:
         )
     if not [name for name in params["server"] if name.strip()]:
         raise LdapConnectionError("bad_options", "server needs at least one domain controller host name.")
+    port = params.get("port")
+    if port is not None and not 1 <= port <= 65535:
+        raise LdapConnectionError(
+            "bad_options", f"port {port} is not a TCP port; give 1 to 65535, or leave port unset for 636 (ldaps) or 389 (start_tls)."
+        )
+    for name in ("connect_timeout", "operation_timeout"):
+        # In ldap3 a connect_timeout of 0 or None waits forever, an operation_timeout of 0 makes every
+        # read fail at once (non-blocking socket) and a negative one raises a ValueError mid-connect.
+        if params.get(name) is None or params[name] <= 0:
+            raise LdapConnectionError("bad_options", f"{name} is {params.get(name)}; give a positive number of seconds.")
 
 
 def connect(params: dict):

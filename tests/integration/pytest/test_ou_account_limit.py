@@ -358,6 +358,8 @@ def test_several_connector_msas_are_listed_and_nothing_is_written(ad, exclusive_
     (dict(ca_path=None), "tls", "set ca_path"),
     (dict(port=1), "unreachable", "Cannot reach"),
     (dict(server=["127.0.0.1"]), "tls", "host name in the DC's certificate"),
+    (dict(port=0), "bad_options", "port 0 is not a TCP port"),
+    (dict(operation_timeout=-1), "bad_options", "operation_timeout is -1"),
 ])
 def test_bind_failures_are_told_apart(ad, overrides, reason, fragment):
     args = ad.module_args(ou=[ad.lab["autopilot_ou"]], principal="CONNECTOR01$", **overrides)

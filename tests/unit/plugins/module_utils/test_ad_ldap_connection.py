@@ -31,12 +31,38 @@ def params(**overrides):
     (dict(auth="ntlm"), "DOMAIN\\user"),
     (dict(ca_path="/tmp/ca.pem", validate_certs=False), "set validate_certs=true"),
     (dict(server=[" "]), "at least one domain controller"),
+    (dict(port=0), "port 0 is not a TCP port; give 1 to 65535"),
+    (dict(port=-636), "port -636 is not a TCP port"),
+    (dict(port=65536), "port 65536 is not a TCP port"),
+    (dict(connect_timeout=0), "connect_timeout is 0; give a positive number of seconds"),
+    (dict(connect_timeout=-5), "connect_timeout is -5; give a positive"),
+    (dict(connect_timeout=None), "connect_timeout is None; give a positive"),
+    (dict(operation_timeout=0), "operation_timeout is 0; give a positive number of seconds"),
+    (dict(operation_timeout=-1), "operation_timeout is -1; give a positive"),
 ])
 def test_impossible_option_combinations_are_refused_before_connecting(overrides, fragment):
     with pytest.raises(LdapConnectionError) as raised:
         validate_connection_options(params(**overrides))
     assert raised.value.reason == "bad_options"
     assert fragment in raised.value.message
+
+
+def test_out_of_range_numbers_fail_before_any_connection_attempt(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("a connection was attempted")
+
+    monkeypatch.setattr(ldap_connection.ldap3, "Server", no_network)
+    monkeypatch.setattr(ldap_connection.ldap3, "Connection", no_network)
+    for overrides in (dict(port=0), dict(connect_timeout=-1), dict(operation_timeout=0)):
+        with pytest.raises(LdapConnectionError) as raised:
+            connect(params(**overrides))
+        assert raised.value.reason == "bad_options"
+        assert next(iter(overrides)) in raised.value.message
+
+
+def test_the_edges_of_the_ranges_are_accepted():
+    validate_connection_options(params(port=1, connect_timeout=1, operation_timeout=1))
+    validate_connection_options(params(port=65535))
 
 
 class RefusingConnection:
