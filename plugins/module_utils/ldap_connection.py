@@ -20,6 +20,11 @@ else:
     HAS_LDAP3 = True
     LDAP3_IMPORT_ERROR = None
 
+# What ldap3 raises when an open connection breaks or an answer does not come within operation_timeout.
+CONNECTION_LOST_ERRORS: tuple[type[Exception], ...] = (
+    (ldap3_exceptions.LDAPCommunicationError, ldap3_exceptions.LDAPResponseTimeoutError) if HAS_LDAP3 else ()
+)
+
 DEFAULT_PORTS = {"ldaps": 636, "start_tls": 389}
 LDAP_INVALID_CREDENTIALS = 49
 LDAP_STRONGER_AUTH_REQUIRED = 8
@@ -172,6 +177,31 @@ def _bind(host: str, params: dict):
             )
         raise LdapConnectionError("bind_failed", f"Bind to {where} failed: {result.get('description')} {server_message}")
     return connection
+
+
+def reconnect(connection, params: dict):
+    """A new bind to the DC that connection was bound to, which after a failover is not the first in server."""
+    return connect(dict(params, server=[connection.server.host]))
+
+
+def release(connection) -> None:
+    """Unbind, ignoring a connection that is already broken: the session is over either way.
+
+    ldap3 closes a connection whose read failed, but not one whose send failed; unbinding that one
+    would raise again and hide why the module stopped.
+    """
+    try:
+        connection.unbind()
+    except CONNECTION_LOST_ERRORS:
+        pass
+
+
+def describe_server(connection) -> str:
+    return f"{connection.server.host}:{connection.server.port}"
+
+
+def describe_loss(error: Exception) -> str:
+    return f"{type(error).__name__}: {_first_line(error)}"
 
 
 def default_naming_context(connection) -> str:

@@ -25,6 +25,12 @@ description:
     same moment.
   - Everything is checked before the first write. Every OU exists and its permissions are readable
     and changeable by the bind account, and the principal resolves to exactly one account.
+  - When the connection to the DC breaks after the bind (or an answer does not come within
+    O(operation_timeout)), the task fails with C(reason=connection_lost) and says what was written.
+    Before the first write, nothing was. While an OU is being written, the module binds again to the
+    same DC, reads that OU's DACL and reports whether the ACEs are there, and which OUs were written
+    before it; if it cannot read the OU again it says the outcome is unknown. C(changed) is true when a
+    write was found, or may have happened. Running the task again finishes the job: it is idempotent.
   - The domain's C(ms-DS-MachineAccountQuota) is reported, never changed (the tutorial does not change it).
 author:
   - intune.autopilot developers (!UNKNOWN)
@@ -203,16 +209,29 @@ from ansible_collections.intune.autopilot.plugins.module_utils.ad_directory impo
     write_dacl,
 )
 from ansible_collections.intune.autopilot.plugins.module_utils.ldap_connection import (
+    CONNECTION_LOST_ERRORS,
     HAS_LDAP3,
     LDAP3_IMPORT_ERROR,
     LDAP_CONNECTION_ARGUMENT_SPEC,
     LdapConnectionError,
     connect,
     default_naming_context,
+    describe_loss,
+    describe_server,
+    reconnect,
+    release,
 )
 
 # Re-plans allowed when the DACL keeps changing under us; more would only hide a fight with another tool.
 MAX_WRITE_ATTEMPTS = 5
+
+
+class ConnectionLost(Exception):
+    """The connection to the DC broke after the bind; the message says what was written."""
+
+    def __init__(self, message, changed):
+        super().__init__(message)
+        self.changed = changed
 
 
 def main():
@@ -232,6 +251,8 @@ def main():
         module.exit_json(**delegate(module))
     except LdapConnectionError as error:
         module.fail_json(msg=error.message, reason=error.reason)
+    except ConnectionLost as error:
+        module.fail_json(msg=str(error), reason="connection_lost", changed=error.changed)
     except (DirectoryError, DescriptorFormatError) as error:
         module.fail_json(msg=str(error))
 
@@ -241,26 +262,31 @@ def delegate(module):
     ous = unique_ous(params["ou"])
     connection = connect(params)
     try:
-        base_dn = default_naming_context(connection)
-        principal = resolve_principal(connection, base_dn, params["principal"])
+        try:
+            base_dn = default_naming_context(connection)
+            principal = resolve_principal(connection, base_dn, params["principal"])
 
-        # Read and check every OU before the first write, so bad input never leaves a half-done run.
-        snapshots = [read_dacl(connection, dn) for dn in ous]
-        plans = [plan_delegation(snapshot.descriptor, principal.sid, params["rights"], params["state"])
-                 for snapshot in snapshots]
-        not_writable = [plan_dn for plan_dn, plan in zip(ous, plans)
-                        if plan.changed and not can_write_dacl(connection, plan_dn)]
+            # Read and check every OU before the first write, so bad input never leaves a half-done run.
+            snapshots = [read_dacl(connection, dn) for dn in ous]
+            plans = [plan_delegation(snapshot.descriptor, principal.sid, params["rights"], params["state"])
+                     for snapshot in snapshots]
+            not_writable = [plan_dn for plan_dn, plan in zip(ous, plans)
+                            if plan.changed and not can_write_dacl(connection, plan_dn)]
+            quota = machine_account_quota(connection, base_dn)
+        except CONNECTION_LOST_ERRORS as error:
+            raise ConnectionLost(
+                f"The connection to {describe_server(connection)} broke before anything was written ({describe_loss(error)}); "
+                "nothing was written. Run the task again.", changed=False,
+            ) from None
         if not_writable:
             raise DirectoryError(
                 f"The bind account {params.get('username') or '(Kerberos ticket)'} may not change the permissions of "
                 f"{', '.join(not_writable)}; give it 'Modify permissions' (WRITE_DAC) on those OUs. Nothing was changed."
             )
         if not module.check_mode:
-            plans = [write_with_retry(connection, snapshot, principal.sid, params["rights"], params["state"])
-                     for snapshot in snapshots]
-        quota = machine_account_quota(connection, base_dn)
+            plans = write_all(connection, params, snapshots, principal.sid)
     finally:
-        connection.unbind()
+        release(connection)
 
     ou_results = [
         dict(
@@ -317,6 +343,67 @@ def unique_ous(ous):
     if not unique:
         raise DirectoryError("ou is empty; give at least one OU DN, for example OU=Autopilot,DC=contoso,DC=com.")
     return unique
+
+
+def write_all(connection, params, snapshots, sid):
+    """Write the OUs in turn; when the connection breaks, find out what the DC holds and say so."""
+    plans = []
+    for snapshot in snapshots:
+        try:
+            plans.append(write_with_retry(connection, snapshot, sid, params["rights"], params["state"]))
+        except CONNECTION_LOST_ERRORS as error:
+            raise lost_while_writing(connection, params, sid, snapshots, plans, error) from None
+    return plans
+
+
+def lost_while_writing(connection, params, sid, snapshots, plans, error):
+    """The ConnectionLost for a break while snapshots[len(plans)] was being written, after reading it again.
+
+    Whether the DC carried out a modify whose answer never came cannot be known from this side, so
+    the OU's DACL is read again over a new connection to the same DC.
+    """
+    snapshot = snapshots[len(plans)]
+    intended = plan_delegation(snapshot.descriptor, sid, params["rights"], params["state"])
+    aces = intended.added or intended.removed
+    label = f"ACE{'' if len(aces) == 1 else 's'} {' '.join(ace.to_sddl() for ace in aces)}"
+    it, its, is_, was = ("it", "its", "is", "was") if len(aces) == 1 else ("they", "their", "are", "were")
+    message = (f"The connection to {describe_server(connection)} broke while writing the permissions of {snapshot.dn!r} "
+               f"({describe_loss(error)}). ")
+    try:
+        current = read_again(connection, params, snapshot.dn)
+    except (LdapConnectionError, DirectoryError, DescriptorFormatError, *CONNECTION_LOST_ERRORS) as reread_error:
+        written = None
+        what = f"the {label} {was}" if params["state"] == "present" else f"the removal of the {label} was"
+        message += (f"Reading it again failed ({reread_error}), so it is unknown whether {what} written to {snapshot.dn!r}; "
+                    "re-run the task, it is idempotent.")
+    else:
+        written = not plan_delegation(current.descriptor, sid, params["rights"], params["state"]).changed
+        outcome = {
+            ("present", True): f"{is_} present: {it} {was} written",
+            ("present", False): f"{is_} not present: {it} {was} not written",
+            ("absent", True): f"{is_} gone: {its} removal was written",
+            ("absent", False): f"{is_} still there: {its} removal was not written",
+        }[params["state"], written]
+        message += f"Read again over a new connection, the {label} {outcome}."
+    written_before = [done.dn for done, plan in zip(snapshots, plans) if plan.changed]
+    not_attempted = [later.dn for later in snapshots[len(plans) + 1:]]
+    if written_before:
+        message += f" Written before it: {', '.join(written_before)}."
+    if not_attempted:
+        message += f" Not attempted: {', '.join(not_attempted)}."
+    if written is not None:
+        message += " Run the task again to finish; it is idempotent."
+    # A write that may have happened counts as a change, so that nothing relying on changed misses one.
+    return ConnectionLost(message, changed=bool(written_before) or written is not False)
+
+
+def read_again(connection, params, dn):
+    """dn's DACL over a new bind to the DC that was being written; another DC may not have the write yet."""
+    fresh = reconnect(connection, params)
+    try:
+        return read_dacl(fresh, dn)
+    finally:
+        release(fresh)
 
 
 def write_with_retry(connection, snapshot, sid, rights, state):

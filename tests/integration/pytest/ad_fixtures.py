@@ -10,7 +10,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import socket
 import ssl
+import struct
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,3 +193,171 @@ def exclusive_msa_discovery(ad_lab):
     """No discovery-based test runs meanwhile: this test may add msaODJ accounts."""
     with _discovery_lock(fcntl.LOCK_EX):
         yield
+
+
+# protocolOp tags of the LDAP requests the modules send (RFC 4511), and of the answers that do not
+# end an operation (search entries and references, intermediate responses).
+LDAP_REQUESTS = {0x60: "bind", 0x42: "unbind", 0x63: "search", 0x66: "modify", 0x68: "add", 0x4A: "delete", 0x77: "extended"}
+NOT_FINAL_ANSWERS = (0x64, 0x73, 0x79)
+
+
+class LdapFaultProxy:
+    """A proxy on 127.0.0.1 between a module and the lab's LDAPS port that breaks the connection at one request.
+
+    It ends TLS with the lab DC's own certificate (so the module validates it as it would the DC's)
+    and relays one request and its answers at a time, so it knows each LDAP operation. On the
+    first connection, at the `occurrence`-th request of kind `operation`:
+      - "drop": the request never reaches the DC, and the connection is cut;
+      - "answer": the DC carries the request out and answers, and the connection is cut before the
+        answer reaches the module;
+      - "stall": as "answer", but the connection stays open without an answer (for operation_timeout).
+    The cut is a TCP reset with reset=True, else a plain close. Later connections (the module
+    reconnecting) are relayed untouched, or refused with refuse_reconnect=True. Use it as a context
+    manager; it stops at the end of the block, and by itself after LIFETIME seconds.
+    """
+
+    LIFETIME = 180
+    SOCKET_TIMEOUT = 30
+
+    def __init__(self, lab: dict, operation: str, occurrence: int = 1, action: str = "drop",
+                 reset: bool = False, refuse_reconnect: bool = False):
+        assert operation in LDAP_REQUESTS.values() and action in ("drop", "answer", "stall")
+        self.lab = lab
+        self.operation, self.occurrence, self.action = operation, occurrence, action
+        self.reset, self.refuse_reconnect = reset, refuse_reconnect
+        self.fired = threading.Event()
+        # The operations seen on each connection, in order, so a test can tell what the module sent.
+        self.operations: list[list[str]] = []
+        self.port = 0
+        self._stop = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self):
+        tls_dir = _samba_lab().LabPaths(LAB_DIR).tls_dir
+        self._server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._server_tls.load_cert_chain(tls_dir / "cert.pem", tls_dir / "key.pem")
+        self._dc_tls = ssl.create_default_context(cafile=self.lab["ca_path"])
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._spawn(self._accept_until_stopped)
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._listener.close()
+        for sock in list(self._sockets):
+            sock.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _spawn(self, target, *args):
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept_until_stopped(self):
+        deadline = time.monotonic() + self.LIFETIME
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            try:
+                client, _address = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:  # closed: the test is over, or reconnects are refused
+                return
+            self.operations.append([])
+            self._spawn(self._relay, client, len(self.operations) == 1, self.operations[-1])
+
+    def _relay(self, client_tcp, faulty, seen):
+        client_tcp.settimeout(self.SOCKET_TIMEOUT)
+        own = [client_tcp]
+        self._sockets.append(client_tcp)
+        try:
+            client = self._server_tls.wrap_socket(client_tcp, server_side=True)
+            dc_tcp = socket.create_connection(("127.0.0.1", self.lab["ldaps_port"]), timeout=self.SOCKET_TIMEOUT)
+            own.append(dc_tcp)
+            self._sockets.append(dc_tcp)
+            dc = self._dc_tls.wrap_socket(dc_tcp, server_hostname=self.lab["host"])
+            own += [client, dc]
+            self._sockets += [client, dc]
+            requests, answers = _LdapMessages(client), _LdapMessages(dc)
+            while not self._stop.is_set():
+                request = requests.next()
+                if request is None:
+                    return
+                seen.append(LDAP_REQUESTS.get(_protocol_op(request), "other"))
+                fire = faulty and seen[-1] == self.operation and seen.count(self.operation) == self.occurrence
+                if fire and self.action == "drop":
+                    return self._cut(client)
+                dc.sendall(request)
+                if seen[-1] == "unbind":
+                    return
+                answer = b""
+                while True:
+                    message = answers.next()
+                    if message is None:
+                        return
+                    answer += message
+                    if _protocol_op(message) not in NOT_FINAL_ANSWERS:
+                        break
+                if fire and self.action == "answer":
+                    return self._cut(client)
+                if fire:  # stall: silent until the module gives up and closes, or the socket times out
+                    self.fired.set()
+                    requests.next()
+                    return
+                client.sendall(answer)
+        except OSError:
+            return  # the module or the test closed its end; nothing left to relay
+        finally:
+            for sock in own:
+                sock.close()
+
+    def _cut(self, client):
+        self.fired.set()
+        if self.refuse_reconnect:
+            # shutdown stops listening at once; close alone waits for the blocked accept() to return.
+            self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+        if self.reset:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()
+
+
+class _LdapMessages:
+    """Whole BER-encoded LDAP messages read from a socket, one at a time."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buffer = b""
+
+    def next(self) -> bytes | None:
+        """The next message, or None when the other side closed."""
+        while True:
+            size = _message_size(self.buffer)
+            if size is not None and len(self.buffer) >= size:
+                message, self.buffer = self.buffer[:size], self.buffer[size:]
+                return message
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self.buffer += data
+
+
+def _message_size(buffer: bytes) -> int | None:
+    if len(buffer) < 2:
+        return None
+    if buffer[1] < 0x80:
+        return 2 + buffer[1]
+    count = buffer[1] & 0x7F
+    if len(buffer) < 2 + count:
+        return None
+    return 2 + count + int.from_bytes(buffer[2:2 + count], "big")
+
+
+def _protocol_op(message: bytes) -> int:
+    """The protocolOp tag of an LDAPMessage: SEQUENCE { messageID INTEGER, protocolOp, ... }."""
+    position = 2 + (message[1] & 0x7F if message[1] & 0x80 else 0)
+    message_id_length = message[position + 1]
+    return message[position + 2 + message_id_length]

@@ -11,6 +11,7 @@ import uuid
 import pytest
 import yaml
 
+from ad_fixtures import LdapFaultProxy
 from harness import run_module, run_tasks
 
 from ansible.module_utils.testing import patch_module_args
@@ -245,6 +246,109 @@ def test_a_dacl_that_keeps_changing_fails_after_bounded_retries_without_writing(
     assert all(ace in aces for ace in other_writes)
     connector_sid = ad.sid_of(ad.lab["connector_computer"]["dn"])
     assert not any(connector_sid in ace for ace in aces)
+
+
+# --- the connection to the DC breaks -----------------------------------------------------------
+
+
+def test_a_connection_lost_before_any_write_fails_saying_nothing_was_written(ad):
+    target = ad.make_ou()
+    version, descriptor = ad.descriptor_version(target), ad.raw_descriptor(target)
+    # The 5th search is the last read before the first write (root DSE, principal, DACL, rights, quota).
+    with LdapFaultProxy(ad.lab, "search", occurrence=5, action="drop", reset=True) as proxy:
+        result = run_module("ou_account_limit", ad.module_args(ou=[target], principal="CONNECTOR01$", port=proxy.port))
+
+    assert proxy.fired.is_set() and "modify" not in sum(proxy.operations, [])
+    assert result["failed"] is True and result["changed"] is False, result
+    assert result["reason"] == "connection_lost"
+    assert "before anything was written" in result["msg"] and "nothing was written" in result["msg"]
+    assert "Traceback" not in json.dumps(result)
+    assert (ad.descriptor_version(target), ad.raw_descriptor(target)) == (version, descriptor)
+
+
+@pytest.mark.parametrize("state, fragment", [
+    ("present", "is present: it was written"),
+    ("absent", "is gone: its removal was written"),
+])
+def test_a_write_whose_answer_is_lost_is_read_again_and_reported_written(ad, state, fragment):
+    target = ad.make_ou()
+    args = ad.module_args(ou=[target], principal="CONNECTOR01$", state=state)
+    if state == "absent":
+        assert run_module("ou_account_limit", dict(args, state="present"))["changed"] is True
+    version = ad.descriptor_version(target)
+
+    with LdapFaultProxy(ad.lab, "modify", action="answer") as proxy:
+        result = run_module("ou_account_limit", dict(args, port=proxy.port))
+        again = run_module("ou_account_limit", dict(args, port=proxy.port))
+
+    assert result["failed"] is True and result["changed"] is True, result
+    assert result["reason"] == "connection_lost"
+    assert target in result["msg"] and fragment in result["msg"]
+    # The DC wrote exactly once; the module's new connection only read.
+    assert ad.descriptor_version(target) == version + 1
+    assert proxy.operations[1].count("modify") == 0 and "search" in proxy.operations[1]
+    connector_sid = ad.sid_of(ad.lab["connector_computer"]["dn"])
+    ace = f"(OA;;CC;{COMPUTER};;{connector_sid})"
+    assert (ace in explicit_sddl(ad.raw_descriptor(target))) is (state == "present")
+    assert again["changed"] is False and "modify" not in proxy.operations[2], again
+
+
+def test_a_write_that_never_reached_the_dc_is_reported_not_written(ad):
+    target = ad.make_ou()
+    version, descriptor = ad.descriptor_version(target), ad.raw_descriptor(target)
+
+    with LdapFaultProxy(ad.lab, "modify", action="drop") as proxy:
+        result = run_module("ou_account_limit", ad.module_args(ou=[target], principal="CONNECTOR01$", port=proxy.port))
+
+    assert result["failed"] is True and result["changed"] is False, result
+    assert target in result["msg"] and "is not present: it was not written" in result["msg"]
+    assert len(proxy.operations) == 2  # it reconnected to read the OU again
+    assert (ad.descriptor_version(target), ad.raw_descriptor(target)) == (version, descriptor)
+
+
+def test_a_write_without_an_answer_within_operation_timeout_is_read_again(ad):
+    target = ad.make_ou()
+    version = ad.descriptor_version(target)
+
+    with LdapFaultProxy(ad.lab, "modify", action="stall") as proxy:
+        result = run_module("ou_account_limit", ad.module_args(
+            ou=[target], principal="CONNECTOR01$", port=proxy.port, operation_timeout=3))
+
+    assert result["failed"] is True and result["changed"] is True, result
+    assert "is present: it was written" in result["msg"]
+    assert ad.descriptor_version(target) == version + 1
+
+
+def test_when_the_dc_cannot_be_reached_again_the_outcome_is_unknown_and_said_so(ad):
+    target = ad.make_ou()
+
+    with LdapFaultProxy(ad.lab, "modify", action="answer", refuse_reconnect=True) as proxy:
+        result = run_module("ou_account_limit", ad.module_args(ou=[target], principal="CONNECTOR01$", port=proxy.port))
+
+    assert proxy.fired.is_set()
+    assert result["failed"] is True, result
+    assert f"unknown whether the ACE (OA;;CC;{COMPUTER};;" in result["msg"] and f"was written to {target!r}" in result["msg"]
+    assert "re-run the task, it is idempotent" in result["msg"]
+    # The DC did write; a write that may have happened counts as a change.
+    assert result["changed"] is True
+    second = run_module("ou_account_limit", ad.module_args(ou=[target], principal="CONNECTOR01$"))
+    assert second["changed"] is False, second
+
+
+def test_with_several_ous_the_break_is_reported_per_ou(ad):
+    first, second, third = ad.make_ou(), ad.make_ou(), ad.make_ou()
+    versions = {dn: ad.descriptor_version(dn) for dn in (first, second, third)}
+
+    with LdapFaultProxy(ad.lab, "modify", occurrence=2, action="drop") as proxy:
+        result = run_module("ou_account_limit", ad.module_args(
+            ou=[first, second, third], principal="CONNECTOR01$", port=proxy.port))
+
+    assert result["failed"] is True and result["changed"] is True, result
+    assert f"while writing the permissions of {second!r}" in result["msg"]
+    assert "is not present: it was not written" in result["msg"]
+    assert f"Written before it: {first}." in result["msg"] and f"Not attempted: {third}." in result["msg"]
+    assert ad.descriptor_version(first) == versions[first] + 1
+    assert [ad.descriptor_version(dn) for dn in (second, third)] == [versions[second], versions[third]]
 
 
 # --- bad input: a clear message and no write ----------------------------------------------------

@@ -11,9 +11,13 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.intune.autopilot.plugins.module_utils import ldap_connection
+from ldap3.core.exceptions import LDAPSocketSendError
+
 from ansible_collections.intune.autopilot.plugins.module_utils.ldap_connection import (
     LdapConnectionError,
     connect,
+    reconnect,
+    release,
     validate_connection_options,
 )
 
@@ -94,3 +98,30 @@ def test_bind_refusals_are_sorted_by_result_code(monkeypatch, code, reason):
     # A refused bind is the same on every DC: the second server is not tried.
     assert "dc02" not in raised.value.message
     assert "secret" not in raised.value.message
+
+
+def test_reconnect_binds_again_to_the_dc_that_was_in_use_not_the_first_in_the_list(monkeypatch):
+    # After a failover the write went to dc02; dc01 may not have replicated it yet.
+    bound_to = []
+    monkeypatch.setattr(ldap_connection, "_bind", lambda host, options: bound_to.append(host) or host)
+
+    class Broken:
+        class server:  # noqa: N801  shaped like ldap3.Connection.server
+            host = "dc02.contoso.com"
+
+    assert reconnect(Broken(), params(server=["dc01.contoso.com", "dc02.contoso.com"])) == "dc02.contoso.com"
+    assert bound_to == ["dc02.contoso.com"]
+
+
+def test_release_ignores_a_connection_that_broke_on_send():
+    # ldap3 leaves a connection whose send failed open, so its unbind sends again and fails again.
+    class SendFails:
+        unbinds = 0
+
+        def unbind(self):
+            self.unbinds += 1
+            raise LDAPSocketSendError("socket sending error[Errno 32] Broken pipe")
+
+    connection = SendFails()
+    release(connection)
+    assert connection.unbinds == 1
