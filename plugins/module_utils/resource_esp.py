@@ -13,14 +13,36 @@ from __future__ import annotations
 from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import (
     GUID_RE,
     Assignments,
+    DesiredStateEngine,
+    EngineError,
     Prop,
     Resource,
+    describe,
+    engine_argument_spec,
 )
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_module import GraphModule
 
 TIMEOUT_RANGE = (1, 1440)
 MAX_MESSAGE = 10000
 MAX_BLOCKING_APPS = 100
 DEFAULT_ESP_TYPE = "defaultWindows10EnrollmentCompletionPageConfiguration"
+# The portal shows these only under "Block device use until all apps and profiles are installed: Yes".
+BLOCKING_ONLY = ("allow_reset_on_failure", "allow_use_on_failure", "blocking_apps", "allow_non_blocking_app_installation")
+
+
+class InvertedBoolProp(Prop):
+    """A portal Yes/No that Graph stores negated."""
+
+    def to_graph(self, value):
+        return None if value is None else not value
+
+    def from_graph(self, value):
+        return None if value is None else not value
+
+
+def when_blocking(value):
+    """A create default that applies only when the device is blocked (the setting exists only then)."""
+    return lambda params: value if params.get("block_device_until_complete") is not False else None
 
 
 def validate(params):
@@ -41,6 +63,13 @@ def validate(params):
     priority = params.get("priority")
     if priority is not None and priority < 1:
         errors.append("priority %d: 1 is the highest priority a profile can have (0 belongs to the default profile)." % priority)
+    blocking_only = [option for option in BLOCKING_ONLY if params.get(option) is not None]
+    if params.get("block_device_until_complete") is False and blocking_only:
+        errors.append(
+            "%s: these apply only when block_device_until_complete is true (the portal shows them only under 'Block device use "
+            "until all apps and profiles are installed: Yes'); leave them out with block_device_until_complete: false."
+            % ", ".join(blocking_only)
+        )
     return errors
 
 
@@ -50,10 +79,8 @@ def is_default_esp(obj):
             or (obj.get("id") or "").lower().endswith("_" + DEFAULT_ESP_TYPE.lower()))
 
 
-def guard(existing, params):
-    """Intune lets the default profile's settings change, nothing else: refuse before any write."""
-    if not is_default_esp(existing):
-        return None
+def default_esp_refusal(existing, params):
+    """Intune lets the default profile's settings change, nothing else."""
     name = "the built-in default Enrollment Status Page profile '%s' (id %s)" % (existing.get("displayName"), existing.get("id"))
     if params["state"] == "absent":
         return "Refusing to delete %s: Intune does not allow deleting it. Turn it off with show_app_and_profile_progress: false instead." % name
@@ -63,6 +90,22 @@ def guard(existing, params):
     if params.get("assignments"):
         return ("Refusing to assign %s: it applies to all users and all devices that no other profile targets, and Intune "
                 "does not allow changing its assignments. Create your own profile and assign that." % name)
+    return None
+
+
+def guard(existing, params):
+    """Refusals that depend on the existing profile, before any write."""
+    refusal = default_esp_refusal(existing, params) if is_default_esp(existing) else None
+    if refusal:
+        return refusal
+    blocking_only = [option for option in BLOCKING_ONLY if params.get(option) is not None]
+    if params["state"] == "present" and blocking_only and params.get("block_device_until_complete") is None \
+            and existing.get("blockDeviceSetupRetryByUser") is True:
+        return (
+            "%s: these apply only when block_device_until_complete is true, and the Enrollment Status Page profile '%s' (id %s) "
+            "does not block device use (Graph blockDeviceSetupRetryByUser is true). Set block_device_until_complete: true "
+            "as well, or leave them out." % (", ".join(blocking_only), existing.get("displayName"), existing.get("id"))
+        )
     return None
 
 
@@ -86,14 +129,16 @@ ESP = Resource(
         Prop("error_timeout_minutes", "installProgressTimeoutInMinutes", spec={"type": "int"}, create_default=60),
         Prop("custom_error_message", "customErrorMessage", normalize=empty_as_none),
         Prop("allow_log_collection", "allowLogCollectionOnInstallFailure", spec={"type": "bool"}, create_default=True),
-        Prop("only_show_page_to_oobe_devices", "disableUserStatusTrackingAfterFirstUser", spec={"type": "bool"}, create_default=True),
-        Prop("only_track_autopilot_enrollments", "trackInstallProgressForAutopilotOnly", spec={"type": "bool"}),
+        Prop("only_show_page_to_oobe_devices", "trackInstallProgressForAutopilotOnly", spec={"type": "bool"}, create_default=True),
         Prop("install_quality_updates", "installQualityUpdates", spec={"type": "bool"}, create_default=False),
-        Prop("block_device_until_complete", "blockDeviceSetupRetryByUser", spec={"type": "bool"}, create_default=True),
-        Prop("allow_reset_on_failure", "allowDeviceResetOnInstallFailure", spec={"type": "bool"}, create_default=False),
-        Prop("allow_use_on_failure", "allowDeviceUseOnInstallFailure", spec={"type": "bool"}, create_default=False),
-        Prop("blocking_apps", "selectedMobileAppIds", spec={"type": "list", "elements": "str"}, normalize=app_id_set, create_default=[]),
-        Prop("allow_non_blocking_app_installation", "allowNonBlockingAppInstallation", spec={"type": "bool"}, create_default=False),
+        # Portal Yes is Graph false (the portal's own metadata; CIPP's fix for CIPP#2457).
+        InvertedBoolProp("block_device_until_complete", "blockDeviceSetupRetryByUser", spec={"type": "bool"}, create_default=True),
+        Prop("allow_reset_on_failure", "allowDeviceResetOnInstallFailure", spec={"type": "bool"}, create_default=when_blocking(False)),
+        Prop("allow_use_on_failure", "allowDeviceUseOnInstallFailure", spec={"type": "bool"}, create_default=when_blocking(False)),
+        Prop("blocking_apps", "selectedMobileAppIds", spec={"type": "list", "elements": "str"}, normalize=app_id_set,
+             create_default=when_blocking([])),
+        Prop("allow_non_blocking_app_installation", "allowNonBlockingAppInstallation", spec={"type": "bool"},
+             create_default=when_blocking(False)),
         Prop("priority", "priority", spec={"type": "int"}, write_action="setPriority"),
         Prop("scope_tags", "roleScopeTagIds", spec={"type": "list", "elements": "str"}, normalize=sorted, create_default=["0"]),
     ),
@@ -105,3 +150,47 @@ ESP = Resource(
     validate=validate,
     guard=guard,
 )
+
+
+class EspEngine(DesiredStateEngine):
+    """The engine with what is particular to Enrollment Status Pages."""
+
+    def create_body(self, desired):
+        body = super().create_body(desired)
+        # No portal control writes it; CIPP and Microsoft365DSC send true, and so does this module.
+        body["disableUserStatusTrackingAfterFirstUser"] = True
+        return body
+
+    def desired_values(self, base=None):
+        """A priority past the last place is compared as the last place, which is what Graph stores for it."""
+        desired = super().desired_values(base)
+        if desired.get("priority") is not None:
+            places = self.custom_esp_count() + (1 if base is not None else 0)
+            desired["priority"] = min(desired["priority"], max(places, 1))
+        return desired
+
+    def custom_esp_count(self):
+        return len([obj for obj in self.graph.list(self.collection, api=self.resource.api) if ESP.owns(obj) and not is_default_esp(obj)])
+
+
+def run_esp_module():
+    """main() of autopilot_esp: run_resource_module with the Enrollment Status Page's engine."""
+    module = GraphModule(argument_spec=engine_argument_spec(ESP), supports_check_mode=True)
+
+    def run():
+        try:
+            result = EspEngine(module, ESP).run()
+        except EngineError as exc:
+            module.fail_json(msg=exc.msg, **exc.details)
+        module.exit_json(**result)
+
+    module.run_guarded(run)
+
+
+def describe_esp(obj, assignments=None):
+    """describe() for an ESP: the settings that exist only when device use is blocked are left out when it is not."""
+    described = describe(ESP, obj, assignments)
+    if described.get("block_device_until_complete") is False:
+        for option in BLOCKING_ONLY:
+            described.pop(option, None)
+    return described

@@ -82,12 +82,16 @@ EXAMPLES = r"""
 
 RETURN = r"""
 esps:
-  description: Custom Enrollment Status Pages, in the options of M(intune.autopilot.autopilot_esp).
+  description:
+    - Custom Enrollment Status Pages, in the options of M(intune.autopilot.autopilot_esp).
+    - For a profile that does not block device use (C(block_device_until_complete=false)), the options that exist only
+      when it does (C(allow_reset_on_failure), C(allow_use_on_failure), C(blocking_apps),
+      C(allow_non_blocking_app_installation)) are left out, as the module refuses them then.
   returned: when O(kinds) contains V(esp)
   type: list
   elements: dict
   sample:
-    - id: 0a1b2c3d-0000-4000-8000-000000000001
+    - id: 0a1b2c3d-0000-4000-8000-000000000001_Windows10EnrollmentCompletionPageConfiguration
       display_name: Autopilot hybrid join - ESP
       show_app_and_profile_progress: true
       error_timeout_minutes: 60
@@ -99,7 +103,9 @@ default_esp:
       targets a device; it cannot be deleted, re-prioritised or assigned.
   returned: when O(kinds) contains V(esp) and the tenant has it
   type: dict
-  sample: {id: 0a1b2c3d_DefaultWindows10EnrollmentCompletionPageConfiguration, display_name: All users and all devices}
+  sample:
+    id: 0a1b2c3d-0000-4000-8000-000000000000_DefaultWindows10EnrollmentCompletionPageConfiguration
+    display_name: All users and all devices
 autopilot_profiles:
   description: Hybrid join Autopilot deployment profiles, in the options of M(intune.autopilot.autopilot_profile).
   returned: when O(kinds) contains V(autopilot_profile)
@@ -107,7 +113,7 @@ autopilot_profiles:
   elements: dict
   sample:
     - id: 0a1b2c3d-0000-4000-8000-000000000002
-      display_name: Autopilot hybrid join - user-driven
+      display_name: Autopilot hybrid join user driven
       deployment_mode: user_driven
       language: os_default
       assignments: {set: [{group: Autopilot-HAADJ-Devices, exclude: false}]}
@@ -130,7 +136,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine impo
 from ansible_collections.intune.autopilot.plugins.module_utils.graph_module import GraphModule
 from ansible_collections.intune.autopilot.plugins.module_utils.resource_autopilot_profile import PROFILE as AUTOPILOT_PROFILE
 from ansible_collections.intune.autopilot.plugins.module_utils.resource_domain_join import PROFILE as DOMAIN_JOIN_PROFILE
-from ansible_collections.intune.autopilot.plugins.module_utils.resource_esp import ESP, is_default_esp
+from ansible_collections.intune.autopilot.plugins.module_utils.resource_esp import ESP, describe_esp, is_default_esp
 
 # kind: (resource, result key)
 KINDS = {
@@ -169,7 +175,8 @@ def run(module):
         resource, key = KINDS[kind]
         found[key] = []
         for obj in list_objects(graph, resource, module.params["display_name"]):
-            described = describe(resource, obj, obj.get("assignments") or [])
+            assignments = obj.get("assignments") or []
+            described = describe_esp(obj, assignments) if resource is ESP else describe(resource, obj, assignments)
             if resource is ESP and is_default_esp(obj):
                 found["default_esp"] = described
             else:

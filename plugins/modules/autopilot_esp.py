@@ -74,20 +74,13 @@ options:
     type: bool
   only_show_page_to_oobe_devices:
     description:
-      - Only show page to devices provisioned by out-of-box experience (OOBE) - V(true) shows the user phase
-        only to the first user who signs in, V(false) to every user signing in to the device for the first time.
-      - Graph C(disableUserStatusTrackingAfterFirstUser). Microsoft does not document which Graph property the
-        portal toggle writes; this module maps it to the property whose meaning matches the portal's
-        description of the toggle (the first-user behaviour), as the Terraform provider does. The other
-        candidate is O(only_track_autopilot_enrollments).
+      - The portal's B(Only show page to devices provisioned by out-of-box experience) (OOBE) - V(true) shows the
+        page only to devices going through the out-of-box experience (Autopilot), V(false) to other enrollments too.
+      - Graph C(trackInstallProgressForAutopilotOnly), the property the portal writes for this toggle (its own control
+        metadata, as IntuneManagement documents it, and CIPP).
       - On create defaults to V(true), the portal's default.
-    type: bool
-  only_track_autopilot_enrollments:
-    description:
-      - Track installation progress only for Autopilot enrollments, not for other enrollment scenarios.
-      - Graph C(trackInstallProgressForAutopilotOnly). The portal has no separate toggle for it (see
-        O(only_show_page_to_oobe_devices)); set it if a profile saved in the portal shows it set.
-      - Not sent on create unless set, leaving Graph's default (V(false)).
+      - Graph's C(disableUserStatusTrackingAfterFirstUser) has no portal control; the module sends it V(true) on
+        create, as CIPP and Microsoft365DSC do, and never changes it afterwards.
     type: bool
   install_quality_updates:
     description:
@@ -97,33 +90,38 @@ options:
     type: bool
   block_device_until_complete:
     description:
-      - Block device use until all apps and profiles are installed. The next three options only apply when V(true).
-      - Graph C(blockDeviceSetupRetryByUser). Microsoft does not document the portal's mapping; this follows the
-        Terraform provider.
-      - On create defaults to V(true).
+      - The portal's B(Block device use until all apps and profiles are installed).
+      - Graph C(blockDeviceSetupRetryByUser), B(inverted) - V(true) here (portal Yes) is C(false) in Graph, as the portal's
+        own control metadata and CIPP have it. Read back the same way.
+      - O(allow_reset_on_failure), O(allow_use_on_failure), O(blocking_apps) and O(allow_non_blocking_app_installation)
+        exist only when this is V(true); setting them with V(false), or on a profile that does not block device use
+        without setting this to V(true), fails before any change.
+      - On create defaults to V(true), as the tutorial recommends.
     type: bool
   allow_reset_on_failure:
     description:
-      - Allow users to reset device if installation error occurs.
-      - Graph C(allowDeviceResetOnInstallFailure). On create defaults to V(false).
+      - Allow users to reset device if installation error occurs. Only with O(block_device_until_complete=true).
+      - Graph C(allowDeviceResetOnInstallFailure). On create defaults to V(false) when the device is blocked.
     type: bool
   allow_use_on_failure:
     description:
-      - Allow users to use device if installation error occurs.
-      - Graph C(allowDeviceUseOnInstallFailure). On create defaults to V(false).
+      - Allow users to use device if installation error occurs. Only with O(block_device_until_complete=true).
+      - Graph C(allowDeviceUseOnInstallFailure). On create defaults to V(false) when the device is blocked.
     type: bool
   blocking_apps:
     description:
       - Block device use until these required apps are installed if they are assigned to the user/device - an
         empty list means B(All) assigned apps; app IDs (GUIDs of Intune apps, at most 100) mean B(Selected).
+        Only with O(block_device_until_complete=true).
       - Compared as a set, case-insensitively.
-      - Graph C(selectedMobileAppIds). On create defaults to C([]) (All).
+      - Graph C(selectedMobileAppIds). On create defaults to C([]) (All) when the device is blocked.
     type: list
     elements: str
   allow_non_blocking_app_installation:
     description:
-      - Only fail selected blocking apps in technician phase (pre-provisioning).
-      - Graph C(allowNonBlockingAppInstallation). On create defaults to V(false).
+      - Only fail selected blocking apps in technician phase (pre-provisioning). Only with
+        O(block_device_until_complete=true).
+      - Graph C(allowNonBlockingAppInstallation). On create defaults to V(false) when the device is blocked.
     type: bool
   priority:
     description:
@@ -131,6 +129,8 @@ options:
         groups of several profiles, the highest-priority one applies.
       - Set through Graph's C(setPriority) action, and only when it differs, because Graph rejects setting the
         current value. Intune renumbers the other profiles when one moves.
+      - A value past the number of Enrollment Status Page profiles means the last place, which is what Intune stores;
+        it is compared as such (this costs one listing of the collection), so a re-run changes nothing.
       - On create, Intune gives the new profile the lowest priority unless this is set.
     type: int
   scope_tags:
@@ -152,6 +152,8 @@ options:
 notes:
   - "Graph: C(/beta/deviceManagement/deviceEnrollmentConfigurations) (the v1.0 type lacks nearly every setting).
     Permission: C(DeviceManagementServiceConfig.ReadWrite.All) (C(Group.Read.All) too when assignments name groups)."
+  - Graph's IDs of Enrollment Status Page profiles are not bare GUIDs but C(<guid>_Windows10EnrollmentCompletionPageConfiguration)
+    (C(<guid>_DefaultWindows10EnrollmentCompletionPageConfiguration) for the default); give O(id) as Graph shows it.
   - Graph's C(assign) action replaces the whole assignment set; the module always sends the complete desired set,
     so targets you do not name are kept with O(assignments.add) and O(assignments.remove).
   - A device-targeted profile wins over a user-targeted one; the default profile applies when no other targets
@@ -198,6 +200,16 @@ EXAMPLES = r"""
       add:
         - group: Autopilot-Pilot-Users
 
+- name: Let devices be used while apps install (portal No); the settings under "Yes" are left out
+  intune.autopilot.autopilot_esp:
+    display_name: Autopilot hybrid join - ESP for kiosks
+    block_device_until_complete: false
+
+- name: Manage a profile by its Graph ID, for example one listed by autopilot_config_info
+  intune.autopilot.autopilot_esp:
+    id: 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d_Windows10EnrollmentCompletionPageConfiguration
+    display_name: Autopilot hybrid join - ESP v2
+
 - name: Credentials once for every Graph module
   module_defaults:
     group/intune.autopilot.graph:
@@ -231,9 +243,10 @@ esp:
     installProgressTimeoutInMinutes: 60
     customErrorMessage: null
     allowLogCollectionOnInstallFailure: true
+    trackInstallProgressForAutopilotOnly: true
     disableUserStatusTrackingAfterFirstUser: true
     installQualityUpdates: false
-    blockDeviceSetupRetryByUser: true
+    blockDeviceSetupRetryByUser: false
     allowDeviceResetOnInstallFailure: false
     allowDeviceUseOnInstallFailure: false
     selectedMobileAppIds: []
@@ -247,12 +260,11 @@ assignments:
   sample: [{group: Autopilot-HAADJ-Devices, exclude: false}]
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import run_resource_module
-from ansible_collections.intune.autopilot.plugins.module_utils.resource_esp import ESP
+from ansible_collections.intune.autopilot.plugins.module_utils.resource_esp import run_esp_module
 
 
 def main():
-    run_resource_module(ESP)
+    run_esp_module()
 
 
 if __name__ == "__main__":

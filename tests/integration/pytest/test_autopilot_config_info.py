@@ -10,10 +10,11 @@ from harness import graph_auth, run_module, run_tasks, writes
 
 ESP = dict(display_name="Adopt me - ESP", error_timeout_minutes=90,
            assignments={"set": [{"group": "Lab-Pilot-Devices"}, {"group": "Lab-Kiosk-Devices", "exclude": True}]})
-PROFILE = dict(display_name="Adopt me - profile", language="en-US", user_account_type="administrator",
+PROFILE = dict(display_name="Adopt me profile", language="en-US", user_account_type="administrator",
                assignments={"set": [{"group": "Lab-Pilot-Devices"}]})
 DOMAIN_JOIN = dict(display_name="Adopt me - domain join", computer_name_prefix="ADP-", domain="lab.example",
                    organizational_unit="OU=Autopilot,DC=lab,DC=example", assignments={"set": [{"all_devices": True}]})
+ESP_TYPE = "#microsoft.graph.windows10EnrollmentCompletionPageConfiguration"
 MODULE_OF = {"esps": "autopilot_esp", "autopilot_profiles": "autopilot_profile", "domain_join_profiles": "domain_join_profile"}
 
 
@@ -68,3 +69,24 @@ def test_group_ids_stay_ids_when_names_are_not_resolved(lab, configured):
     info = run_module("autopilot_config_info", dict(configured, kinds=["autopilot_profile"], resolve_group_names=False))
     pilot = next(group for group in lab.client.state()["groups"] if group["displayName"] == "Lab-Pilot-Devices")
     assert info["autopilot_profiles"][0]["assignments"] == {"set": [{"group": pilot["id"], "exclude": False}]}
+
+
+def test_block_device_use_is_read_as_graphs_inverse_and_both_kinds_are_adopted_unchanged(lab):
+    auth = graph_auth(lab)
+    lab.client.seed({"deviceEnrollmentConfigurations": [
+        {"@odata.type": ESP_TYPE, "displayName": "Blocks", "blockDeviceSetupRetryByUser": False,
+         "allowDeviceResetOnInstallFailure": True},
+        {"@odata.type": ESP_TYPE, "displayName": "Does not block", "blockDeviceSetupRetryByUser": True}]})
+    info = run_module("autopilot_config_info", dict(auth, kinds=["esp"]))
+    esps = {esp["display_name"]: esp for esp in info["esps"]}
+
+    assert esps["Blocks"]["block_device_until_complete"] is True and esps["Blocks"]["allow_reset_on_failure"] is True
+    assert esps["Does not block"]["block_device_until_complete"] is False
+    # The settings that exist only while the device is blocked are left out, as the module refuses them then.
+    assert not {"allow_reset_on_failure", "allow_use_on_failure", "blocking_apps", "allow_non_blocking_app_installation"} & set(esps["Does not block"])
+    assert all(esp["id"].endswith("_Windows10EnrollmentCompletionPageConfiguration") for esp in esps.values())
+
+    lab.client.clear_log()
+    results = run_tasks([{"name": name, "intune.autopilot.autopilot_esp": dict(auth, **esp)} for name, esp in sorted(esps.items())])
+    assert [(result["changed"], result["failed"]) for result in results] == [(False, False)] * 2, results
+    assert writes(lab.client.requests()) == []

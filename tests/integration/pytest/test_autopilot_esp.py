@@ -28,9 +28,10 @@ TUTORIAL_VALUES = {
     "showInstallationProgress": True,
     "installProgressTimeoutInMinutes": 60,
     "allowLogCollectionOnInstallFailure": True,
-    "disableUserStatusTrackingAfterFirstUser": True,
+    "trackInstallProgressForAutopilotOnly": True,  # the portal's "Only show page to devices provisioned by OOBE": Yes
+    "disableUserStatusTrackingAfterFirstUser": True,  # no portal control; CIPP and Microsoft365DSC send true
     "installQualityUpdates": False,
-    "blockDeviceSetupRetryByUser": True,
+    "blockDeviceSetupRetryByUser": False,  # the portal's "Block device use until all apps and profiles are installed": Yes
     "allowDeviceResetOnInstallFailure": False,
     "allowDeviceUseOnInstallFailure": False,
     "selectedMobileAppIds": [],
@@ -148,6 +149,101 @@ def test_one_changed_setting_is_the_only_thing_patched(lab):
     assert custom_esps(lab)["ESP to change"]["installProgressTimeoutInMinutes"] == 90
 
 
+# -- what Intune does differently ---------------------------------------------------------------------
+
+BLOCKING_ONLY_OFF = {"allowDeviceResetOnInstallFailure": False, "allowDeviceUseOnInstallFailure": False,
+                     "selectedMobileAppIds": [], "allowNonBlockingAppInstallation": False}
+
+
+def test_block_device_until_complete_is_graphs_inverse_and_a_rerun_converges(lab):
+    # Portal Yes is blockDeviceSetupRetryByUser false: the settings under it are kept only then, so sending
+    # true with them (as the module once did) would have Intune drop them and every run PATCH them again.
+    args = esp_args(lab, "ESP blocking", block_device_until_complete=True, allow_reset_on_failure=True)
+    created = run_module(MODULE, args)
+    assert created["changed"] and not created.get("failed"), created
+    (create,) = [c for c in writes(lab.client.requests()) if c["path"] == COLLECTION]
+    assert (create["body"]["blockDeviceSetupRetryByUser"], create["body"]["allowDeviceResetOnInstallFailure"]) == (False, True)
+    assert custom_esps(lab)["ESP blocking"]["allowDeviceResetOnInstallFailure"] is True
+
+    lab.client.clear_log()
+    again = run_module(MODULE, args)
+    assert not again["changed"] and not again.get("failed"), again
+    assert writes(lab.client.requests()) == []
+
+    # Portal No: a profile that does not block is left alone by block_device_until_complete: false, and moved back by true.
+    esp_id = seed_esp(lab, "ESP not blocking", blockDeviceSetupRetryByUser=True, **BLOCKING_ONLY_OFF)
+    kept = run_module(MODULE, esp_args(lab, "ESP not blocking", block_device_until_complete=False))
+    assert not kept["changed"] and not kept.get("failed"), kept
+    assert writes(lab.client.requests()) == []
+    blocked = run_module(MODULE, esp_args(lab, "ESP not blocking", block_device_until_complete=True))
+    assert blocked["changed"] and not blocked.get("failed"), blocked
+    assert [(c["method"], c["path"], c["body"]) for c in writes(lab.client.requests())] == [
+        ("PATCH", "%s/%s" % (COLLECTION, esp_id), {"@odata.type": ESP_TYPE, "blockDeviceSetupRetryByUser": False})]
+
+
+def test_a_profile_that_does_not_block_is_created_without_the_settings_that_need_blocking(lab):
+    args = esp_args(lab, "ESP for kiosks", block_device_until_complete=False)
+    created = run_module(MODULE, args)
+    assert created["changed"] and not created.get("failed"), created
+    (create,) = writes(lab.client.requests())
+    assert create["body"]["blockDeviceSetupRetryByUser"] is True
+    assert not set(BLOCKING_ONLY_OFF) & set(create["body"])
+
+    lab.client.clear_log()
+    again = run_module(MODULE, args)
+    assert not again["changed"] and not again.get("failed"), again
+    assert writes(lab.client.requests()) == []
+
+
+@pytest.mark.parametrize("options, named", [
+    (dict(allow_reset_on_failure=False), "allow_reset_on_failure"),
+    (dict(blocking_apps=[], allow_use_on_failure=True), "allow_use_on_failure, blocking_apps"),
+], ids=["reset", "apps-and-use"])
+def test_settings_under_blocking_with_blocking_off_fail_before_any_request(lab, options, named):
+    result = run_module(MODULE, esp_args(lab, block_device_until_complete=False, **options))
+
+    assert result.get("failed") and "%s: these apply only when block_device_until_complete is true" % named in result["msg"], result
+    assert lab.client.requests() == []
+
+
+def test_settings_under_blocking_on_a_profile_that_does_not_block_fail_before_any_write(lab):
+    esp_id = seed_esp(lab, "ESP not blocking", blockDeviceSetupRetryByUser=True, **BLOCKING_ONLY_OFF)
+    result = run_module(MODULE, esp_args(lab, "ESP not blocking", allow_use_on_failure=True))
+
+    assert result.get("failed"), result
+    assert "allow_use_on_failure" in result["msg"] and esp_id in result["msg"] and "block_device_until_complete: true" in result["msg"]
+    assert writes(lab.client.requests()) == []
+
+
+def test_only_show_page_to_oobe_devices_is_track_install_progress_for_autopilot_only(lab):
+    esp_id = seed_esp(lab, "ESP for every enrollment", trackInstallProgressForAutopilotOnly=False)
+    result = run_module(MODULE, esp_args(lab, "ESP for every enrollment", only_show_page_to_oobe_devices=True))
+
+    assert result["changed"] and not result.get("failed"), result
+    assert [(c["method"], c["path"], c["body"]) for c in writes(lab.client.requests())] == [
+        ("PATCH", "%s/%s" % (COLLECTION, esp_id), {"@odata.type": ESP_TYPE, "trackInstallProgressForAutopilotOnly": True})]
+    # disableUserStatusTrackingAfterFirstUser has no portal control: sent on create only, never changed.
+    assert custom_esps(lab)["ESP for every enrollment"]["disableUserStatusTrackingAfterFirstUser"] is True
+
+
+def test_an_esp_is_managed_by_the_id_graph_gives_it(lab):
+    esp_id = seed_esp(lab, "ESP old name")
+    assert esp_id.endswith("_Windows10EnrollmentCompletionPageConfiguration")
+    args = dict(graph_auth(lab), id=esp_id, display_name="ESP new name", error_timeout_minutes=45)
+
+    renamed = run_module(MODULE, args)
+    assert renamed["changed"] and not renamed.get("failed"), renamed
+    assert renamed["id"] == esp_id
+    assert [(c["method"], c["path"], c["body"]) for c in writes(lab.client.requests())] == [
+        ("PATCH", "%s/%s" % (COLLECTION, esp_id),
+         {"@odata.type": ESP_TYPE, "displayName": "ESP new name", "installProgressTimeoutInMinutes": 45})]
+
+    lab.client.clear_log()
+    again = run_module(MODULE, args)
+    assert not again["changed"] and not again.get("failed"), again
+    assert writes(lab.client.requests()) == []
+
+
 # -- check mode and diff -----------------------------------------------------------------------------
 
 def test_check_mode_create_sends_no_write_and_shows_what_would_be_created(lab):
@@ -160,7 +256,7 @@ def test_check_mode_create_sends_no_write_and_shows_what_would_be_created(lab):
     assert result["diff"]["before"] == {}
     after = result["diff"]["after"]
     assert after["installProgressTimeoutInMinutes"] == 120
-    assert after["showInstallationProgress"] is True and after["blockDeviceSetupRetryByUser"] is True
+    assert after["showInstallationProgress"] is True and after["blockDeviceSetupRetryByUser"] is False
     assert after["assignments"] == [{"group": "Lab-Pilot-Devices", "exclude": False}]
 
 
@@ -215,6 +311,33 @@ def test_priority_goes_through_set_priority_only_when_it_differs(lab):
     assert "priority" not in calls[0]["body"] and calls[1]["body"] == {"priority": 1}
     assert created["esp"]["priority"] == 1
     assert custom_esps(lab)["ESP first"]["priority"] == 3
+
+
+def test_a_priority_past_the_last_place_is_the_last_place_and_a_rerun_sends_nothing(lab):
+    first = seed_esp(lab, "ESP first")
+    seed_esp(lab, "ESP second")
+
+    moved = run_module(MODULE, esp_args(lab, "ESP first", priority=5))
+    assert moved["changed"] and not moved.get("failed"), moved
+    # Graph would put it last for 5 as well; the module asks for the place Graph will store.
+    assert [(c["method"], c["path"], c["body"]) for c in writes(lab.client.requests())] == [
+        ("POST", "%s/%s/setPriority" % (COLLECTION, first), {"priority": 2})]
+    assert moved["esp"]["priority"] == 2
+    assert (custom_esps(lab)["ESP first"]["priority"], custom_esps(lab)["ESP second"]["priority"]) == (2, 1)
+
+    lab.client.clear_log()
+    again = run_module(MODULE, esp_args(lab, "ESP first", priority=5))
+    assert not again["changed"] and not again.get("failed"), again
+    assert writes(lab.client.requests()) == []
+
+    # A new profile comes last, so a priority past the last place needs no setPriority at all.
+    created = run_module(MODULE, esp_args(lab, "ESP third", priority=9))
+    assert created["changed"] and not created.get("failed"), created
+    assert [(c["method"], c["path"]) for c in writes(lab.client.requests())] == [("POST", COLLECTION)]
+    assert custom_esps(lab)["ESP third"]["priority"] == 3
+    lab.client.clear_log()
+    assert not run_module(MODULE, esp_args(lab, "ESP third", priority=9))["changed"]
+    assert writes(lab.client.requests()) == []
 
 
 # -- the built-in default ESP -----------------------------------------------------------------------
