@@ -28,7 +28,7 @@ def test_first_run_configures_steps_6_to_8_and_the_second_sends_no_write(lab):
     changed = sorted(result["_task"] for result in first if result.get("changed"))
     assert len(changed) == 3 and not any(result["failed"] for result in first), first
     state = lab.client.state()
-    assert [p["displayName"] for p in state["windowsAutopilotDeploymentProfiles"]] == ["Autopilot hybrid join - user-driven"]
+    assert [p["displayName"] for p in state["windowsAutopilotDeploymentProfiles"]] == ["Autopilot hybrid join user driven"]
     skipped_step3 = [result for result in first if result["_task"].endswith("Step 3 - say why it was skipped")]
     assert skipped_step3 and "Step 3 skipped" in skipped_step3[0]["msg"]
 
@@ -57,7 +57,7 @@ def test_assignments_made_outside_the_role_survive_it(lab):
     seed_device_group(lab)
     run_tasks([role_task(lab)])
     exclude_kiosks = {"add": [{"group": "Lab-Kiosk-Devices", "exclude": True}]}
-    profile_args = dict(graph_auth(lab), display_name="Autopilot hybrid join - user-driven", assignments=exclude_kiosks)
+    profile_args = dict(graph_auth(lab), display_name="Autopilot hybrid join user driven", assignments=exclude_kiosks)
     extra = {"intune.autopilot.autopilot_profile": profile_args}
     assert run_tasks([extra])[0]["changed"] is True
     lab.client.clear_log()
@@ -65,3 +65,17 @@ def test_assignments_made_outside_the_role_survive_it(lab):
     assert writes(lab.client.requests()) == []
     (profile,) = lab.client.state()["windowsAutopilotDeploymentProfiles"]
     assert len(profile["assignments"]) == 2
+
+
+def test_an_esp_that_does_not_block_the_device_leaves_out_the_settings_that_need_blocking(lab):
+    seed_device_group(lab)
+    variables = dict(hybrid_join_esp_block_device_until_complete=False, hybrid_join_esp_allow_reset_on_failure=True)
+    first = run_tasks([role_task(lab, **variables)])
+    assert not any(result["failed"] for result in first), first
+    (create,) = [entry for entry in writes(lab.client.requests()) if entry["path"].endswith("/deviceEnrollmentConfigurations")]
+    assert create["body"]["blockDeviceSetupRetryByUser"] is True and "allowDeviceResetOnInstallFailure" not in create["body"]
+
+    lab.client.clear_log()
+    second = run_tasks([role_task(lab, **variables)])
+    assert not any(result.get("changed") or result["failed"] for result in second), second
+    assert writes(lab.client.requests()) == []
