@@ -16,13 +16,19 @@ from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine impo
     Assignments,
     Prop,
     Resource,
+    target_key,
 )
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 1500
+# Intune answers a bare HTTP 500 for a profile name holding any of these (CIPP, the Terraform provider's
+# validators, IntuneManagement, Microsoft365DSC#3892), so they are refused before any request.
+NAME_REFUSED = "-!#%^*)(+;'><"
 OOBE = "outOfBoxExperienceSetting"
-# Graph's `locale` for the portal's two non-locale choices; user select is sent as "" as Terraform's provider does.
-LANGUAGE_CHOICES = {"os_default": "os-default", "user_select": ""}
+# Graph's `locale` for the portal's two non-locale choices (CIPP, IntuneManagement).
+LANGUAGE_CHOICES = {"os_default": "os-default", "user_select": "user-select"}
+# The service takes "" as the operating system default, and profiles written by older tools hold it.
+OS_DEFAULT_ALIASES = ("",)
 # language[-Script][-REGION], for example en-US, de-DE, sr-Latn-RS, es-419.
 LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$")
 
@@ -35,7 +41,13 @@ class LanguageProp(Prop):
 
     def from_graph(self, value):
         named = {graph: option for option, graph in LANGUAGE_CHOICES.items()}
+        named.update((alias, "os_default") for alias in OS_DEFAULT_ALIASES)
         return named.get(value, value)
+
+
+def locale_key(value):
+    """Locales compare case-insensitively, and "" is the OS default."""
+    return LANGUAGE_CHOICES["os_default"] if value in OS_DEFAULT_ALIASES else value.casefold()
 
 
 def validate(params):
@@ -43,6 +55,14 @@ def validate(params):
     name, description = params.get("display_name"), params.get("description")
     if name is not None and not 1 <= len(name) <= MAX_NAME:
         errors.append("display_name: give 1 to %d characters (got %d)." % (MAX_NAME, len(name)))
+    refused = sorted({char for char in name or "" if char in NAME_REFUSED}, key=NAME_REFUSED.index)
+    if refused:
+        suggestion = " ".join("".join(" " if char in NAME_REFUSED else char for char in name).split())
+        errors.append(
+            "display_name %r: Intune refuses Autopilot profile names containing any of %s (it answers only HTTP 500); "
+            "this one has %s. Use spaces or underscores instead%s."
+            % (name, " ".join(NAME_REFUSED), " ".join(refused), ", for example %r" % suggestion if suggestion else "")
+        )
     if description is not None and len(description) > MAX_DESCRIPTION:
         errors.append("description: at most %d characters (got %d)." % (MAX_DESCRIPTION, len(description)))
     if params.get("deployment_mode") == "self_deploying":
@@ -66,6 +86,30 @@ def validate(params):
     return errors
 
 
+def check_assignments(graph, existing, desired_keys):
+    """Intune's All Devices rules, which span profiles, checked before any write."""
+    if ("all_devices", None) not in desired_keys:
+        return None
+    excluded = [group for kind, group in desired_keys if kind == "exclude"]
+    if excluded:
+        return (
+            "assignments: a deployment profile assigned to all devices cannot exclude groups (Intune does not support "
+            "exclusions with All Devices), and these assignments would keep all_devices with exclusions of %s. Remove "
+            "those exclusions, or assign groups instead of all_devices." % ", ".join(excluded)
+        )
+    own_id = (existing or {}).get("id", "").lower()
+    for profile in graph.list(PROFILE.collection, api=PROFILE.api, params={"$expand": "assignments"}):
+        if profile["id"].lower() != own_id and any(
+            target_key(a.get("target") or {}) == ("all_devices", None) for a in profile.get("assignments") or []
+        ):
+            return (
+                "assignments: only one deployment profile in a tenant may target all devices, and the profile '%s' (id %s) "
+                "already does (Intune refuses: 'Another Profile ... is already assigned to All Devices'). Take all devices "
+                "off that profile first, or assign groups to this one." % (profile.get("displayName"), profile["id"])
+            )
+    return None
+
+
 PROFILE = Resource(
     noun="hybrid join Autopilot profile",
     collection="deviceManagement/windowsAutopilotDeploymentProfiles",
@@ -87,7 +131,7 @@ PROFILE = Resource(
         Prop("user_account_type", OOBE + ".userType", choices={"standard": "standard", "administrator": "administrator"},
              create_default="standard"),
         Prop("allow_pre_provisioning", "preprovisioningAllowed", spec={"type": "bool"}, create_default=False),
-        LanguageProp("language", "locale", normalize=str.casefold, create_default="os_default"),
+        LanguageProp("language", "locale", normalize=locale_key, create_default="os_default"),
         Prop("configure_keyboard_automatically", OOBE + ".keyboardSelectionPageSkipped", spec={"type": "bool"}, create_default=True),
         Prop("convert_all_targeted_devices", "hardwareHashExtractionEnabled", spec={"type": "bool"}, create_default=True),
         Prop("device_type", "deviceType", choices={"windows_pc": "windowsPc"}, create_only=True, create_default="windows_pc"),
@@ -100,4 +144,5 @@ PROFILE = Resource(
         kinds=("include", "exclude", "all_devices"),
     ),
     validate=validate,
+    check_assignments=check_assignments,
 )

@@ -41,6 +41,8 @@ options:
   display_name:
     description:
       - Name of the profile, at most 200 characters. Required unless O(id) is given.
+      - "Intune refuses a name containing a hyphen, a parenthesis or any of C(! # % ^ * + ; ' > <) with a bare HTTP 500,
+        so such a name fails before any request. Use spaces or underscores instead."
     type: str
   id:
     description:
@@ -94,6 +96,8 @@ options:
     description:
       - The portal's B(Language (Region)) - V(os_default) (the operating system default), V(user_select)
         (the user picks it), or a locale such as C(en-US) or C(de-DE) (compared case-insensitively).
+      - Graph C(locale) - C(os-default), C(user-select) or the locale. An empty C(locale), which the service takes as
+        the operating system default, is read as V(os_default) and compared equal to it.
       - On create defaults to V(os_default).
     type: str
   configure_keyboard_automatically:
@@ -145,6 +149,9 @@ notes:
     by one through its C(assignments) collection. Permission: C(DeviceManagementServiceConfig.ReadWrite.All)
     (C(Group.Read.All) too when assignments name groups)."
   - Assignments take groups (include or exclude) or all devices; a device profile cannot target all users.
+  - Intune does not support exclusions on a profile assigned to all devices, and lets only one profile in the tenant
+    target all devices. Both are refused before any change, naming the other profile; to check the second, a run
+    whose assignments include all devices lists the tenant's profiles once more.
   - Graph cannot filter this collection, so every page is read and the name is matched on the controller.
   - Assigning a profile reaches devices asynchronously and can take a long time; a device with several
     profiles gets the oldest one. Changes do not reach devices that already ran the out-of-box experience.
@@ -159,7 +166,7 @@ seealso:
 EXAMPLES = r"""
 - name: The tutorial's hybrid join profile, assigned to the Autopilot device group of step 5
   intune.autopilot.autopilot_profile:
-    display_name: Autopilot hybrid join - user-driven
+    display_name: Autopilot hybrid join user driven
     description: User-driven Microsoft Entra hybrid join
     deployment_mode: user_driven
     skip_ad_connectivity_check: false
@@ -177,13 +184,13 @@ EXAMPLES = r"""
 
 - name: Devices reach the domain over a VPN - skip the AD connectivity check (recreates the profile)
   intune.autopilot.autopilot_profile:
-    display_name: Autopilot hybrid join - user-driven
+    display_name: Autopilot hybrid join user driven
     skip_ad_connectivity_check: true
     recreate: true
 
 - name: Let the user choose the language, keep a test group out
   intune.autopilot.autopilot_profile:
-    display_name: Autopilot hybrid join - user-driven
+    display_name: Autopilot hybrid join user driven
     language: user_select
     assignments:
       add:
@@ -199,7 +206,7 @@ EXAMPLES = r"""
   block:
     - name: Remove the profile (its assignments first)
       intune.autopilot.autopilot_profile:
-        display_name: Autopilot hybrid join - user-driven
+        display_name: Autopilot hybrid join user driven
         state: absent
 """
 
@@ -218,7 +225,7 @@ profile:
   type: dict
   sample:
     '@odata.type': '#microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile'
-    displayName: Autopilot hybrid join - user-driven
+    displayName: Autopilot hybrid join user driven
     description: User-driven Microsoft Entra hybrid join
     locale: os-default
     deviceNameTemplate: ''

@@ -17,7 +17,8 @@ INCLUDE = "#microsoft.graph.groupAssignmentTarget"
 EXCLUDE = "#microsoft.graph.exclusionGroupAssignmentTarget"
 PILOT = "7e1ab000-0000-4000-8000-00000000b001"  # Lab-Pilot-Devices
 KIOSK = "7e1ab000-0000-4000-8000-00000000b002"  # Lab-Kiosk-Devices
-NAME = "Autopilot hybrid join - user-driven"
+NAME = "Autopilot hybrid join user driven"  # no hyphen: Intune answers a bare 500 for one
+ALL_DEVICES = "#microsoft.graph.allDevicesAssignmentTarget"
 DEPRECATED_TWINS = ("language", "outOfBoxExperienceSettings", "extractHardwareHash", "enableWhiteGlove")
 TUTORIAL_BODY = {
     "@odata.type": HYBRID,
@@ -128,8 +129,29 @@ def test_a_changed_setting_is_patched_alone_with_the_complex_value_it_lives_in(l
     top_level = run(lab, display_name=NAME, allow_pre_provisioning=True, language="user_select")
     assert top_level["changed"]
     (patch,) = writes(lab.client.requests())
-    assert patch["body"] == {"@odata.type": HYBRID, "preprovisioningAllowed": True, "locale": ""}
+    assert patch["body"] == {"@odata.type": HYBRID, "preprovisioningAllowed": True, "locale": "user-select"}
     assert not set(DEPRECATED_TWINS) & set(patch["body"])
+
+    lab.client.clear_log()
+    assert not run(lab, display_name=NAME, allow_pre_provisioning=True, language="user_select")["changed"]
+    assert graph_writes(lab) == []
+
+
+def test_an_empty_locale_is_the_os_default(lab):
+    # Graph takes "" as the OS default (the lab stores what a POST says as os-default; tenants may hold "").
+    seeded = dict(TUTORIAL_BODY, locale="")
+    (profile_id,) = lab.client.seed({KEY: [seeded]})["added"][KEY]
+    lab.client.clear_log()
+    same = run(lab, display_name=NAME, language="os_default")
+    assert not same["changed"] and not same.get("failed"), same
+    assert graph_writes(lab) == []
+
+    listed = run_module("autopilot_config_info", dict(graph_auth(lab), kinds=["autopilot_profile"]))
+    assert [(p["id"], p["language"]) for p in listed["autopilot_profiles"]] == [(profile_id, "os_default")]
+
+    chosen = run(lab, display_name=NAME, language="user_select")
+    assert chosen["changed"]
+    assert [entry["body"] for entry in writes(lab.client.requests())] == [{"@odata.type": HYBRID, "locale": "user-select"}]
 
 
 def test_assignments_add_remove_and_set_send_only_the_calls_that_differ(lab):
@@ -218,15 +240,58 @@ def test_invalid_options_fail_before_any_request(lab):
         dict(display_name="x" * 201),
         dict(display_name=NAME, description="x" * 1501),
         dict(display_name=NAME, assignments={"add": [{"all_users": True}]}),
+        dict(display_name="Autopilot hybrid join - user-driven"),
+        dict(display_name="Autopilot (HAADJ) 100%"),
     ]
     tasks = [{"name": str(i), "intune.autopilot." + MODULE: dict(graph_auth(lab), **args), "ignore_errors": True}
              for i, args in enumerate(invalid)]
     results = run_tasks(tasks)
     messages = [result.get("msg", "") for result in results]
     assert all(result.get("failed") for result in results), results
-    for message, word in zip(messages, ["user-driven", "en-US", "domain join profile", "200", "1500", "all_users"]):
+    refused = "containing any of - ! # % ^ * ) ( + ; ' > <"
+    words = ["user-driven", "en-US", "domain join profile", "200", "1500", "all_users",
+             refused + " (it answers only HTTP 500); this one has -. Use spaces or underscores instead, for example "
+                       "'Autopilot hybrid join user driven'.",
+             "this one has % ) (."]
+    for message, word in zip(messages, words):
         assert word in message, messages
     assert lab.client.requests() == []
+
+
+def test_all_devices_with_exclusions_is_refused_before_any_write(lab):
+    create(lab, assignments={"add": [{"group": "Lab-Kiosk-Devices", "exclude": True}]})
+    # The exclusion this task does not name is kept, so all devices would come with it: refused, naming it.
+    added = run(lab, display_name=NAME, assignments={"add": [{"all_devices": True}]})
+    assert added.get("failed") and "cannot exclude groups" in added["msg"] and KIOSK in added["msg"], added
+    both = run(lab, display_name=NAME, assignments={"set": [{"all_devices": True}, {"group": "Lab-Pilot-Devices", "exclude": True}]})
+    assert both.get("failed") and PILOT in both["msg"], both
+    assert graph_writes(lab) == []
+
+    # Without the exclusion it is done, and done once.
+    wanted = {"add": [{"all_devices": True}], "remove": [{"group": "Lab-Kiosk-Devices", "exclude": True}]}
+    assert run(lab, display_name=NAME, assignments=wanted)["changed"]
+    assert targets(only_profile(lab)) == [(ALL_DEVICES, None)]
+    lab.client.clear_log()
+    assert not run(lab, display_name=NAME, assignments=wanted)["changed"]
+    assert graph_writes(lab) == []
+
+
+def test_a_second_profile_on_all_devices_is_refused_before_any_write_naming_the_first(lab):
+    first = create(lab, assignments={"add": [{"all_devices": True}]})
+    everyone = {"add": [{"all_devices": True}]}
+    for check in (True, False):
+        refused = run(lab, check=check, display_name="Autopilot second profile", assignments=everyone)
+        assert refused.get("failed"), refused
+        assert "only one deployment profile in a tenant may target all devices" in refused["msg"]
+        assert "'%s' (id %s)" % (NAME, first["id"]) in refused["msg"]
+    assert graph_writes(lab) == []
+    assert [p["displayName"] for p in profiles(lab)] == [NAME]
+
+    # The profile that has it keeps it without a write, and another profile may take groups.
+    assert not run(lab, display_name=NAME, assignments=everyone)["changed"]
+    second = run(lab, display_name="Autopilot second profile", assignments={"add": [{"group": "Lab-Pilot-Devices"}]})
+    assert second["changed"] and not second.get("failed"), second
+    assert graph_writes(lab) == [("POST", COLLECTION), ("POST", "%s/%s/assignments" % (COLLECTION, second["id"]))]
 
 
 def test_unknown_or_ambiguous_groups_fail_before_any_write(lab):
