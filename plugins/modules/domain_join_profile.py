@@ -34,7 +34,8 @@ attributes:
 options:
   display_name:
     description:
-      - Name of the profile. Required unless O(id) is given.
+      - Name of the profile, 1 to 200 characters. Required unless O(id) is given.
+      - Matched case-insensitively, as Graph matches names in its filters; a name that differs only in case renames the profile.
     type: str
   id:
     description:
