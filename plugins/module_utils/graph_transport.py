@@ -15,11 +15,12 @@ Retry policy
 - `Retry-After` (seconds or HTTP date) of at least MIN_RETRY_AFTER (1 s) is honoured. A smaller one
   (0, a date in the past) counts as absent, so a storm of `Retry-After: 0` cannot spin: the wait is
   then exponential back-off with jitter (0.5-1 s, 1-2 s, 2-4 s, ... up to 32 s).
-- Each request is sent at most MAX_ATTEMPTS (10) times, and no retry starts that would end more
-  than `max_retry_wait` seconds after the request began. That time is measured with a monotonic
-  clock, so it counts the time spent inside the failed requests (up to `request_timeout` each), not
-  only the waits. So one request takes at most about `max_retry_wait` plus one `request_timeout`;
-  past its limits the module fails saying it was throttled or Graph was unavailable.
+- Each request is sent at most MAX_ATTEMPTS (10) times (once more when a 401 brought a new token),
+  and no retry is sent later than `max_retry_wait` seconds after the request began. That time is
+  measured with a monotonic clock, so it counts the time spent inside the failed sends (up to
+  `request_timeout` each), not only the waits. So one request takes at most about `max_retry_wait`
+  plus one `request_timeout`; past its limits the module fails saying it was throttled or Graph was
+  unavailable.
 - A 401 is answered once with a new token when the token provider can give a different one. With a
   fixed token (`access_token`, which is what the action plugin hands every module) the same token is
   never resent: `TokenRejected` is raised at once (the module fails with `token_rejected: true`).
@@ -234,7 +235,7 @@ class GraphClient:
                     method, url, params=params, json=body,
                     headers={"Authorization": self._authorization(), "client-request-id": str(uuid.uuid4())},
                 )
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            except httpx.ConnectError as exc:
                 # Nothing reached the service: safe to retry whatever the method.
                 failure = "connection failed: %s" % exc
             except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
