@@ -165,8 +165,9 @@ class EspEngine(DesiredStateEngine):
         """A priority past the last place is compared as the last place, which is what Graph stores for it."""
         desired = super().desired_values(base)
         if desired.get("priority") is not None:
+            # On create (base given) the new profile takes one more place than the listing shows.
             places = self.custom_esp_count() + (1 if base is not None else 0)
-            desired["priority"] = min(desired["priority"], max(places, 1))
+            desired["priority"] = min(desired["priority"], places)
         return desired
 
     def custom_esp_count(self):
