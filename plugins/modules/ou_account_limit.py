@@ -30,7 +30,7 @@ description:
     Before the first write, nothing was. While an OU is being written, the module binds again to the
     same DC, reads that OU's DACL and reports whether the ACEs are there, and which OUs were written
     before it; if it cannot read the OU again it says the outcome is unknown. C(changed) is true when a
-    write was found, or may have happened. Running the task again finishes the job: it is idempotent.
+    write was found, or may have happened. Running the task again finishes the job, as it is idempotent.
   - The domain's C(ms-DS-MachineAccountQuota) is reported, never changed (the tutorial does not change it).
 author:
   - intune.autopilot developers (!UNKNOWN)

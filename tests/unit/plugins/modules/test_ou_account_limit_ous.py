@@ -13,6 +13,11 @@ from ansible_collections.intune.autopilot.plugins.modules import ou_account_limi
 from ansible_collections.intune.autopilot.plugins.modules.ou_account_limit import unique_ous
 
 
+def test_the_documentation_is_yaml_that_documents_ou():
+    # ansible-test would refuse the module otherwise; this fails sooner, in the unit run.
+    assert yaml.safe_load(ou_account_limit.DOCUMENTATION)["options"]["ou"]["elements"] == "str"
+
+
 def test_every_example_names_whole_ous():
     for task in yaml.safe_load(ou_account_limit.EXAMPLES):
         ous = task["intune.autopilot.ou_account_limit"]["ou"]
