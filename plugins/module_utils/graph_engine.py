@@ -53,6 +53,7 @@ class EngineError(Exception):
         self.msg = msg
         self.details = {key: value for key, value in details.items() if value is not None}
 
+
 TARGET_TYPES = {
     "include": "#microsoft.graph.groupAssignmentTarget",
     "exclude": "#microsoft.graph.exclusionGroupAssignmentTarget",

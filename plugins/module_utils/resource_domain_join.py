@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_dn import split_dn
+from ansible_collections.intune.autopilot.plugins.module_utils.ad_dn import dn_key, normalise_dn, split_dn
 from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import (
     Assignments,
     Prop,
@@ -76,6 +76,13 @@ def validate(params):
     return errors
 
 
+class DistinguishedNameProp(Prop):
+    """An OU: written in the form ou_account_limit uses (no spaces around ',' and '='), so both modules name one OU alike."""
+
+    def to_graph(self, value):
+        return None if value is None else (normalise_dn(value) or value)
+
+
 def fill_name(params):
     prefix = params.get("computer_name_prefix")
     return MAX_NAME - len(prefix) if prefix else None
@@ -92,7 +99,7 @@ PROFILE = Resource(
         Prop("computer_name_prefix", "computerNameStaticPrefix", required_on_create=True),
         Prop("random_char_count", "computerNameSuffixRandomCharCount", spec={"type": "int"}, create_default=fill_name),
         Prop("domain", "activeDirectoryDomainName", normalize=str.casefold, required_on_create=True),
-        Prop("organizational_unit", "organizationalUnit", normalize=str.casefold),
+        DistinguishedNameProp("organizational_unit", "organizationalUnit", normalize=lambda dn: dn_key(dn) or dn.casefold()),
         Prop("scope_tags", "roleScopeTagIds", spec={"type": "list", "elements": "str"}, normalize=sorted, create_default=["0"]),
     ),
     assignments=Assignments(style="assign_action", body_key="assignments", item_type="#microsoft.graph.deviceConfigurationAssignment"),

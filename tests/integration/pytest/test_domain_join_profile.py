@@ -156,10 +156,12 @@ def test_update_patches_only_what_differs_and_diff_shows_it(lab):
     assert domain_join_profiles(lab)[0]["computerNameStaticPrefix"] == "HYB-"
 
 
-def test_domain_and_ou_compare_case_insensitively(lab):
-    run_module("domain_join_profile", profile_args(lab))
+def test_domain_and_ou_compare_case_insensitively_and_without_spaces(lab):
+    run_module("domain_join_profile", profile_args(lab, organizational_unit="OU=Autopilot, DC=lab , DC=example"))
+    # Sent in the one form ou_account_limit writes too.
+    assert [e["body"]["organizationalUnit"] for e in writes(log(lab))] == ["OU=Autopilot,DC=lab,DC=example"]
     lab.client.clear_log()
-    again = run_module("domain_join_profile", profile_args(lab, domain="LAB.Example", organizational_unit="ou=autopilot,dc=LAB,dc=example"))
+    again = run_module("domain_join_profile", profile_args(lab, domain="LAB.Example", organizational_unit="ou=autopilot,  dc=LAB,dc=example"))
     assert again["changed"] is False and writes(log(lab)) == []
 
 

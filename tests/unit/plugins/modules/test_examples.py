@@ -69,12 +69,12 @@ def untemplated(args, spec):
 
 @pytest.mark.parametrize("name", MODULE_NAMES)
 def test_every_example_is_valid_for_its_module(name, monkeypatch):
-    module, _ = module_contract(name, monkeypatch)
+    module = module_contract(name, monkeypatch)[0]
     tasks = list(example_tasks(module))
     assert tasks, "%s has no example that uses a module of this collection" % name
     for title, used, args in tasks:
         monkeypatch.undo()
-        _, contract = module_contract(used, monkeypatch)
+        contract = module_contract(used, monkeypatch)[1]
         spec, resource = contract.pop("argument_spec"), contract.pop("resource", None)
         checks = {key: contract[key] for key in ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by") if key in contract}
         validated = ArgumentSpecValidator(spec, **checks).validate(untemplated(args, spec))
