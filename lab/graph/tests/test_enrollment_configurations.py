@@ -110,6 +110,15 @@ def test_set_priority_moves_one_and_renumbers_the_others(graph):
     graph.error("POST", f"{COLLECTION}/{c['id']}/setPriority", 400, json={"priority": 1})
 
 
+def test_set_priority_past_the_last_place_puts_it_last(graph):
+    a, b = create_esp(graph, "A"), create_esp(graph, "B")
+    assert graph.http.post(f"{COLLECTION}/{a['id']}/setPriority", json={"priority": 9}).status_code == 204
+    assert {k: v for k, v in esp_priorities(graph).items() if k != "All users and all devices"} == {"B": 1, "A": 2}
+    # What it stores is the last place, not 9: asking for 9 again is not the same priority, so it is accepted.
+    assert graph.http.post(f"{COLLECTION}/{a['id']}/setPriority", json={"priority": 9}).status_code == 204
+    assert graph.ok("GET", f"{COLLECTION}/{b['id']}")["priority"] == 1
+
+
 def test_deleting_renumbers_and_the_default_is_protected(graph):
     a, b = create_esp(graph, "A"), create_esp(graph, "B")
     assert graph.http.delete(f"{COLLECTION}/{a['id']}").status_code == 204
