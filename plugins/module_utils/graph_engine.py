@@ -763,13 +763,14 @@ def _details(exc):
     return dict(exc.details) if isinstance(exc, EngineError) else exc.details()
 
 
-def run_resource_module(resource):
-    """main() of a resource module: its options from `resource`, the engine, failures reported clearly."""
+def run_resource_module(resource, engine=None):
+    """main() of a resource module: its options from `resource`, the engine (a subclass where the resource
+    needs one), failures reported clearly."""
     module = GraphModule(argument_spec=engine_argument_spec(resource), supports_check_mode=True)
 
     def run():
         try:
-            result = DesiredStateEngine(module, resource).run()
+            result = (engine or DesiredStateEngine)(module, resource).run()
         except EngineError as exc:
             module.fail_json(msg=exc.msg, **exc.details)
         module.exit_json(**result)

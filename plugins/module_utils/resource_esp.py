@@ -14,13 +14,10 @@ from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine impo
     GUID_RE,
     Assignments,
     DesiredStateEngine,
-    EngineError,
     Prop,
     Resource,
     describe,
-    engine_argument_spec,
 )
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_module import GraphModule
 
 TIMEOUT_RANGE = (1, 1440)
 MAX_MESSAGE = 10000
@@ -172,20 +169,6 @@ class EspEngine(DesiredStateEngine):
 
     def custom_esp_count(self):
         return len([obj for obj in self.graph.list(self.collection, api=self.resource.api) if ESP.owns(obj) and not is_default_esp(obj)])
-
-
-def run_esp_module():
-    """main() of autopilot_esp: run_resource_module with the Enrollment Status Page's engine."""
-    module = GraphModule(argument_spec=engine_argument_spec(ESP), supports_check_mode=True)
-
-    def run():
-        try:
-            result = EspEngine(module, ESP).run()
-        except EngineError as exc:
-            module.fail_json(msg=exc.msg, **exc.details)
-        module.exit_json(**result)
-
-    module.run_guarded(run)
 
 
 def describe_esp(obj, assignments=None):

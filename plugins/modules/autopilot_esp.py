@@ -260,11 +260,12 @@ assignments:
   sample: [{group: Autopilot-HAADJ-Devices, exclude: false}]
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils.resource_esp import run_esp_module
+from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import run_resource_module
+from ansible_collections.intune.autopilot.plugins.module_utils.resource_esp import ESP, EspEngine
 
 
 def main():
-    run_esp_module()
+    run_resource_module(ESP, EspEngine)
 
 
 if __name__ == "__main__":

@@ -267,13 +267,15 @@ def test_assignment_status_returns_to_not_assigned_when_the_target_goes(graph, l
 
 def test_the_oldest_profile_wins_when_several_target_a_device(graph, lab, frozen):
     (identity_id,) = seed_identities(lab, "OLDEST-1")
+    group = dynamic_group(graph, ZTD_RULE)
     older = graph.ok("POST", PROFILES, 201, json=hybrid_profile(displayName="Older"))
     lab.client.advance_clock(60)
     newer = graph.ok("POST", PROFILES, 201, json=hybrid_profile(displayName="Newer"))
+    # Only one profile in a tenant may target All Devices, so the older one reaches the device through a group.
     everyone = {"target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"}}
     graph.ok("POST", f"{PROFILES}/{newer['id']}/assignments", 201, json=everyone)
-    graph.ok("POST", f"{PROFILES}/{older['id']}/assignments", 201, json=everyone)
-    lab.client.advance_clock(ASSIGNING)
+    graph.ok("POST", f"{PROFILES}/{older['id']}/assignments", 201, json=assignment(group["id"]))
+    lab.client.advance_clock(MEMBERSHIP + ASSIGNING)
     assert graph.ok("GET", f"{IDENTITIES}/{identity_id}/deploymentProfile")["displayName"] == "Older"
 
 

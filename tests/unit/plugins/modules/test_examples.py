@@ -41,9 +41,9 @@ def module_contract(name, monkeypatch):
         recorded.update(kwargs, argument_spec=argument_spec)
         raise SpecRecorded()
 
-    def record_resource(resource):
+    def record_resource(resource, engine=None):
         recorded["resource"] = resource
-        graph_engine.run_resource_module(resource)
+        graph_engine.run_resource_module(resource, engine)
 
     monkeypatch.setattr(AnsibleModule, "__init__", record)
     if hasattr(module, "run_resource_module"):
