@@ -22,8 +22,8 @@ description:
     C(hardwareHashExtractionEnabled), C(preprovisioningAllowed)); their deprecated read-only twins
     (C(language), C(outOfBoxExperienceSettings), C(extractHardwareHash), C(enableWhiteGlove)) are ignored.
   - O(deployment_mode), O(skip_ad_connectivity_check) and O(device_type) cannot change on an existing
-    profile; a change fails naming the option unless O(recreate=true), which deletes the profile and
-    creates it again with its assignments re-applied.
+    profile; a change fails naming the option unless O(recreate=true), which replaces the profile and
+    moves its assignments to the replacement before the old one is deleted.
 author:
   - intune.autopilot developers (!UNKNOWN)
 extends_documentation_fragment:
@@ -139,9 +139,12 @@ options:
   recreate:
     description:
       - Allow a change that Graph cannot make in place - the join type (a Microsoft Entra joined profile of
-        the same name), O(deployment_mode), O(skip_ad_connectivity_check) or O(device_type) - by deleting
-        the profile and creating it again with the current settings plus the requested ones, and the same
-        assignments. The profile gets a new ID.
+        the same name), O(deployment_mode), O(skip_ad_connectivity_check) or O(device_type) - by replacing
+        the profile. The replacement is created first, with the current settings plus the requested ones
+        and the same name; the assignments move to it; only then is the old profile deleted. The profile
+        gets a new ID.
+      - A replacement stopped half-way (Graph failed) loses nothing; both profiles exist, the failure's
+        RV(recreate) names them, and running the task again with O(recreate=true) finishes the move.
     type: bool
     default: false
 notes:
@@ -211,6 +214,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+recreate:
+  description:
+    - When a replacement (O(recreate=true)) stopped half-way, the old and the new profile's IDs. Run the task
+      again with O(recreate=true) to finish.
+  returned: on failure, when a replacement stopped half-way
+  type: dict
+  sample: {old_id: 7c3f5f3a-2b1d-4c8e-9a6f-0e4b2d1c9a77, new_id: 0b6d2a51-5f0e-4a43-8d1b-2c7f9e3a6d10, finished: false}
 id:
   description: Graph ID of the profile (null after deletion or, in check mode, before creation).
   returned: always
