@@ -132,11 +132,11 @@ domain_join_profiles:
       assignments: {set: [{all_devices: true}]}
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import describe
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_module import GraphModule
-from ansible_collections.intune.autopilot.plugins.module_utils.resource_autopilot_profile import PROFILE as AUTOPILOT_PROFILE
-from ansible_collections.intune.autopilot.plugins.module_utils.resource_domain_join import PROFILE as DOMAIN_JOIN_PROFILE
-from ansible_collections.intune.autopilot.plugins.module_utils.resource_esp import ESP, describe_esp, is_default_esp
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import describe
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_profile import PROFILE as AUTOPILOT_PROFILE
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_domain_join_profile import PROFILE as DOMAIN_JOIN_PROFILE
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_esp import ESP, describe_esp, is_default_esp
 
 # kind: (resource, result key)
 KINDS = {

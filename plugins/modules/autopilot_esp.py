@@ -260,8 +260,8 @@ assignments:
   sample: [{group: Autopilot-HAADJ-Devices, exclude: false}]
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import run_resource_module
-from ansible_collections.intune.autopilot.plugins.module_utils.resource_esp import ESP, EspEngine
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import run_resource_module
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_esp import ESP, EspEngine
 
 
 def main():

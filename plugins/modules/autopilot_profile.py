@@ -259,8 +259,8 @@ assignments:
   sample: [{group: Autopilot-HAADJ-Devices, exclude: false}]
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import run_resource_module
-from ansible_collections.intune.autopilot.plugins.module_utils.resource_autopilot_profile import PROFILE
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import run_resource_module
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_profile import PROFILE
 
 
 def main():

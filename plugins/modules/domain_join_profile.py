@@ -158,8 +158,8 @@ assignments:
   sample: [{all_devices: true}]
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import run_resource_module
-from ansible_collections.intune.autopilot.plugins.module_utils.resource_domain_join import PROFILE
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import run_resource_module
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_domain_join_profile import PROFILE
 
 
 def main():

@@ -193,14 +193,14 @@ machine_account_quota:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation import (
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.dacl import (
     HAS_WINACL,
     WINACL_IMPORT_ERROR,
     DescriptorFormatError,
     plan_delegation,
 )
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_dn import dn_key, normalise_dn, split_dn
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_directory import (
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.dn import dn_key, normalise_dn, split_dn
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.directory import (
     DirectoryError,
     can_write_dacl,
     machine_account_quota,
@@ -208,7 +208,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils.ad_directory impo
     resolve_principal,
     write_dacl,
 )
-from ansible_collections.intune.autopilot.plugins.module_utils.ldap_connection import (
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.connection import (
     CONNECTION_LOST_ERRORS,
     HAS_LDAP3,
     LDAP3_IMPORT_ERROR,

@@ -27,7 +27,7 @@ import time
 from ansible import constants as C
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_auth import (
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import (
     SECRET_OPTIONS,
     AuthError,
     acquire_token,

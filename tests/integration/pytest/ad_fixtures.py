@@ -117,7 +117,7 @@ class AdHelper:
 
     def descriptor_version(self, dn: str) -> int:
         """nTSecurityDescriptor's version in replPropertyMetaData: it goes up by one with each write of the DACL."""
-        from ansible_collections.intune.autopilot.plugins.module_utils.ad_directory import (  # pylint: disable=import-outside-toplevel
+        from ansible_collections.intune.autopilot.plugins.module_utils._ad.directory import (  # pylint: disable=import-outside-toplevel
             descriptor_version,
         )
 

@@ -17,8 +17,8 @@ from harness import run_module, run_tasks
 from ansible.module_utils.testing import patch_module_args
 from winacl.dtyp.ace import ACE as WinaclAce
 
-from ansible_collections.intune.autopilot.plugins.module_utils import resource_domain_join
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation import parse_ace, parse_descriptor
+from ansible_collections.intune.autopilot.plugins.module_utils._graph import resource_domain_join_profile as resource_domain_join
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.dacl import parse_ace, parse_descriptor
 from ansible_collections.intune.autopilot.plugins.modules import ou_account_limit
 
 COMPUTER = "bf967a86-0de6-11d0-a285-00aa003049e2"

@@ -15,14 +15,14 @@ import pytest
 
 from winacl.dtyp.ace import ACE as WinaclAce
 
-from ansible_collections.intune.autopilot.plugins.module_utils import ad_delegation
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation import (
+from ansible_collections.intune.autopilot.plugins.module_utils._ad import dacl as ad_delegation
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.dacl import (
     DescriptorFormatError,
     mask_to_sddl,
     parse_descriptor,
     plan_delegation,
 )
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_directory import descriptor_version
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.directory import descriptor_version
 
 COMPUTER = "bf967a86-0de6-11d0-a285-00aa003049e2"
 CONNECTOR = "S-1-5-21-1000-2000-3000-1104"

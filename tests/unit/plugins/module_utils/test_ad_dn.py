@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.intune.autopilot.plugins.module_utils import resource_domain_join
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_dn import dn_key, normalise_dn, split_dn
+from ansible_collections.intune.autopilot.plugins.module_utils._graph import resource_domain_join_profile as resource_domain_join
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.dn import dn_key, normalise_dn, split_dn
 
 
 @pytest.mark.parametrize("written", [

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.intune.autopilot.plugins.module_utils import ldap_connection
+from ansible_collections.intune.autopilot.plugins.module_utils._ad import connection as ldap_connection
 from ldap3.core.exceptions import LDAPSocketSendError
 
-from ansible_collections.intune.autopilot.plugins.module_utils.ldap_connection import (
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.connection import (
     LdapConnectionError,
     connect,
     reconnect,

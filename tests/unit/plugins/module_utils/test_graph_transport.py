@@ -16,8 +16,8 @@ import time
 import pytest
 from local_http import local_server  # noqa: F401  pylint: disable=unused-import
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_auth import acquire_token
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import (
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import acquire_token
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import (
     MAX_ATTEMPTS,
     GraphClient,
     GraphError,

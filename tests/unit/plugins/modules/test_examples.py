@@ -19,7 +19,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.intune.autopilot.plugins import modules as collection_modules
-from ansible_collections.intune.autopilot.plugins.module_utils import graph_engine
+from ansible_collections.intune.autopilot.plugins.module_utils._graph import engine as graph_engine
 
 PREFIX = "intune.autopilot."
 # A templated value is unknown until run time; it stands in with a value of the option's type.

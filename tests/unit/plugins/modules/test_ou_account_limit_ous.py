@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_directory import DirectoryError
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_dn import split_dn
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.directory import DirectoryError
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.dn import split_dn
 from ansible_collections.intune.autopilot.plugins.modules import ou_account_limit
 from ansible_collections.intune.autopilot.plugins.modules.ou_account_limit import unique_ous
 

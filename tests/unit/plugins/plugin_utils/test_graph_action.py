@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from ansible import constants as C
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_auth import AuthError
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import AuthError
 from ansible_collections.intune.autopilot.plugins.plugin_utils.graph_action import CACHE_DIR_NAME, cached_token
 
 _HARNESS = Path(__file__).resolve().parents[3] / "integration" / "pytest" / "harness.py"

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_dn import dn_key, normalise_dn, split_dn
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import (
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.dn import dn_key, normalise_dn, split_dn
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import (
     Assignments,
     Prop,
     Resource,

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_auth import (
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import (
     AuthError,
     acquire_token,
     endpoints,
     graph_auth_argument_spec,
     validate_auth,
 )
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import (
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import (
     HTTPX_IMPORT_ERROR,
     GraphClient,
     GraphError,

@@ -7,13 +7,13 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_delegation import (
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.dacl import (
     Descriptor,
     parse_descriptor,
     sid_filter_value,
     sid_to_string,
 )
-from ansible_collections.intune.autopilot.plugins.module_utils.ad_dn import normalise_dn
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.dn import normalise_dn
 
 try:
     from ldap3 import BASE, MODIFY_REPLACE, SUBTREE

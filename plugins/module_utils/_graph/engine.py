@@ -30,8 +30,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_module import GraphModule
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_transport import GraphError, WriteOutcomeUnknown
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError, WriteOutcomeUnknown
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 # After a create whose answer was lost (timeout, dropped connection, 5xx), how long to look for the

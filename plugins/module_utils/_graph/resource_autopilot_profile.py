@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import (
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import (
     Assignments,
     Prop,
     Resource,

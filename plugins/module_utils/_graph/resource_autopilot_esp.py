@@ -10,7 +10,7 @@ the module accepts.
 
 from __future__ import annotations
 
-from ansible_collections.intune.autopilot.plugins.module_utils.graph_engine import (
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import (
     GUID_RE,
     Assignments,
     DesiredStateEngine,
