@@ -172,7 +172,7 @@ sanity: venv get-pip-standin
 # Starts the labs, writes $(INTEGRATION_CONFIG) from their connection details, runs the targets
 # through ansible-test-integration, and stops the labs again.
 integration: venv get-pip-standin
-	$(VENV_PYTHON) playbooks/run_against_lab.py with-lab --integration-config $(INTEGRATION_CONFIG) \
+	$(VENV_PYTHON) -m lab with-lab --integration-config $(INTEGRATION_CONFIG) \
 	  -- $(MAKE) --no-print-directory ansible-test-integration
 
 # Internal: needs a running lab and a fresh $(INTEGRATION_CONFIG) (gitignored, so copied explicitly).
@@ -200,7 +200,7 @@ test: venv
 	test -z "$$failed"
 
 lab: venv
-	$(VENV_PYTHON) playbooks/run_against_lab.py playbook $(PLAYBOOK)
+	$(VENV_PYTHON) -m lab run $(PLAYBOOK)
 
 changelog-lint: venv
 	$(VENV)/bin/antsibull-changelog lint

@@ -1,16 +1,15 @@
-"""playbooks/run_against_lab.py: the recap check behind `make lab`, fed by real ansible-playbook runs."""
+"""lab/run.py (python -m lab): the recap check behind `make lab`, fed by real ansible-playbook runs."""
 
-import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[3] / "playbooks" / "run_against_lab.py"
-spec = importlib.util.spec_from_file_location("run_against_lab", SCRIPT)
-run_against_lab = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(run_against_lab)
+from lab import run as run_against_lab
+
+CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
 
 # One task that always reports changed and one that never does; `flip` turns the first off.
 PLAYBOOK = """\
@@ -101,3 +100,15 @@ def test_without_the_ad_lab_no_ldap_vars_are_passed():
     extra_vars = run_against_lab.playbook_extra_vars({"url": "https://lab", "ca": "/ca.pem", "tenant": "t"}, None)
 
     assert not [name for name in extra_vars if name.startswith(("hybrid_join_ldap_", "hybrid_join_domain_"))]
+
+
+@pytest.mark.parametrize("name", ["run", "playbook"])
+def test_python_dash_m_lab_offers_both_commands(name):
+    result = subprocess.run([sys.executable, "-m", "lab", name, "--help"], cwd=CHECKOUT_ROOT,
+                            capture_output=True, text=True, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert "usage: python -m lab" in result.stdout
+    with_lab = subprocess.run([sys.executable, "-m", "lab", "with-lab", "--help"], cwd=CHECKOUT_ROOT,
+                              capture_output=True, text=True, check=False)
+    assert "--integration-config" in with_lab.stdout
