@@ -34,6 +34,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth impor
     credential_fingerprint,
     resolve_auth_source,
     transport_settings,
+    validated_auth_options,
 )
 
 # Time for a module's other requests, beyond its longest one (see expiry_margin).
@@ -95,9 +96,10 @@ class GraphTokenAction(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        args = dict(self._task.args)
-        module_args = dict(args)
+        module_args = dict(self._task.args)
         try:
+            # The module validates everything again; this catches what would break the token request first.
+            args = validated_auth_options(module_args)
             from_cache = resolve_auth_source(args) != "access_token"
             if from_cache:
                 token = cached_token(args)

@@ -48,13 +48,6 @@ ENV_FALLBACKS = {
 }
 
 
-def _env(names):
-    for name in names:
-        if os.environ.get(name):
-            return os.environ[name]
-    return None
-
-
 def graph_auth_argument_spec():
     """The auth, endpoint and transport options every Graph module accepts (see the graph doc fragment)."""
     from ansible.module_utils.basic import env_fallback
@@ -87,19 +80,24 @@ class AuthError(Exception):
     The message never holds a secret."""
 
 
-def _param(params, name):
-    """An option's value, falling back to the environment as the module's argument spec would."""
-    value = params.get(name)
-    if value in (None, "") and name in ENV_FALLBACKS:
-        value = _env(ENV_FALLBACKS[name])
-    return value
+def validated_auth_options(args):
+    """The auth options among a task's raw args, checked and completed (types, choices, defaults and
+    the AZURE_* environment fallbacks) by ansible-core's own validator over the same spec the module uses,
+    so the controller and the module read the options alike."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    spec = graph_auth_argument_spec()
+    result = ArgumentSpecValidator(spec).validate({name: value for name, value in args.items() if name in spec})
+    if result.error_messages:
+        raise AuthError(" ".join(result.error_messages))
+    return result.validated_parameters
 
 
 def endpoints(params):
     """(graph_endpoint, authority_host) without trailing slashes: the cloud's, or the overrides."""
     graph, authority = CLOUDS[params.get("cloud") or "public"]
     graph = (params.get("graph_endpoint") or graph).rstrip("/")
-    authority = (_param(params, "authority_host") or authority).rstrip("/")
+    authority = (params.get("authority_host") or authority).rstrip("/")
     if not authority.startswith("https://"):
         authority = "https://" + authority.split("://", 1)[-1]
     return graph, authority
@@ -112,11 +110,11 @@ def resolve_auth_source(params):
         return source
     if params.get("access_token"):
         return "access_token"
-    if _param(params, "client_secret"):
+    if params.get("client_secret"):
         return "client_secret"
-    if _param(params, "client_certificate_path") or params.get("client_certificate"):
+    if params.get("client_certificate_path") or params.get("client_certificate"):
         return "certificate"
-    if _param(params, "federated_token_file"):
+    if params.get("federated_token_file"):
         return "workload_identity"
     if os.environ.get("IDENTITY_ENDPOINT") or os.environ.get("MSI_ENDPOINT"):
         return "managed_identity"
@@ -130,7 +128,7 @@ def resolve_auth_source(params):
 
 
 def _require(params, source, *names):
-    missing = [name for name in names if not _param(params, name)]
+    missing = [name for name in names if not params.get(name)]
     if missing:
         raise AuthError("auth_source=%s needs %s (or the matching AZURE_* environment variables)." % (source, ", ".join(missing)))
 
@@ -168,7 +166,7 @@ def validate_auth(params):
         _require(params, source, "tenant_id", "client_id", "client_secret")
     elif source == "certificate":
         _require(params, source, "tenant_id", "client_id")
-        if not (_param(params, "client_certificate_path") or params.get("client_certificate")):
+        if not (params.get("client_certificate_path") or params.get("client_certificate")):
             raise AuthError("auth_source=certificate needs client_certificate_path or client_certificate (PEM content).")
     elif source == "workload_identity":
         _require(params, source, "tenant_id", "client_id", "federated_token_file")
@@ -188,11 +186,11 @@ def credential_fingerprint(params):
     """
     source = validate_auth(params)
     graph, authority = endpoints(params)
-    parts = [source, graph, authority, _param(params, "tenant_id") or "", _param(params, "client_id") or ""]
+    parts = [source, graph, authority, params.get("tenant_id") or "", params.get("client_id") or ""]
     for secret_option in ("client_secret", "client_certificate", "client_certificate_password"):
-        parts.append(_param(params, secret_option) or "")
+        parts.append(params.get(secret_option) or "")
     for path_option in ("client_certificate_path", "federated_token_file"):
-        path = _param(params, path_option)
+        path = params.get(path_option)
         parts.append(path or "")
         if path and os.path.exists(path):
             # A rotated certificate or token file must not keep serving a token for the old one.
@@ -216,21 +214,21 @@ def build_credential(params):
     verify = _connection_verify(params)
     if verify is not None:
         common["connection_verify"] = verify
-    tenant_id = _param(params, "tenant_id")
-    client_id = _param(params, "client_id")
+    tenant_id = params.get("tenant_id")
+    client_id = params.get("client_id")
 
     if source == "client_secret":
-        return ClientSecretCredential(tenant_id, client_id, _param(params, "client_secret"), **common)
+        return ClientSecretCredential(tenant_id, client_id, params.get("client_secret"), **common)
     if source == "certificate":
-        password = _param(params, "client_certificate_password")
+        password = params.get("client_certificate_password")
         cert_kwargs = dict(common, password=password.encode("utf-8") if password else None)
         if params.get("client_certificate"):
             cert_kwargs["certificate_data"] = params["client_certificate"].encode("utf-8")
         else:
-            cert_kwargs["certificate_path"] = _param(params, "client_certificate_path")
+            cert_kwargs["certificate_path"] = params.get("client_certificate_path")
         return CertificateCredential(tenant_id, client_id, **cert_kwargs)
     if source == "workload_identity":
-        token_file = _param(params, "federated_token_file")
+        token_file = params.get("federated_token_file")
 
         def read_assertion():
             # Re-read each time: the platform rotates the projected token file.
