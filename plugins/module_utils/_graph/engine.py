@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import copy
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError, WriteOutcomeUnknown
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.waiter import wait_for
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 # After a create whose answer was lost (timeout, dropped connection, 5xx), how long to look for the
@@ -39,7 +39,6 @@ GUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 # The create is never sent again: if the object does not show, the task fails and a re-run (which
 # finds it, or creates it) is the safe retry.
 CREATE_CONFIRM_WINDOW = 60.0
-CONFIRM_POLL_CAP = 10.0
 # Graph's names are limited; 200 is the deployment profile's documented limit and the most any of
 # these resources is known to take.
 MAX_NAME_LENGTH = 200
@@ -297,6 +296,7 @@ class DesiredStateEngine:
         self.group_names = {}  # group id -> the display name the user gave, for results and diffs
         self.predecessor = None  # the old object of a recreate that stopped half-way, when finishing it
         self.final_keys = []  # the assignment targets the object has after the run
+        self.waits = []  # what the run waited for, reported in the result
 
     # reading --------------------------------------------------------------------------------------
 
@@ -443,7 +443,7 @@ class DesiredStateEngine:
                 "%s The %s '%s' did not appear within %.0f s, so the create was not sent again (that could make two). "
                 "Run the task again: it finds the %s if Graph created it, or creates it."
                 % (exc, self.resource.noun, self.params.get(self.resource.key_option), self.confirm_window(), self.resource.noun),
-                **exc.details()
+                waits=self.waits, **exc.details()
             ) from None
 
     def confirm_window(self):
@@ -451,24 +451,22 @@ class DesiredStateEngine:
 
     def confirm_created(self, replacing=None):
         """The object a create whose answer was lost made, looked for over `confirm_window()` seconds, or None."""
-        deadline = time.monotonic() + self.confirm_window()
-        delay = 1.0
-        while True:
+        name = self.params.get(self.resource.key_option)
+
+        def created():
             found = [obj for obj in self.matches_by_key() if replacing is None or obj["id"] != replacing["id"]]
             if len(found) > 1:
                 raise EngineError(
                     "The answer to creating the %s '%s' was lost, and now %d of them exist (ids %s). Delete the extra one, "
-                    "then run the task again." % (self.resource.noun, self.params.get(self.resource.key_option), len(found),
-                                                  ", ".join(sorted(obj["id"] for obj in found)))
+                    "then run the task again." % (self.resource.noun, name, len(found), ", ".join(sorted(obj["id"] for obj in found)))
                 )
-            if found:
-                found[0].pop("assignments", None)
-                return found[0]
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, CONFIRM_POLL_CAP)
+            return found[0] if found else None
+
+        wait = wait_for(created, self.confirm_window(), "the %s '%s' created without an answer" % (self.resource.noun, name))
+        self.waits.append(wait.report())
+        if wait.done:
+            wait.value.pop("assignments", None)
+        return wait.value
 
     def write_actions(self, object_id, changed_props, desired):
         for prop in changed_props:
@@ -752,6 +750,8 @@ class DesiredStateEngine:
             result["assignments"] = self.describe_assignments(keys)
         if self.module._diff:
             result["diff"] = dict(before=self.diff_before, after=self.diff_after)
+        if self.waits:
+            result["waits"] = self.waits
         return result
 
 
