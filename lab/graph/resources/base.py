@@ -3,7 +3,7 @@ registers the standard list/get/create/update/delete routes of one Graph collect
 paging, query options, body validation and error codes."""
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .. import schema
 from ..core import Permission, new_id
@@ -39,6 +39,92 @@ STYLES = {
 
 
 @dataclass
+class AssignmentSupport:
+    """Group assignments held in each object's "assignments" list. Declaring it on a CollectionSpec
+    gives GET {id}/assignments, GET {id}/assignments/{aid} (unless get_item is false),
+    `$expand=assignments`, an empty list on seeded objects, and the way they are written:
+    style "assign_action": POST {id}/assign {body_key: [...]} replaces the set (204, or 200 with the new
+    set when assign_returns_set); style "per_item": POST {id}/assignments adds one (201) and
+    DELETE {id}/assignments/{aid} removes one. Targeted groups must exist; a set may not name one target
+    twice. Resource rules come in through the hooks, which may raise GraphError."""
+    item_type: str                   # e.g. "deviceConfigurationAssignment"
+    style: str = "assign_action"     # or "per_item"
+    body_key: str = "assignments"    # the /assign parameter holding the list (assign_action)
+    defaults: dict = None            # stored defaults of a new assignment (e.g. {"intent": "apply"})
+    assign_returns_set: bool = False  # /assign answers 200 {"value": [...]} instead of 204
+    get_item: bool = True            # GET {id}/assignments/{aid}
+    before_assign: object = None     # fn(req, obj) before an /assign body's set is built
+    before_add: object = None        # fn(req, obj, assignment) before a per-item POST stores it
+
+    def __post_init__(self):
+        if self.style not in ("assign_action", "per_item"):
+            raise ValueError(f"unknown assignment style {self.style!r}")
+
+    def register(self, spec, registry):
+        item = spec.path + "/{id}"
+        routes = [("GET", "/assignments", self.list, spec.read)]
+        if self.get_item or self.style == "per_item":
+            routes.append(("GET", "/assignments/{assignment_id}", self.get, spec.read))
+        if self.style == "assign_action":
+            routes.append(("POST", "/assign", self.assign, spec.write))
+        else:
+            routes += [("POST", "/assignments", self.add, spec.write),
+                       ("DELETE", "/assignments/{assignment_id}", self.remove, spec.write)]
+        for method, suffix, handler, permission in routes:
+            registry.route(method, item + suffix, self._bound(spec, handler), versions=spec.versions,
+                           permission=permission)
+
+    @staticmethod
+    def _bound(spec, handler):
+        return lambda req: handler(spec, req)
+
+    @staticmethod
+    def _find(spec, obj, assignment_id):
+        for assignment in obj["assignments"]:
+            if assignment["id"] == assignment_id:
+                return assignment
+        raise spec.missing(assignment_id)
+
+    def build(self, req, spec, obj, items):
+        return build_assignments(req, spec, items, self.item_type, obj["id"], defaults=self.defaults)
+
+    # --- handlers (spec bound at registration) --------------------------------------------------------
+    def list(self, spec, req):
+        obj = spec.find(req)
+        return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#{spec.path}('{obj['id']}')/assignments",
+                              "value": render_assignments(req, obj)})
+
+    def get(self, spec, req):
+        obj = spec.find(req)
+        return Response(200, render_assignment(req, self._find(spec, obj, req.params["assignment_id"])))
+
+    def assign(self, spec, req):
+        obj = spec.find(req)
+        body = spec.action_body(req, (self.body_key,))
+        if self.before_assign:
+            self.before_assign(req, obj)
+        obj["assignments"] = self.build(req, spec, obj, body.get(self.body_key) or [])
+        if not self.assign_returns_set:
+            return Response(204)
+        return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#Collection("
+                                                f"{schema.NAMESPACE}{self.item_type})",
+                              "value": render_assignments(req, obj)})
+
+    def add(self, spec, req):
+        obj = spec.find(req)
+        (assignment,) = self.build(req, spec, obj, [req.body])
+        if self.before_add:
+            self.before_add(req, obj, assignment)
+        obj["assignments"].append(assignment)
+        return Response(201, render_assignment(req, assignment))
+
+    def remove(self, spec, req):
+        obj = spec.find(req)
+        obj["assignments"].remove(self._find(spec, obj, req.params["assignment_id"]))
+        return Response(204)
+
+
+@dataclass
 class CollectionSpec:
     key: str                      # store key, also the key used by /_lab/seed and /_lab/state
     path: str                     # e.g. "deviceManagement/deviceEnrollmentConfigurations"
@@ -56,10 +142,29 @@ class CollectionSpec:
     before_delete: object = None  # fn(req, stored) -> None, may raise GraphError
     expanders: dict = field(default_factory=dict)  # nav -> fn(req, obj) -> list of rendered objects
     bindable: tuple = ()          # navs that may be set on create with "<nav>@odata.bind"
+    assignments: AssignmentSupport = None  # routes, $expand and seeding of the objects' assignments
+    seed: object = None           # fn(lab, obj) -> obj completes a seeded object of this collection
+
+    def __post_init__(self):
+        if self.assignments:
+            self.expanders.setdefault("assignments", render_assignments)
+            if "assignments" not in self.query.expand:
+                self.query = replace(self.query, expand=self.query.expand + ("assignments",))
 
     # --- errors --------------------------------------------------------------------------------------
     def bad(self, message):
         return GraphError(400, STYLES[self.style]["bad"], message)
+
+    def action_body(self, req, parameters):
+        """The JSON object body of an action that takes only these parameters."""
+        body = req.body if req.body is not None else {}
+        if not isinstance(body, dict):
+            raise self.bad("The request body must be a JSON object.")
+        for name in body:
+            if name not in parameters:
+                raise self.bad(f"The parameter '{name}' in the request payload is not a valid parameter for the "
+                               "operation.")
+        return body
 
     def missing(self, obj_id):
         if self.style == "directory":
@@ -198,6 +303,18 @@ class CollectionSpec:
             method, suffix, permission = routes[operation]
             registry.route(method, self.path + suffix, getattr(self, operation), versions=self.versions,
                            permission=permission)
+        if self.assignments:
+            self.assignments.register(self, registry)
+        if self.assignments or self.seed:
+            registry.seed_hooks.append(self.seed_object)
+
+    def seed_object(self, lab, key, obj):
+        """The seed hook: complete a seeded object of this collection (others pass through)."""
+        if key != self.key:
+            return obj
+        if self.assignments:
+            stamp_seeded_assignable(lab, obj)
+        return self.seed(lab, obj) if self.seed else obj
 
 
 def fill_defaults(obj, type_name, overrides=None):
@@ -283,15 +400,6 @@ def render_assignment(req, assignment):
 def render_assignments(req, obj):
     """An object's assignments as Graph shows them, for `$expand=assignments` and the list route."""
     return [render_assignment(req, assignment) for assignment in obj["assignments"]]
-
-
-def assignment_list_route(spec):
-    """The GET {item}/assignments handler of a collection whose objects hold their assignments."""
-    def list_assignments(req):
-        obj = spec.find(req)
-        return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#{spec.path}('{obj['id']}')/assignments",
-                              "value": render_assignments(req, obj)})
-    return list_assignments
 
 
 def stamp_seeded_assignable(lab, obj):

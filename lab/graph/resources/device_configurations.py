@@ -7,7 +7,7 @@ from .. import schema
 from ..core import new_id
 from ..odata import QuerySupport
 from ..permissions import CONFIGURATION_READ, CONFIGURATION_WRITE
-from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignments, stamp_seeded_assignable
+from .base import AssignmentSupport, CollectionSpec, fill_defaults
 
 KEY = "deviceConfigurations"
 ASSIGNMENT = "deviceConfigurationAssignment"
@@ -27,42 +27,20 @@ def on_update(req, obj, changes):
     obj["lastModifiedDateTime"] = req.lab.clock.now_iso()
 
 
-def seed(lab, key, obj):
-    if key != KEY:
-        return obj
-    stamp_seeded_assignable(lab, obj)
+def seed(lab, obj):
     obj.setdefault("version", 1)
     return fill_defaults(obj, schema.short_name(obj["@odata.type"]), DEFAULTS)
-
-
-def assign(req):
-    obj = SPEC.find(req)
-    body = req.body if req.body is not None else {}
-    if not isinstance(body, dict):
-        raise SPEC.bad("The request body must be a JSON object.")
-    for name in body:
-        if name not in ("assignments",):
-            raise SPEC.bad(f"The parameter '{name}' in the request payload is not a valid parameter for the "
-                           "operation.")
-    obj["assignments"] = build_assignments(req, SPEC, body.get("assignments") or [], ASSIGNMENT, obj["id"],
-                                           defaults={"intent": "apply"})
-    return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#Collection("
-                                            f"{schema.NAMESPACE}{ASSIGNMENT})",
-                          "value": render_assignments(req, obj)})
 
 
 SPEC = CollectionSpec(
     key=KEY, path="deviceManagement/deviceConfigurations", type_name="deviceConfiguration",
     read=CONFIGURATION_READ, write=CONFIGURATION_WRITE, polymorphic=True,
-    query=QuerySupport(expand=("assignments",), top=True),
-    on_create=on_create, on_update=on_update,
-    expanders={"assignments": render_assignments})
+    query=QuerySupport(top=True),
+    on_create=on_create, on_update=on_update, seed=seed,
+    # No GET of a single assignment here: the lab never served it for this collection.
+    assignments=AssignmentSupport(item_type=ASSIGNMENT, style="assign_action", body_key="assignments",
+                                  defaults={"intent": "apply"}, assign_returns_set=True, get_item=False))
 
 
 def register(registry):
     SPEC.register(registry)
-    registry.seed_hooks.append(seed)
-    item = SPEC.path + "/{id}"
-    registry.route("GET", item + "/assignments", assignment_list_route(SPEC), versions=SPEC.versions,
-                   permission=CONFIGURATION_READ)
-    registry.route("POST", item + "/assign", assign, versions=SPEC.versions, permission=CONFIGURATION_WRITE)

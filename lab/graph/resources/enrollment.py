@@ -7,7 +7,7 @@ from .. import schema
 from ..core import new_id
 from ..odata import QuerySupport
 from ..permissions import SERVICE_CONFIG_READ, SERVICE_CONFIG_WRITE
-from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignment, render_assignments, stamp_seeded_assignable
+from .base import AssignmentSupport, CollectionSpec, Response, fill_defaults
 
 KEY = "deviceEnrollmentConfigurations"
 ASSIGNMENT = "enrollmentConfigurationAssignment"
@@ -83,11 +83,8 @@ def before_delete(req, obj):
     _renumber([o for o in _siblings(req.lab, obj) if o is not obj])
 
 
-def seed(lab, key, obj):
-    if key != KEY:
-        return obj
+def seed(lab, obj):
     concrete = schema.short_name(obj["@odata.type"])
-    stamp_seeded_assignable(lab, obj)
     obj.setdefault("version", 1)
     obj.setdefault("deviceEnrollmentConfigurationType", CREATED_KIND.get(concrete, "unknown"))
     if "_" not in obj["id"]:  # a seed without an id got a bare GUID; give it the form Graph uses
@@ -97,39 +94,15 @@ def seed(lab, key, obj):
     return fill_defaults(obj, concrete, TYPE_DEFAULTS.get(concrete))
 
 
-def get_assignment(req):
-    obj = SPEC.find(req)
-    for assignment in obj["assignments"]:
-        if assignment["id"] == req.params["assignment_id"]:
-            return Response(200, render_assignment(req, assignment))
-    raise SPEC.missing(req.params["assignment_id"])
-
-
-def _action_body(req, parameters):
-    body = req.body if req.body is not None else {}
-    if not isinstance(body, dict):
-        raise SPEC.bad("The request body must be a JSON object.")
-    for name in body:
-        if name not in parameters:
-            raise SPEC.bad(f"The parameter '{name}' in the request payload is not a valid parameter for the "
-                           "operation.")
-    return body
-
-
-def assign(req):
-    obj = SPEC.find(req)
-    body = _action_body(req, ("enrollmentConfigurationAssignments",))
+def before_assign(req, obj):
     if is_default(obj):
         raise SPEC.bad("The default enrollment configuration applies to all users and devices and cannot be "
                        "assigned.")
-    obj["assignments"] = build_assignments(req, SPEC, body.get("enrollmentConfigurationAssignments") or [],
-                                           ASSIGNMENT, obj["id"])
-    return Response(204)
 
 
 def set_priority(req):
     obj = SPEC.find(req)
-    body = _action_body(req, ("priority",))
+    body = SPEC.action_body(req, ("priority",))
     priority = body.get("priority")
     if "priority" not in body or isinstance(priority, bool) or not isinstance(priority, int):
         raise SPEC.bad("The parameter 'priority' is required and must be an Edm.Int32.")
@@ -149,19 +122,13 @@ def set_priority(req):
 SPEC = CollectionSpec(
     key=KEY, path="deviceManagement/deviceEnrollmentConfigurations", type_name="deviceEnrollmentConfiguration",
     read=SERVICE_CONFIG_READ, write=SERVICE_CONFIG_WRITE, polymorphic=True,
-    query=QuerySupport(expand=("assignments",), top=True),
-    on_create=on_create, on_update=on_update, before_delete=before_delete,
-    expanders={"assignments": render_assignments})
+    query=QuerySupport(top=True),
+    on_create=on_create, on_update=on_update, before_delete=before_delete, seed=seed,
+    assignments=AssignmentSupport(item_type=ASSIGNMENT, style="assign_action",
+                                  body_key="enrollmentConfigurationAssignments", before_assign=before_assign))
 
 
 def register(registry):
     SPEC.register(registry)
-    registry.seed_hooks.append(seed)
-    item = SPEC.path + "/{id}"
-    registry.route("GET", item + "/assignments", assignment_list_route(SPEC), versions=SPEC.versions,
-                   permission=SERVICE_CONFIG_READ)
-    registry.route("GET", item + "/assignments/{assignment_id}", get_assignment, versions=SPEC.versions,
-                   permission=SERVICE_CONFIG_READ)
-    registry.route("POST", item + "/assign", assign, versions=SPEC.versions, permission=SERVICE_CONFIG_WRITE)
-    registry.route("POST", item + "/setPriority", set_priority, versions=SPEC.versions,
+    registry.route("POST", SPEC.path + "/{id}/setPriority", set_priority, versions=SPEC.versions,
                    permission=SERVICE_CONFIG_WRITE)

@@ -9,7 +9,7 @@ from ..core import new_id
 from ..errors import GraphError
 from ..odata import QuerySupport
 from ..permissions import SERVICE_CONFIG_READ, SERVICE_CONFIG_WRITE
-from .base import CollectionSpec, Response, assignment_list_route, build_assignments, fill_defaults, render_assignment, render_assignments, stamp_seeded_assignable, target_key
+from .base import AssignmentSupport, CollectionSpec, fill_defaults, target_key
 
 KEY = "windowsAutopilotDeploymentProfiles"
 ASSIGNMENT = "windowsAutopilotDeploymentProfileAssignment"
@@ -98,21 +98,11 @@ def before_delete(req, obj):
         raise SPEC.bad("The profile is assigned to groups; remove its assignments before deleting it.")
 
 
-def seed(lab, key, obj):
-    if key != KEY:
-        return obj
-    stamp_seeded_assignable(lab, obj)
+def seed(lab, obj):
     obj["outOfBoxExperienceSetting"] = _oobe(obj.get("outOfBoxExperienceSetting", {}))
     fill_defaults(obj, schema.short_name(obj["@odata.type"]), DEFAULTS)
     _fill_twins(obj)
     return obj
-
-
-def _find_assignment(obj, assignment_id):
-    for assignment in obj["assignments"]:
-        if assignment["id"] == assignment_id:
-            return assignment
-    raise SPEC.missing(assignment_id)
 
 
 def _check_all_devices(req, obj, kind):
@@ -126,41 +116,19 @@ def _check_all_devices(req, obj, kind):
                 raise _intune_error(400, "BadRequest", f"Another Profile {other['id']} is already assigned to All Devices.")
 
 
-def create_assignment(req):
-    obj = SPEC.find(req)
-    (assignment,) = build_assignments(req, SPEC, [req.body], ASSIGNMENT, obj["id"])
+def before_add(req, obj, assignment):
     if any(target_key(a["target"]) == target_key(assignment["target"]) for a in obj["assignments"]):
         raise SPEC.bad("An assignment for this target already exists on the profile.")
     _check_all_devices(req, obj, target_key(assignment["target"])[0])
-    obj["assignments"].append(assignment)
-    return Response(201, render_assignment(req, assignment))
-
-
-def get_assignment(req):
-    obj = SPEC.find(req)
-    return Response(200, render_assignment(req, _find_assignment(obj, req.params["assignment_id"])))
-
-
-def delete_assignment(req):
-    obj = SPEC.find(req)
-    obj["assignments"].remove(_find_assignment(obj, req.params["assignment_id"]))
-    return Response(204)
 
 
 SPEC = CollectionSpec(
     key=KEY, path="deviceManagement/windowsAutopilotDeploymentProfiles",
     type_name="windowsAutopilotDeploymentProfile", read=SERVICE_CONFIG_READ, write=SERVICE_CONFIG_WRITE,
-    polymorphic=True, query=QuerySupport(filter={}, expand=("assignments",), top=True),
-    on_create=on_create, on_update=on_update, before_delete=before_delete,
-    expanders={"assignments": render_assignments})
+    polymorphic=True, query=QuerySupport(filter={}, top=True),
+    on_create=on_create, on_update=on_update, before_delete=before_delete, seed=seed,
+    assignments=AssignmentSupport(item_type=ASSIGNMENT, style="per_item", before_add=before_add))
 
 
 def register(registry):
     SPEC.register(registry)
-    registry.seed_hooks.append(seed)
-    item = SPEC.path + "/{id}/assignments"
-    kw = {"versions": SPEC.versions}
-    registry.route("GET", item, assignment_list_route(SPEC), permission=SERVICE_CONFIG_READ, **kw)
-    registry.route("POST", item, create_assignment, permission=SERVICE_CONFIG_WRITE, **kw)
-    registry.route("GET", item + "/{assignment_id}", get_assignment, permission=SERVICE_CONFIG_READ, **kw)
-    registry.route("DELETE", item + "/{assignment_id}", delete_assignment, permission=SERVICE_CONFIG_WRITE, **kw)
