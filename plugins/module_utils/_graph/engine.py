@@ -59,6 +59,9 @@ TARGET_TYPES = {
     "all_devices": "#microsoft.graph.allDevicesAssignmentTarget",
     "all_users": "#microsoft.graph.allLicensedUsersAssignmentTarget",
 }
+# How each kind of target is written in the assignments option, for messages.
+KIND_OPTIONS = {"include": "group: NAME", "exclude": "group: NAME with exclude: true", "all_devices": "all_devices: true",
+                "all_users": "all_users: true"}
 KIND_OF_TARGET_TYPE = {odata_type.lstrip("#"): kind for kind, odata_type in TARGET_TYPES.items()}
 
 
@@ -160,6 +163,16 @@ class Resource:
         if not params.get("id") and name is None:
             errors.append("%s or id is required, to say which %s to %s." % (
                 self.key_option, self.noun, "delete" if params.get("state") == "absent" else "manage"))
+        for mode, entries in sorted((params.get("assignments") or {}).items()):
+            for entry in entries or []:
+                try:
+                    kind = target_kind(entry)
+                except ValueError as exc:
+                    errors.append("assignments.%s: %s" % (mode, exc))
+                    continue
+                if self.assignments and kind not in self.assignments.kinds:
+                    errors.append("assignments.%s: a %s cannot be assigned with %s; use %s." % (
+                        mode, self.noun, KIND_OPTIONS[kind], ", ".join(KIND_OPTIONS[k] for k in self.assignments.kinds)))
         return errors + (self.validate(params) if self.validate else [])
 
 
@@ -235,6 +248,18 @@ def target_key(target):
     kind = KIND_OF_TARGET_TYPE.get(_type_name(target), _type_name(target))
     group_id = target.get("groupId")
     return kind, group_id.lower() if group_id else None
+
+
+def target_kind(entry):
+    """The kind of target an `assignments` entry names; ValueError when it names none or several."""
+    chosen = [name for name in ("group", "all_devices", "all_users") if entry.get(name)]
+    if len(chosen) != 1:
+        raise ValueError("each target needs exactly one of group, all_devices: true or all_users: true; got %s." % (chosen or "none"))
+    if chosen[0] == "group":
+        return "exclude" if entry.get("exclude") else "include"
+    if entry.get("exclude"):
+        raise ValueError("exclude applies to groups only, not to %s." % chosen[0])
+    return chosen[0]
 
 
 def build_target(key):
@@ -484,23 +509,11 @@ class DesiredStateEngine:
     # assignments ----------------------------------------------------------------------------------
 
     def requested_keys(self, entries, resolver, known_ids):
+        """Target keys of checked entries (see Resource.input_errors), group names resolved."""
         keys = []
         for entry in entries or []:
-            chosen = [name for name in ("group", "all_devices", "all_users") if entry.get(name)]
-            if len(chosen) != 1:
-                raise ValueError("assignments: each target needs exactly one of group, all_devices: true or all_users: true; got %s." % (chosen or "none"))
-            if chosen[0] == "group":
-                kind = "exclude" if entry.get("exclude") else "include"
-                key = (kind, resolver.resolve(entry["group"], known_ids))
-            else:
-                if entry.get("exclude"):
-                    raise ValueError("assignments: exclude applies to groups only, not to %s." % chosen[0])
-                key = (chosen[0], None)
-            if key[0] not in self.resource.assignments.kinds:
-                raise ValueError(
-                    "assignments: a %s cannot be assigned to %s; use %s."
-                    % (self.resource.noun, key[0], ", ".join(self.resource.assignments.kinds))
-                )
+            kind = target_kind(entry)
+            key = (kind, resolver.resolve(entry["group"], known_ids) if kind in ("include", "exclude") else None)
             if key not in keys:
                 keys.append(key)
         return keys

@@ -80,9 +80,6 @@ def validate(params):
             "device_name_template %r: hybrid join profiles cannot name devices; the computer name comes from the "
             "domain join profile (intune.autopilot.domain_join_profile, computer_name_prefix)." % params["device_name_template"]
         )
-    for mode, targets in sorted((params.get("assignments") or {}).items()):
-        if any(target.get("all_users") for target in targets or []):
-            errors.append("assignments.%s: a deployment profile targets devices; use all_devices: true or a device group, not all_users." % mode)
     return errors
 
 
