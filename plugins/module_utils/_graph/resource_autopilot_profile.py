@@ -19,7 +19,6 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine imp
     target_key,
 )
 
-MAX_NAME = 200
 MAX_DESCRIPTION = 1500
 # Intune answers a bare HTTP 500 for a profile name holding any of these (CIPP, the Terraform provider's
 # validators, IntuneManagement, Microsoft365DSC#3892), so they are refused before any request.
@@ -53,8 +52,6 @@ def locale_key(value):
 def validate(params):
     errors = []
     name, description = params.get("display_name"), params.get("description")
-    if name is not None and not 1 <= len(name) <= MAX_NAME:
-        errors.append("display_name: give 1 to %d characters (got %d)." % (MAX_NAME, len(name)))
     refused = sorted({char for char in name or "" if char in NAME_REFUSED}, key=NAME_REFUSED.index)
     if refused:
         suggestion = " ".join("".join(" " if char in NAME_REFUSED else char for char in name).split())
