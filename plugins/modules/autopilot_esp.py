@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - intune.autopilot.graph
   - intune.autopilot.graph_assignments
+  - intune.autopilot.graph_resource
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -37,14 +38,6 @@ attributes:
   platform:
     platforms: all
 options:
-  display_name:
-    description:
-      - Name of the profile. Required unless O(id) is given.
-    type: str
-  id:
-    description:
-      - Graph ID of the profile, to manage one profile among several with the same name, or to rename it.
-    type: str
   description:
     description:
       - Description of the profile.
@@ -138,17 +131,6 @@ options:
       - Intune role scope tag IDs. On create defaults to C(["0"]) (Default).
     type: list
     elements: str
-  state:
-    description:
-      - V(present) creates or updates the profile; V(absent) deletes it (Graph removes its assignments with it).
-    type: str
-    default: present
-    choices: [present, absent]
-  recreate:
-    description:
-      - Enrollment Status Page profiles have no create-only settings; kept for symmetry with the other resource modules.
-    type: bool
-    default: false
 notes:
   - "Graph: C(/beta/deviceManagement/deviceEnrollmentConfigurations) (the v1.0 type lacks nearly every setting).
     Permission: C(DeviceManagementServiceConfig.ReadWrite.All) (C(Group.Read.All) too when assignments name groups)."

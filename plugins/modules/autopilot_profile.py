@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - intune.autopilot.graph
   - intune.autopilot.graph_assignments
+  - intune.autopilot.graph_resource
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -40,13 +41,10 @@ attributes:
 options:
   display_name:
     description:
-      - Name of the profile, at most 200 characters. Required unless O(id) is given.
+      - Name of the profile, 1 to 200 characters. Required unless O(id) is given.
+      - Matched case-insensitively, as Graph matches names in its filters; a name that differs only in case renames the profile.
       - "Intune refuses a name containing a hyphen, a parenthesis or any of C(! # % ^ * + ; ' > <) with a bare HTTP 500,
         so such a name fails before any request. Use spaces or underscores instead."
-    type: str
-  id:
-    description:
-      - Graph ID of the profile, to manage one profile among several with the same name, or to rename it.
     type: str
   description:
     description:
@@ -130,12 +128,6 @@ options:
       - Intune role scope tag IDs. On create defaults to C(["0"]) (Default).
     type: list
     elements: str
-  state:
-    description:
-      - V(present) creates or updates the profile; V(absent) removes its assignments, then deletes it.
-    type: str
-    default: present
-    choices: [present, absent]
   recreate:
     description:
       - Allow a change that Graph cannot make in place - the join type (a Microsoft Entra joined profile of

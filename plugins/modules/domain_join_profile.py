@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - intune.autopilot.graph
   - intune.autopilot.graph_assignments
+  - intune.autopilot.graph_resource
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -32,15 +33,6 @@ attributes:
   platform:
     platforms: all
 options:
-  display_name:
-    description:
-      - Name of the profile, 1 to 200 characters. Required unless O(id) is given.
-      - Matched case-insensitively, as Graph matches names in its filters; a name that differs only in case renames the profile.
-    type: str
-  id:
-    description:
-      - Graph ID of the profile, to manage one profile among several with the same name, or to rename it.
-    type: str
   description:
     description:
       - Description of the profile.
@@ -75,17 +67,6 @@ options:
       - Intune role scope tag IDs. On create defaults to C(["0"]) (Default).
     type: list
     elements: str
-  state:
-    description:
-      - V(present) creates or updates the profile; V(absent) deletes it (with its assignments).
-    type: str
-    default: present
-    choices: [present, absent]
-  recreate:
-    description:
-      - Domain join profiles have no create-only settings; kept for symmetry with the other resource modules.
-    type: bool
-    default: false
 notes:
   - "Graph: C(/beta/deviceManagement/deviceConfigurations) (the type is beta only). Permission:
     C(DeviceManagementConfiguration.ReadWrite.All) (C(Group.Read.All) too when assignments name groups)."
