@@ -36,7 +36,7 @@ options:
     default: [esp, autopilot_profile, domain_join_profile]
   display_name:
     description:
-      - Only objects with exactly this name.
+      - Only objects with this name, matched case-insensitively as the resource modules match it.
     type: str
   resolve_group_names:
     description:
@@ -132,11 +132,11 @@ domain_join_profiles:
       assignments: {set: [{all_devices: true}]}
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import describe
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import GroupResolver, describe
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_profile import PROFILE as AUTOPILOT_PROFILE
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_domain_join_profile import PROFILE as DOMAIN_JOIN_PROFILE
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_esp import ESP, describe_esp, is_default_esp
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_esp import ESP, is_default_esp
 
 # kind: (resource, result key)
 KINDS = {
@@ -144,28 +144,14 @@ KINDS = {
     "autopilot_profile": (AUTOPILOT_PROFILE, "autopilot_profiles"),
     "domain_join_profile": (DOMAIN_JOIN_PROFILE, "domain_join_profiles"),
 }
-# Graph accepts at most 15 values in one `id in (...)` filter.
-IDS_PER_FILTER = 15
 
 
 def list_objects(graph, resource, display_name):
-    """Objects of exactly the resource's type (not its kin), with their assignments expanded."""
-    wanted_type = resource.odata_type.lstrip("#")
+    """Objects of exactly the resource's type (not its kin), named as the module would match them, with assignments."""
     return [
         obj for obj in graph.list(resource.collection, api=resource.api, params={"$expand": "assignments"})
-        if (obj.get("@odata.type") or "").lstrip("#") == wanted_type and (display_name is None or obj.get("displayName") == display_name)
+        if resource.is_type(obj) and (display_name is None or resource.key_matches(obj, display_name))
     ]
-
-
-def group_names(graph, group_ids):
-    names = {}
-    ordered = sorted(group_ids)
-    for start in range(0, len(ordered), IDS_PER_FILTER):
-        batch = ordered[start:start + IDS_PER_FILTER]
-        quoted = ", ".join("'%s'" % group_id for group_id in batch)
-        for group in graph.list("groups", api="v1.0", params={"$filter": "id in (%s)" % quoted, "$select": "id,displayName"}):
-            names[group["id"].lower()] = group["displayName"]
-    return names
 
 
 def run(module):
@@ -176,7 +162,7 @@ def run(module):
         found[key] = []
         for obj in list_objects(graph, resource, module.params["display_name"]):
             assignments = obj.get("assignments") or []
-            described = describe_esp(obj, assignments) if resource is ESP else describe(resource, obj, assignments)
+            described = describe(resource, obj, assignments)
             if resource is ESP and is_default_esp(obj):
                 found["default_esp"] = described
             else:
@@ -185,7 +171,7 @@ def run(module):
         described_objects = [obj for key, objects in found.items() if key != "default_esp" for obj in objects]
         described_objects += [found["default_esp"]] if "default_esp" in found else []
         targets = [target for obj in described_objects for target in obj["assignments"]["set"]]
-        names = group_names(graph, {target["group"] for target in targets if target.get("group")})
+        names = GroupResolver(graph).names_of({target["group"] for target in targets if target.get("group")})
         for target in targets:
             if target.get("group"):
                 target["group"] = names.get(target["group"], target["group"])

@@ -42,6 +42,8 @@ CREATE_CONFIRM_WINDOW = 60.0
 # Graph's names are limited; 200 is the deployment profile's documented limit and the most any of
 # these resources is known to take.
 MAX_NAME_LENGTH = 200
+# Graph accepts at most 15 values in one `id in (...)` filter.
+IDS_PER_FILTER = 15
 
 
 class EngineError(Exception):
@@ -132,6 +134,7 @@ class Resource:
     guard: Callable[[dict, dict], str | None] | None = None  # (existing, params) -> refusal, before any write
     # (graph, existing or None, desired target keys) -> refusal, before any write; for rules across objects
     check_assignments: Callable[[Any, dict | None, list], str | None] | None = None
+    tidy_description: Callable[[dict], None] | None = None  # drops from describe() what the module would refuse
     max_name_length: int = MAX_NAME_LENGTH
 
     @property
@@ -140,6 +143,10 @@ class Resource:
 
     def prop(self, option):
         return next(prop for prop in self.props if prop.option == option)
+
+    def is_type(self, obj):
+        """Whether obj is of the very type the module manages (not a kin type it would replace)."""
+        return _type_name(obj) == self.odata_type.lstrip("#")
 
     def owns(self, obj):
         return _type_name(obj) in {odata_type.lstrip("#") for odata_type in (self.odata_type,) + self.kin_types}
@@ -306,6 +313,16 @@ class GroupResolver:
         self.names[group_id] = value
         return group_id
 
+    def names_of(self, group_ids):
+        """{id: display name} of existing groups, read in batches of the most ids one filter takes."""
+        names = {}
+        ordered = sorted(group_ids)
+        for start in range(0, len(ordered), IDS_PER_FILTER):
+            quoted = ", ".join("'%s'" % group_id for group_id in ordered[start:start + IDS_PER_FILTER])
+            for group in self.graph.list("groups", api="v1.0", params={"$filter": "id in (%s)" % quoted, "$select": "id,displayName"}):
+                names[group["id"].lower()] = group["displayName"]
+        return names
+
 
 # -- the engine ------------------------------------------------------------------------------------
 
@@ -375,7 +392,7 @@ class DesiredStateEngine:
 
     def conforms(self, obj):
         """Whether obj has the type and the create-only values the options ask for."""
-        if _type_name(obj) != self.resource.odata_type.lstrip("#"):
+        if not self.resource.is_type(obj):
             return False
         return not [prop for prop in self.differences(obj, self.desired_values()) if prop.create_only]
 
@@ -798,4 +815,6 @@ def describe(resource, obj, assignments=None):
         described[prop.option] = prop.from_graph(get_path(obj, prop.graph))
     if assignments is not None:
         described["assignments"] = {"set": [describe_target(target_key(a.get("target") or {})) for a in assignments]}
+    if resource.tidy_description:
+        resource.tidy_description(described)
     return described

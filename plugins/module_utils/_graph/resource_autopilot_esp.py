@@ -16,7 +16,6 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine imp
     DesiredStateEngine,
     Prop,
     Resource,
-    describe,
 )
 
 TIMEOUT_RANGE = (1, 1440)
@@ -114,6 +113,13 @@ def app_id_set(value):
     return sorted(app.lower() for app in value)
 
 
+def tidy_description(described):
+    """The settings that exist only while device use is blocked are left out when it is not: the module refuses them then."""
+    if described.get("block_device_until_complete") is False:
+        for option in BLOCKING_ONLY:
+            described.pop(option, None)
+
+
 ESP = Resource(
     noun="Enrollment Status Page profile",
     collection="deviceManagement/deviceEnrollmentConfigurations",
@@ -146,6 +152,7 @@ ESP = Resource(
     ),
     validate=validate,
     guard=guard,
+    tidy_description=tidy_description,
 )
 
 
@@ -169,12 +176,3 @@ class EspEngine(DesiredStateEngine):
 
     def custom_esp_count(self):
         return len([obj for obj in self.graph.list(self.collection, api=self.resource.api) if ESP.owns(obj) and not is_default_esp(obj)])
-
-
-def describe_esp(obj, assignments=None):
-    """describe() for an ESP: the settings that exist only when device use is blocked are left out when it is not."""
-    described = describe(ESP, obj, assignments)
-    if described.get("block_device_until_complete") is False:
-        for option in BLOCKING_ONLY:
-            described.pop(option, None)
-    return described
