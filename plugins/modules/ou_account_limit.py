@@ -193,45 +193,13 @@ machine_account_quota:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.intune.autopilot.plugins.module_utils._ad.dacl import (
-    HAS_WINACL,
-    WINACL_IMPORT_ERROR,
-    DescriptorFormatError,
-    plan_delegation,
-)
-from ansible_collections.intune.autopilot.plugins.module_utils._ad.dn import dn_key, normalise_dn, split_dn
-from ansible_collections.intune.autopilot.plugins.module_utils._ad.directory import (
-    DirectoryError,
-    can_write_dacl,
-    machine_account_quota,
-    read_dacl,
-    resolve_principal,
-    write_dacl,
-)
 from ansible_collections.intune.autopilot.plugins.module_utils._ad.connection import (
-    CONNECTION_LOST_ERRORS,
     HAS_LDAP3,
     LDAP3_IMPORT_ERROR,
     LDAP_CONNECTION_ARGUMENT_SPEC,
-    LdapConnectionError,
-    connect,
-    default_naming_context,
-    describe_loss,
-    describe_server,
-    reconnect,
-    release,
 )
-
-# Re-plans allowed when the DACL keeps changing under us; more would only hide a fight with another tool.
-MAX_WRITE_ATTEMPTS = 5
-
-
-class ConnectionLost(Exception):
-    """The connection to the DC broke after the bind; the message says what was written."""
-
-    def __init__(self, message, changed):
-        super().__init__(message)
-        self.changed = changed
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.dacl import HAS_WINACL, WINACL_IMPORT_ERROR
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.delegation import DelegationError, delegate
 
 
 def main():
@@ -248,190 +216,15 @@ def main():
     if not HAS_WINACL:
         module.fail_json(msg=missing_required_lib("winacl"), exception=str(WINACL_IMPORT_ERROR))
     try:
-        module.exit_json(**delegate(module))
-    except LdapConnectionError as error:
-        module.fail_json(msg=error.message, reason=error.reason)
-    except ConnectionLost as error:
-        module.fail_json(msg=str(error), reason="connection_lost", changed=error.changed)
-    except (DirectoryError, DescriptorFormatError) as error:
-        module.fail_json(msg=str(error))
-
-
-def delegate(module):
-    params = module.params
-    ous = unique_ous(params["ou"])
-    connection = connect(params)
-    try:
-        try:
-            base_dn = default_naming_context(connection)
-            principal = resolve_principal(connection, base_dn, params["principal"])
-
-            # Read and check every OU before the first write, so bad input never leaves a half-done run.
-            snapshots = [read_dacl(connection, dn) for dn in ous]
-            plans = [plan_delegation(snapshot.descriptor, principal.sid, params["rights"], params["state"])
-                     for snapshot in snapshots]
-            not_writable = [plan_dn for plan_dn, plan in zip(ous, plans)
-                            if plan.changed and not can_write_dacl(connection, plan_dn)]
-            quota = machine_account_quota(connection, base_dn)
-        except CONNECTION_LOST_ERRORS as error:
-            raise ConnectionLost(
-                f"The connection to {describe_server(connection)} broke before anything was written ({describe_loss(error)}); "
-                "nothing was written. Run the task again.", changed=False,
-            ) from None
-        if not_writable:
-            raise DirectoryError(
-                f"The bind account {params.get('username') or '(Kerberos ticket)'} may not change the permissions of "
-                f"{', '.join(not_writable)}; give it 'Modify permissions' (WRITE_DAC) on those OUs. Nothing was changed."
-            )
-        if not module.check_mode:
-            plans = write_all(connection, params, snapshots, principal.sid)
-    finally:
-        release(connection)
-
-    ou_results = [
-        dict(
-            dn=dn,
-            changed=plan.changed,
-            aces_added=[ace.to_sddl() for ace in plan.added],
-            aces_removed=[ace.to_sddl() for ace in plan.removed],
-            still_granting=[ace.to_sddl() for ace in plan.still_granting],
-        )
-        for dn, plan in zip(ous, plans)
-    ]
-    for ou_result in ou_results:
-        if ou_result["still_granting"]:
-            module.warn(
-                f"{principal.sam_account_name} keeps these rights on {ou_result['dn']} through ACEs that grant more "
-                f"than rights={params['rights']} and were left alone: {' '.join(ou_result['still_granting'])}"
-            )
-    result = dict(
-        changed=any(plan.changed for plan in plans),
-        principal=dict(dn=principal.dn, sid=principal.sid, sam_account_name=principal.sam_account_name),
-        ous=ou_results,
-        machine_account_quota=quota,
-    )
-    if module._diff:
-        result["diff"] = [
-            dict(before_header=f"{dn} (explicit ACEs)", after_header=f"{dn} (explicit ACEs)",
-                 before=plan.before.explicit_sddl(), after=plan.after.explicit_sddl())
-            for dn, plan in zip(ous, plans)
-        ]
-    return result
-
-
-def unique_ous(ous):
-    """The OUs written the one way ad_dn spells DNs, without repeats (same key, same OU)."""
-    seen = set()
-    unique = []
-    partial = []
-    for value in ous:
-        rdns = split_dn(value)
-        if rdns is None:
-            raise DirectoryError(f"ou {value!r} is not a distinguished name; write it like OU=Autopilot,DC=contoso,DC=com.")
-        if rdns[0][0] not in ("OU", "CN") or rdns[-1][0] != "DC":
-            partial.append(value)
-        elif dn_key(value) not in seen:
-            seen.add(dn_key(value))
-            unique.append(normalise_dn(value))
-    if partial:
-        # The usual cause: ou: [OU=Autopilot,DC=contoso,DC=com] is a YAML flow list of three strings.
-        raise DirectoryError(
-            f"ou {', '.join(repr(value) for value in partial)}: not the full DN of an OU, which starts with OU= "
-            "(or CN= for a container) and ends with the domain's DC= parts, like OU=Autopilot,DC=contoso,DC=com. "
-            "YAML reads ou: [OU=Autopilot,DC=contoso,DC=com] as three entries; write ou as a block list or quote the DN."
-        )
-    if not unique:
-        raise DirectoryError("ou is empty; give at least one OU DN, for example OU=Autopilot,DC=contoso,DC=com.")
-    return unique
-
-
-def write_all(connection, params, snapshots, sid):
-    """Write the OUs in turn; when the connection breaks, find out what the DC holds and say so."""
-    plans = []
-    for snapshot in snapshots:
-        try:
-            plans.append(write_with_retry(connection, snapshot, sid, params["rights"], params["state"]))
-        except CONNECTION_LOST_ERRORS as error:
-            raise lost_while_writing(connection, params, sid, snapshots, plans, error) from None
-    return plans
-
-
-def lost_while_writing(connection, params, sid, snapshots, plans, error):
-    """The ConnectionLost for a break while snapshots[len(plans)] was being written, after reading it again.
-
-    Whether the DC carried out a modify whose answer never came cannot be known from this side, so
-    the OU's DACL is read again over a new connection to the same DC.
-    """
-    snapshot = snapshots[len(plans)]
-    intended = plan_delegation(snapshot.descriptor, sid, params["rights"], params["state"])
-    aces = intended.added or intended.removed
-    label = f"ACE{'' if len(aces) == 1 else 's'} {' '.join(ace.to_sddl() for ace in aces)}"
-    it, its, is_, was = ("it", "its", "is", "was") if len(aces) == 1 else ("they", "their", "are", "were")
-    message = (f"The connection to {describe_server(connection)} broke while writing the permissions of {snapshot.dn!r} "
-               f"({describe_loss(error)}). ")
-    try:
-        current = read_again(connection, params, snapshot.dn)
-    except (LdapConnectionError, DirectoryError, DescriptorFormatError, *CONNECTION_LOST_ERRORS) as reread_error:
-        written = None
-        what = f"the {label} {was}" if params["state"] == "present" else f"the removal of the {label} was"
-        message += (f"Reading it again failed ({reread_error}), so it is unknown whether {what} written to {snapshot.dn!r}; "
-                    "re-run the task, it is idempotent.")
-    else:
-        written = not plan_delegation(current.descriptor, sid, params["rights"], params["state"]).changed
-        outcome = {
-            ("present", True): f"{is_} present: {it} {was} written",
-            ("present", False): f"{is_} not present: {it} {was} not written",
-            ("absent", True): f"{is_} gone: {its} removal was written",
-            ("absent", False): f"{is_} still there: {its} removal was not written",
-        }[params["state"], written]
-        message += f"Read again over a new connection, the {label} {outcome}."
-    written_before = [done.dn for done, plan in zip(snapshots, plans) if plan.changed]
-    not_attempted = [later.dn for later in snapshots[len(plans) + 1:]]
-    if written_before:
-        message += f" Written before it: {', '.join(written_before)}."
-    if not_attempted:
-        message += f" Not attempted: {', '.join(not_attempted)}."
-    if written is not None:
-        message += " Run the task again to finish; it is idempotent."
-    # A write that may have happened counts as a change, so that nothing relying on changed misses one.
-    return ConnectionLost(message, changed=bool(written_before) or written is not False)
-
-
-def read_again(connection, params, dn):
-    """dn's DACL over a new bind to the DC that was being written; another DC may not have the write yet."""
-    fresh = reconnect(connection, params)
-    try:
-        return read_dacl(fresh, dn)
-    finally:
-        release(fresh)
-
-
-def write_with_retry(connection, snapshot, sid, rights, state):
-    """Write the planned DACL unless someone changed it since it was read; then plan again.
-
-    Returns the plan that was written (or found already satisfied).
-    """
-    for _attempt in range(MAX_WRITE_ATTEMPTS):
-        plan = plan_delegation(snapshot.descriptor, sid, rights, state)
-        if not plan.changed:
-            return plan
-        current = read_dacl(connection, snapshot.dn)
-        if (current.raw, current.version) != (snapshot.raw, snapshot.version):
-            snapshot = current
-            continue
-        write_dacl(connection, snapshot.dn, plan.after)
-        written = read_dacl(connection, snapshot.dn)
-        if current.version and written.version != current.version + 1:
-            raise DirectoryError(
-                f"Someone else wrote the permissions of {snapshot.dn!r} at the same moment as this module "
-                f"(descriptor version {current.version} became {written.version}, one write expected); "
-                f"their change may have been replaced. Explicit ACEs now:\n{written.descriptor.explicit_sddl()}"
-            )
-        return plan
-    raise DirectoryError(
-        f"The permissions of {snapshot.dn!r} changed every time they were read ({MAX_WRITE_ATTEMPTS} attempts); "
-        "another tool is editing them. Nothing more was written; run again when it has finished."
-    )
+        result, warnings = delegate(module.params, check_mode=module.check_mode, diff=module._diff)
+    except DelegationError as error:
+        failure = dict(msg=error.message, changed=error.changed)
+        if error.reason:
+            failure["reason"] = error.reason
+        module.fail_json(**failure)
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

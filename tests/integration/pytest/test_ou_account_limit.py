@@ -18,6 +18,7 @@ from ansible.module_utils.testing import patch_module_args
 from winacl.dtyp.ace import ACE as WinaclAce
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph import resource_domain_join_profile as resource_domain_join
+from ansible_collections.intune.autopilot.plugins.module_utils._ad import delegation
 from ansible_collections.intune.autopilot.plugins.module_utils._ad.dacl import parse_ace, parse_descriptor
 from ansible_collections.intune.autopilot.plugins.modules import ou_account_limit
 
@@ -207,7 +208,7 @@ def test_absent_removes_only_our_aces(ad):
 def test_a_change_made_between_read_and_write_is_kept(ad, capsys, monkeypatch):
     target = ad.make_ou()
     concurrent = f"(A;;RP;;;{AUTHENTICATED_USERS})"
-    real_read_dacl = ou_account_limit.read_dacl
+    real_read_dacl = delegation.read_dacl
     reads = []
 
     def read_then_someone_else_edits(connection, dn):
@@ -217,7 +218,7 @@ def test_a_change_made_between_read_and_write_is_kept(ad, capsys, monkeypatch):
             insert_explicit_aces(ad, dn, allow_sddl=[concurrent])
         return snapshot
 
-    monkeypatch.setattr(ou_account_limit, "read_dacl", read_then_someone_else_edits)
+    monkeypatch.setattr(delegation, "read_dacl", read_then_someone_else_edits)
     result = run_in_process(ad.module_args(ou=[target], principal="CONNECTOR01$"), capsys)
 
     assert result["changed"] is True, result
@@ -228,7 +229,7 @@ def test_a_change_made_between_read_and_write_is_kept(ad, capsys, monkeypatch):
 
 def test_a_dacl_that_keeps_changing_fails_after_bounded_retries_without_writing(ad, capsys, monkeypatch):
     target = ad.make_ou()
-    real_read_dacl = ou_account_limit.read_dacl
+    real_read_dacl = delegation.read_dacl
     other_writes = []
 
     def read_while_another_tool_keeps_editing(connection, dn):
@@ -237,7 +238,7 @@ def test_a_dacl_that_keeps_changing_fails_after_bounded_retries_without_writing(
         insert_explicit_aces(ad, dn, allow_sddl=[other_writes[-1]])
         return snapshot
 
-    monkeypatch.setattr(ou_account_limit, "read_dacl", read_while_another_tool_keeps_editing)
+    monkeypatch.setattr(delegation, "read_dacl", read_while_another_tool_keeps_editing)
     result = run_in_process(ad.module_args(ou=[target], principal="CONNECTOR01$"), capsys)
 
     assert result["failed"] is True

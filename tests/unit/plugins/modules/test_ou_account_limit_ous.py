@@ -1,16 +1,15 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ou_account_limit's reading of the ou option, and its EXAMPLES read the way YAML reads them."""
+"""ou_account_limit's reading of the ou option (_ad.delegation.unique_ous), and its EXAMPLES read the way YAML reads them."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from ansible_collections.intune.autopilot.plugins.module_utils._ad.directory import DirectoryError
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.delegation import DelegationError, unique_ous
 from ansible_collections.intune.autopilot.plugins.module_utils._ad.dn import split_dn
 from ansible_collections.intune.autopilot.plugins.modules import ou_account_limit
-from ansible_collections.intune.autopilot.plugins.modules.ou_account_limit import unique_ous
 
 
 def test_the_documentation_is_yaml_that_documents_ou():
@@ -28,7 +27,7 @@ def test_every_example_names_whole_ous():
 
 def test_a_flow_list_dn_split_by_yaml_is_refused_with_the_fix():
     ous = yaml.safe_load("ou: [OU=Autopilot,DC=contoso,DC=com]")["ou"]
-    with pytest.raises(DirectoryError) as raised:
+    with pytest.raises(DelegationError) as raised:
         unique_ous(ous)
     message = str(raised.value)
     assert "'DC=contoso', 'DC=com'" in message and "'OU=Autopilot'" in message
@@ -37,7 +36,7 @@ def test_a_flow_list_dn_split_by_yaml_is_refused_with_the_fix():
 
 @pytest.mark.parametrize("entry", ["DC=com", "DC=contoso,DC=com", "OU=Autopilot", "DC=com,OU=Autopilot", "O=Contoso,DC=com"])
 def test_an_entry_that_is_not_a_whole_ou_dn_is_refused(entry):
-    with pytest.raises(DirectoryError) as raised:
+    with pytest.raises(DelegationError) as raised:
         unique_ous(["OU=Autopilot,DC=contoso,DC=com", entry])
     assert repr(entry) in str(raised.value) and "block list" in str(raised.value)
 
@@ -52,6 +51,6 @@ def test_spellings_of_one_ou_become_one_entry_in_the_directorys_spelling():
     ([], "ou is empty"),
 ])
 def test_no_usable_ou(ous, fragment):
-    with pytest.raises(DirectoryError) as raised:
+    with pytest.raises(DelegationError) as raised:
         unique_ous(ous)
     assert fragment in str(raised.value)
