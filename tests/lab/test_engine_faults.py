@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import graph_auth, run_module, writes
+from module_runner import graph_auth, run_module, writes
 
 PROFILES = "/beta/deviceManagement/windowsAutopilotDeploymentProfiles"
 PROFILE_KEY = "windowsAutopilotDeploymentProfiles"

@@ -5,7 +5,7 @@ request log and state, not from the module's return values alone."""
 
 from __future__ import annotations
 
-from harness import graph_auth, run_module, run_tasks, writes
+from module_runner import graph_auth, run_module, writes
 
 MODULE = "autopilot_profile"
 KEY = "windowsAutopilotDeploymentProfiles"
@@ -243,9 +243,7 @@ def test_invalid_options_fail_before_any_request(lab):
         dict(display_name="Autopilot hybrid join - user-driven"),
         dict(display_name="Autopilot (HAADJ) 100%"),
     ]
-    tasks = [{"name": str(i), "intune.autopilot." + MODULE: dict(graph_auth(lab), **args), "ignore_errors": True}
-             for i, args in enumerate(invalid)]
-    results = run_tasks(tasks)
+    results = [run_module(MODULE, dict(graph_auth(lab), **args)) for args in invalid]
     messages = [result.get("msg", "") for result in results]
     assert all(result.get("failed") for result in results), results
     refused = "containing any of - ! # % ^ * ) ( + ; ' > <"
@@ -295,13 +293,8 @@ def test_a_second_profile_on_all_devices_is_refused_before_any_write_naming_the_
 
 
 def test_unknown_or_ambiguous_groups_fail_before_any_write(lab):
-    tasks = [
-        {"name": group, "intune.autopilot." + MODULE: dict(graph_auth(lab), display_name=NAME,
-                                                           assignments={"add": [{"group": group}]}),
-         "ignore_errors": True}
-        for group in ("No-Such-Group", "Lab-Duplicate")
-    ]
-    unknown, ambiguous = run_tasks(tasks)
+    unknown, ambiguous = [run_module(MODULE, dict(graph_auth(lab), display_name=NAME, assignments={"add": [{"group": group}]}))
+                          for group in ("No-Such-Group", "Lab-Duplicate")]
     assert unknown.get("failed") and "No-Such-Group" in unknown["msg"]
     assert ambiguous.get("failed") and "2 groups" in ambiguous["msg"] and "Lab-Duplicate" in ambiguous["msg"]
     assert graph_writes(lab) == [] and profiles(lab) == []

@@ -1,17 +1,13 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""domain_join_profile (step 8) against the Graph lab; also the engine, the credentials and token reuse."""
+"""domain_join_profile (step 8) against the Graph lab, run in-process (module_runner); the credentials and
+token reuse are tested through ansible-playbook in tests/integration/pytest/test_credentials.py."""
 
 from __future__ import annotations
 
-import json
-import time
-import uuid
-from pathlib import Path
-
 import pytest
 
-from harness import graph_auth, run_module, run_tasks, writes
+from module_runner import graph_auth, run_module, writes
 
 COLLECTION = "/beta/deviceManagement/deviceConfigurations"
 NAME = "Autopilot hybrid join - domain join"
@@ -54,89 +50,11 @@ def test_create_with_tutorial_values_then_rerun_sends_no_write(lab):
     assert len(domain_join_profiles(lab)) == 1
 
 
-def federated_token_file(lab, directory):
-    """A federated token the lab trusts: an assertion signed with the lab-cert app's key, as a workload's
-    OIDC issuer would sign it (the lab checks it like a client assertion)."""
-    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
-    from lab.graph import jwt  # pylint: disable=import-outside-toplevel
-
-    app = lab.apps["lab-cert"]
-    key = serialization.load_pem_private_key(Path(app["cert_path"]).read_bytes(), password=None)
-    now = int(time.time())
-    claims = {"iss": app["client_id"], "sub": app["client_id"], "aud": "%s/%s/oauth2/v2.0/token" % (lab.url, lab.tenant),
-              "iat": now, "nbf": now, "exp": now + 600, "jti": str(uuid.uuid4())}
-    path = directory / "federated-token"
-    path.write_text(jwt.sign_rs256(claims, key))
-    return str(path)
-
-
-def credentials(lab, kind, tmp_path):
-    """(module options, controller environment) for one credential kind; auth_source stays auto throughout."""
-    if kind == "access_token":
-        token = lab.client.mint_token(kind="app", app=lab.apps["lab-admin"]["client_id"])
-        return dict(graph_endpoint=lab.url, ca_path=lab.ca, access_token=token), {}
-    if kind == "managed_identity":
-        identity = lab.apps["lab-identity"]
-        return dict(graph_endpoint=lab.url, ca_path=lab.ca), {"IDENTITY_ENDPOINT": lab.url + "/msi/token",
-                                                              "IDENTITY_HEADER": identity["identity_header"]}
-    if kind == "workload_identity":
-        return dict(tenant_id=lab.tenant, client_id=lab.apps["lab-cert"]["client_id"], graph_endpoint=lab.url,
-                    authority_host=lab.url, ca_path=lab.ca, federated_token_file=federated_token_file(lab, tmp_path)), {}
-    return graph_auth(lab, app={"client_secret": "lab-admin", "certificate": "lab-cert"}[kind]), {}
-
-
-CALLER = {"client_secret": "lab-admin", "certificate": "lab-cert", "access_token": "lab-admin",
-          "managed_identity": "lab-identity", "workload_identity": "lab-cert"}
-
-
-@pytest.mark.parametrize("kind", list(CALLER))
-def test_lifecycle_with_each_credential(lab, kind, tmp_path):
-    auth, env = credentials(lab, kind, tmp_path)
-
-    def run(**overrides):
-        return run_module("domain_join_profile", dict(auth, **dict(PROFILE, **overrides)), extra_env=env)
-
-    created = run()
-    assert created["changed"] is True and not created["failed"], created
-    assert {entry["app_id"] for entry in log(lab)} == {lab.apps[CALLER[kind]]["client_id"]}
-    assert lab.client.counts()["token"] == (0 if kind == "access_token" else 1)
-
-    lab.client.clear_log()
-    assert run()["changed"] is False
-    assert writes(log(lab)) == []
-
-    updated = run(description="updated")
-    assert updated["changed"] is True
-    assert [(entry["method"], sorted(entry["body"])) for entry in writes(log(lab))] == [("PATCH", ["@odata.type", "description"])]
-
-    lab.client.clear_log()
-    deleted = run(state="absent")
-    assert deleted["changed"] is True and domain_join_profiles(lab) == []
-    assert [entry["method"] for entry in writes(log(lab))] == ["DELETE"]
-    for secret in (auth.get("access_token"), auth.get("client_secret")):
-        assert not secret or all(secret not in json.dumps(result) for result in (created, updated, deleted))
-
-
 def test_a_read_only_app_is_refused_before_anything_changes(lab):
     result = run_module("domain_join_profile", profile_args(lab, app="lab-reader"))
     assert result["failed"] and result["status"] == 403 and result["error_code"] == "Authorization_RequestDenied", result
     assert "POST /beta/deviceManagement/deviceConfigurations" in result["msg"] and result["request_id"]
     assert domain_join_profiles(lab) == []
-
-
-def test_one_token_request_for_a_whole_play_and_no_secret_in_results(lab):
-    auth = graph_auth(lab)
-    tasks = [
-        {"name": "defaults", "module_defaults": {"group/intune.autopilot.graph": auth}, "block": [
-            {"name": "create", "intune.autopilot.domain_join_profile": PROFILE},
-            {"name": "again", "intune.autopilot.domain_join_profile": PROFILE},
-            {"name": "description", "intune.autopilot.domain_join_profile": dict(PROFILE, description="third task")},
-        ]},
-    ]
-    results = run_tasks(tasks)
-    assert [result["changed"] for result in results] == [True, False, True]
-    assert lab.client.counts()["token"] == 1
-    assert auth["client_secret"] not in json.dumps(results)
 
 
 def test_update_patches_only_what_differs_and_diff_shows_it(lab):

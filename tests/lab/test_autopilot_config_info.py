@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import graph_auth, run_module, run_tasks, writes
+from module_runner import graph_auth, run_module, writes
 
 ESP = dict(display_name="Adopt me - ESP", error_timeout_minutes=90,
            assignments={"set": [{"group": "Lab-Pilot-Devices"}, {"group": "Lab-Kiosk-Devices", "exclude": True}]})
@@ -45,12 +45,8 @@ def test_lists_each_kind_in_the_modules_shape_with_group_names_and_sends_no_writ
 
 def test_every_listed_object_handed_back_to_its_module_changes_nothing(lab, configured):
     info = run_module("autopilot_config_info", configured)
-    tasks = [
-        {"name": "adopt %s" % obj["display_name"], "intune.autopilot." + MODULE_OF[key]: dict(configured, **obj)}
-        for key in MODULE_OF for obj in info[key]
-    ]
     lab.client.clear_log()
-    results = run_tasks(tasks)
+    results = [run_module(MODULE_OF[key], dict(configured, **obj)) for key in MODULE_OF for obj in info[key]]
     assert len(results) == 3
     assert [(result["changed"], result["failed"]) for result in results] == [(False, False)] * 3, results
     assert writes(lab.client.requests()) == []
@@ -87,6 +83,6 @@ def test_block_device_use_is_read_as_graphs_inverse_and_both_kinds_are_adopted_u
     assert all(esp["id"].endswith("_Windows10EnrollmentCompletionPageConfiguration") for esp in esps.values())
 
     lab.client.clear_log()
-    results = run_tasks([{"name": name, "intune.autopilot.autopilot_esp": dict(auth, **esp)} for name, esp in sorted(esps.items())])
+    results = [run_module("autopilot_esp", dict(auth, **esp)) for _name, esp in sorted(esps.items())]
     assert [(result["changed"], result["failed"]) for result in results] == [(False, False)] * 2, results
     assert writes(lab.client.requests()) == []

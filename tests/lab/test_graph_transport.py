@@ -25,7 +25,6 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport 
     TokenRejected,
     WriteOutcomeUnknown,
     origin,
-    parse_retry_after,
 )
 
 GROUPS = "/v1.0/groups"
@@ -83,11 +82,6 @@ def test_retry_after_as_http_date_is_honoured(lab, token):
     sleep = RecordingSleep()
     client_for(lab, token, sleep).list("groups", api="v1.0")
     assert len(sleep.waits) == 1 and 15 <= sleep.waits[0] <= 20
-
-
-def test_parse_retry_after_rejects_garbage_and_past_dates():
-    assert parse_retry_after("soon") is None
-    assert parse_retry_after(email.utils.formatdate(time.time() - 60, usegmt=True)) == 0.0
 
 
 def test_total_wait_is_bounded_and_the_failure_says_throttled(lab, token):

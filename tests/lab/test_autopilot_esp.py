@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from harness import graph_auth, run_module, writes
+from module_runner import graph_auth, run_module, writes
 
 MODULE = "autopilot_esp"
 ESP_TYPE = "#microsoft.graph.windows10EnrollmentCompletionPageConfiguration"
