@@ -1,11 +1,21 @@
-"""One command for the Samba AD lab: `python -m lab.ad {install,start,stop,env}`."""
+"""One command for the Samba AD lab: `python -m lab.ad [--dir DIR] {install,start [--fresh] [--address A],stop,env}`."""
 
 import argparse
 import json
 import sys
 from pathlib import Path
 
-from lab.ad.samba_lab import DEFAULT_STATE_DIR, LabError, LabPaths, ensure_running, install, lab_environment, stop
+from lab.ad.samba_lab import (
+    DEFAULT_ADDRESS,
+    DEFAULT_STATE_DIR,
+    LabError,
+    LabPaths,
+    ensure_running,
+    free_loopback_address,
+    install,
+    lab_environment,
+    stop,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("install", help="install the Samba packages with apt when missing; nothing else")
     start_parser = commands.add_parser("start", help="install, provision and seed when needed, start the DC, print its details as JSON")
     start_parser.add_argument("--fresh", action="store_true", help="throw away the existing domain and provision a new one")
+    start_parser.add_argument(
+        "--address",
+        help=f"loopback address (127.x.y.z) a new lab listens on, or 'free' for an unused one (default: the lab's own, "
+        f"{DEFAULT_ADDRESS} for a new lab); the ports stay 389/636, as Samba cannot change them. Another address "
+        "for an existing lab needs --fresh",
+    )
     commands.add_parser("stop", help="stop the DC by its PID")
     commands.add_parser("env", help="print the connection details as JSON")
     arguments = parser.parse_args(argv)
@@ -23,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.command == "install":
             install()
         elif arguments.command == "start":
-            print(json.dumps(ensure_running(paths, fresh=arguments.fresh), indent=2))
+            address = free_loopback_address() if arguments.address == "free" else arguments.address
+            print(json.dumps(ensure_running(paths, fresh=arguments.fresh, address=address), indent=2))
         elif arguments.command == "stop":
             print("stopped" if stop(paths) else "not running")
         else:

@@ -1,14 +1,22 @@
 """A throwaway Samba AD domain controller on loopback, for tests and demos of the AD steps.
 
-Everything lives in one state directory (default /tmp/intune-autopilot-ad-lab): the provisioned
-domain, Samba's generated TLS CA, the PID of the running DC and a JSON file with the connection
-details and seeded objects. Listeners bind to 127.0.0.1 only.
+Everything lives in one state directory (default /tmp/intune-autopilot-ad-lab, or $AD_LAB_DIR): the
+provisioned domain, the lab's TLS CA, the PID of the running DC, the address it listens on and a JSON
+file with the connection details and seeded objects.
+
+Listeners bind to one loopback address only, 127.0.0.1 unless another 127.x.y.z is given at
+provisioning. Samba 4.17 has no setting for its LDAP ports (389, 636 and the global catalog's 3268,
+3269 are compiled in; smb.conf only has "cldap port", "krb5 port", "kpasswd port", "smb ports" and the
+like), so two labs on one machine are kept apart by giving each its own address, not its own ports.
+See lab/ad/README.md.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -29,10 +37,15 @@ SAMBA_PACKAGES = (
 )
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 
-HOST = "127.0.0.1"
-CLIENT_HOST = "localhost"
+DEFAULT_ADDRESS = "127.0.0.1"
+# Clients of the default address connect to "localhost", the name in its certificate.
+DEFAULT_CLIENT_HOST = "localhost"
+# Fixed in Samba (no smb.conf option changes them); other services of the DC bind more fixed ports.
 LDAP_PORT = 389
 LDAPS_PORT = 636
+LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+# free_loopback_address picks from here, away from 127.0.0.1 and the 127.0.1.1 Debian gives the host name.
+FREE_ADDRESS_RANGE = ipaddress.ip_network("127.64.0.0/10")
 REALM = "AUTOPILOT.TEST"
 NETBIOS_DOMAIN = "AUTOPILOT"
 BASE_DN = "DC=autopilot,DC=test"
@@ -80,12 +93,54 @@ class LabPaths:
         return self.root / "lab-env.json"
 
     @property
+    def settings_file(self) -> Path:
+        """What provisioning chose (the address), kept for start, env and stop."""
+        return self.root / "lab-settings.json"
+
+    @property
     def tls_dir(self) -> Path:
         return self.root / "tls"
 
     @property
     def ca_file(self) -> Path:
         return self.tls_dir / "ca.pem"
+
+
+def validate_address(address: str) -> str:
+    """address as a loopback IPv4 address string, or LabError saying why it cannot be one."""
+    try:
+        parsed = ipaddress.IPv4Address(address)
+    except ValueError:
+        raise LabError(f"Address {address!r} is not an IPv4 address; give one in 127.0.0.0/8, like 127.0.0.1.") from None
+    if parsed not in LOOPBACK or parsed in (LOOPBACK.network_address, LOOPBACK.broadcast_address):
+        raise LabError(f"Address {address} is not a loopback host address; give one in 127.0.0.1 to 127.255.255.254.")
+    return str(parsed)
+
+
+def client_host(address: str) -> str:
+    """The name clients connect to: it must be in the DC certificate's DNS names, as ldap3 ignores IP SANs."""
+    return DEFAULT_CLIENT_HOST if address == DEFAULT_ADDRESS else address
+
+
+def lab_address(paths: LabPaths) -> str:
+    """The address this lab was provisioned with (127.0.0.1 for labs from before it was a choice)."""
+    try:
+        return json.loads(paths.settings_file.read_text())["address"]
+    except FileNotFoundError:
+        return DEFAULT_ADDRESS
+
+
+def free_loopback_address(attempts: int = 50) -> str:
+    """A random address in FREE_ADDRESS_RANGE on which nothing answers on the LDAP ports.
+
+    Two labs picking at the same moment would have to pick the same of four million addresses.
+    """
+    for _attempt in range(attempts):
+        offset = random.randrange(1, FREE_ADDRESS_RANGE.num_addresses - 1)
+        address = str(FREE_ADDRESS_RANGE.network_address + offset)
+        if not any(_port_open(address, port) for port in (LDAP_PORT, LDAPS_PORT)):
+            return address
+    raise LabError(f"Found no free loopback address in {FREE_ADDRESS_RANGE} after {attempts} attempts.")
 
 
 def samba_installed() -> bool:
@@ -120,24 +175,26 @@ def install() -> None:
         raise LabError("apt-get finished but the samba and samba-tool commands are still missing.")
 
 
-def provision(paths: LabPaths) -> None:
-    """Create a fresh domain in paths.root, replacing whatever was there."""
+def provision(paths: LabPaths, address: str = DEFAULT_ADDRESS) -> None:
+    """Create a fresh domain in paths.root listening on address, replacing whatever was there."""
+    address = validate_address(address)
     if running_pid(paths) is not None:
         raise LabError(f"A lab DC is running from {paths.root}; stop it before provisioning again.")
     shutil.rmtree(paths.root, ignore_errors=True)
     # Samba creates the other directories itself, with the permissions it insists on.
     (paths.root / "log").mkdir(parents=True)
-    write_tls_files(paths)
+    write_tls_files(paths, address)
     # An empty configuration keeps provision from copying the machine's DNS forwarder and shares.
     empty_conf = paths.root / "empty-smb.conf"
     empty_conf.write_text("")
     paths.smb_conf.unlink(missing_ok=True)
     root = paths.root
     options = {
-        "interfaces": "lo",
+        # Any 127.x address is on lo; "/8" lets Samba take one that lo does not list by itself.
+        "interfaces": f"{address}/8",
         "bind interfaces only": "yes",
         "server services": "-dns -nbt -dnsupdate",
-        "dns forwarder": HOST,
+        "dns forwarder": address,
         "pid directory": root / "pid",
         "ncalrpc dir": root / "ncalrpc",
         "winbindd socket directory": root / "winbindd",
@@ -159,20 +216,20 @@ def provision(paths: LabPaths) -> None:
         "--dns-backend=SAMBA_INTERNAL",
         "--use-rfc2307",
         "--host-name=dc1",
-        f"--host-ip={HOST}",
+        f"--host-ip={address}",
     ]
     command += [f"--option={name}={value}" for name, value in options.items()]
     _run(command)
+    paths.settings_file.write_text(json.dumps({"address": address}))
 
 
-def write_tls_files(paths: LabPaths) -> None:
-    """A lab CA and a server certificate for dc1 and 127.0.0.1.
+def write_tls_files(paths: LabPaths, address: str = DEFAULT_ADDRESS) -> None:
+    """A lab CA and a server certificate for dc1, the client host name and the address.
 
     Samba's self-generated certificate lacks the Authority Key Identifier that Python 3.13's strict
     X.509 verification requires, so LDAPS validation against it would fail for the wrong reason.
     """
     import datetime
-    import ipaddress
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -210,9 +267,10 @@ def write_tls_files(paths: LabPaths) -> None:
         .not_valid_before(validity[0])
         .not_valid_after(validity[1])
         .add_extension(
-            # ldap3 matches host names itself and ignores IP SANs, so clients connect to "localhost".
+            # ldap3 matches host names itself and ignores IP SANs, so clients connect to "localhost",
+            # or to another address by that address written as a DNS name.
             x509.SubjectAlternativeName(
-                [x509.DNSName(host_name), x509.DNSName(CLIENT_HOST), x509.IPAddress(ipaddress.ip_address(HOST))]
+                [x509.DNSName(host_name), x509.DNSName(client_host(address)), x509.IPAddress(ipaddress.ip_address(address))]
             ),
             critical=False,
         )
@@ -257,11 +315,12 @@ def start_dc(paths: LabPaths) -> int:
     pid = running_pid(paths)
     if pid is not None:
         return pid
+    address = lab_address(paths)
     for port in (LDAP_PORT, LDAPS_PORT):
-        if _port_open(port):
+        if _port_open(address, port):
             raise LabError(
-                f"Port {port} on {HOST} is already in use by another program; "
-                "stop the other directory server (or the other lab) first."
+                f"Port {port} on {address} is already in use by another program; stop the other directory server "
+                "(or the other lab), or provision this lab on another loopback address (start --fresh --address 127.x.y.z)."
             )
     log = paths.log_file.open("ab")
     process = subprocess.Popen(
@@ -277,11 +336,11 @@ def start_dc(paths: LabPaths) -> int:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise LabError(f"samba exited with status {process.returncode}; see {paths.log_file}")
-        if _port_open(LDAP_PORT) and _port_open(LDAPS_PORT) and paths.ca_file.exists():
+        if _port_open(address, LDAP_PORT) and _port_open(address, LDAPS_PORT) and paths.ca_file.exists():
             return process.pid
         time.sleep(0.1)
     stop(paths)
-    raise LabError(f"samba did not open ports {LDAP_PORT}/{LDAPS_PORT} in {STARTUP_TIMEOUT_SECONDS} s; see {paths.log_file}")
+    raise LabError(f"samba did not open {address}:{LDAP_PORT}/{LDAPS_PORT} in {STARTUP_TIMEOUT_SECONDS} s; see {paths.log_file}")
 
 
 def stop(paths: LabPaths) -> bool:
@@ -302,8 +361,10 @@ def stop(paths: LabPaths) -> bool:
 
 def lab_environment(paths: LabPaths) -> dict:
     """Connection details and seeded names, as printed by `python -m lab.ad env`."""
+    address = lab_address(paths)
     return {
-        "host": CLIENT_HOST,
+        "host": client_host(address),
+        "address": address,
         "ldap_port": LDAP_PORT,
         "ldaps_port": LDAPS_PORT,
         "ca_path": str(paths.ca_file),
@@ -421,7 +482,7 @@ def admin_connection(paths: LabPaths):
     import ldap3
 
     tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(paths.ca_file))
-    server = ldap3.Server(CLIENT_HOST, port=LDAPS_PORT, use_ssl=True, tls=tls, get_info=ldap3.NONE)
+    server = ldap3.Server(client_host(lab_address(paths)), port=LDAPS_PORT, use_ssl=True, tls=tls, get_info=ldap3.NONE)
     connection = ldap3.Connection(
         server,
         user=f"CN=Administrator,CN=Users,{BASE_DN}",
@@ -433,13 +494,24 @@ def admin_connection(paths: LabPaths):
     return connection
 
 
-def ensure_running(paths: LabPaths, fresh: bool = False) -> dict:
-    """Install, provision, start and seed as needed; return the lab environment."""
+def ensure_running(paths: LabPaths, fresh: bool = False, address: str | None = None) -> dict:
+    """Install, provision, start and seed as needed; return the lab environment.
+
+    address is where a newly provisioned lab listens (default 127.0.0.1); an existing lab keeps its
+    own, and asking for another one without fresh is an error.
+    """
+    if address is not None:
+        address = validate_address(address)
+        if not fresh and paths.smb_conf.exists() and lab_address(paths) != address:
+            raise LabError(
+                f"The lab in {paths.root} listens on {lab_address(paths)}, not {address}; "
+                "add --fresh (fresh=True) to provision it again on the new address."
+            )
     install()
     if fresh:
         stop(paths)
     if fresh or not paths.smb_conf.exists():
-        provision(paths)
+        provision(paths, address or lab_address(paths))
     start_dc(paths)
     environment = lab_environment(paths)
     if not paths.env_file.exists():
@@ -458,10 +530,10 @@ def _unicode_password(password: str) -> bytes:
     return f'"{password}"'.encode("utf-16-le")
 
 
-def _port_open(port: int) -> bool:
+def _port_open(address: str, port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.2)
-        return probe.connect_ex((HOST, port)) == 0
+        return probe.connect_ex((address, port)) == 0
 
 
 def _run(command: list[str], env: dict | None = None) -> None:

@@ -2,7 +2,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fixtures of the Active Directory tests: one Samba AD lab per test run, shared by xdist workers.
 
-Each test works in OUs of its own (made by `ad.make_ou()`), so tests do not see each other's ACEs.
+Each run has its own state directory and its own loopback address (Samba's LDAP ports are fixed),
+so two runs on one machine do not collide. Each test works in OUs of its own (made by
+`ad.make_ou()`), so tests do not see each other's ACEs.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 import socket
 import ssl
 import struct
@@ -21,12 +24,16 @@ from pathlib import Path
 
 import pytest
 
-LAB_DIR = Path("/tmp/intune-autopilot-ad-lab-tests")
-START_LOCK = Path("/tmp/intune-autopilot-ad-lab-tests.start.lock")
-USERS_LOCK = Path("/tmp/intune-autopilot-ad-lab-tests.users.lock")
+# xdist gives every worker of one run the same id; a run without xdist is one process.
+RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+# The run's directory: its locks, and the lab's state directory under lab/ (which provisioning replaces).
+RUN_DIR = Path(os.environ.get("TMPDIR") or "/tmp") / f"intune-autopilot-ad-tests-{RUN_ID}"
+LAB_DIR = RUN_DIR / "lab"
+START_LOCK = RUN_DIR / "start.lock"
+USERS_LOCK = RUN_DIR / "users.lock"
 # Tests that rely on msaODJ* discovery finding exactly one account hold this shared; the test that
 # adds a second msaODJ account holds it exclusively.
-DISCOVERY_LOCK = Path("/tmp/intune-autopilot-ad-lab-tests.discovery.lock")
+DISCOVERY_LOCK = RUN_DIR / "discovery.lock"
 
 
 def _samba_lab():
@@ -39,10 +46,13 @@ def _samba_lab():
 def ad_lab():
     """The lab's connection details (dict, as `python -m lab.ad env` prints them).
 
-    Skips when Samba cannot be installed here, except under CI=true, where that is a failure.
+    The first worker of the run provisions a fresh domain on a free loopback address; the others use
+    it. Skips when Samba cannot be installed or cannot start here, except under CI=true, where that
+    is a failure.
     """
     samba_lab = _samba_lab()
     paths = samba_lab.LabPaths(LAB_DIR)
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
     users = USERS_LOCK.open("a")
     with START_LOCK.open("a") as start_lock:
         fcntl.flock(start_lock, fcntl.LOCK_EX)
@@ -50,16 +60,22 @@ def ad_lab():
             try:
                 samba_lab.install()
             except samba_lab.LabError as error:
-                if os.environ.get("CI") == "true":
-                    pytest.fail(f"CI must run the AD tests but Samba cannot be installed: {error}")
-                pytest.skip(f"Samba AD lab unavailable (Samba cannot be installed here): {error}")
-            # A lab left from an earlier run may hold extra msaODJ accounts; start from a fresh domain.
-            environment = samba_lab.ensure_running(paths, fresh=samba_lab.running_pid(paths) is None)
+                users.close()
+                _unavailable(f"Samba cannot be installed here: {error}")
+            try:
+                if samba_lab.running_pid(paths) is None:
+                    environment = samba_lab.ensure_running(paths, fresh=True, address=samba_lab.free_loopback_address())
+                else:  # another worker of this run started it
+                    environment = samba_lab.lab_environment(paths)
+            except samba_lab.LabError as error:
+                users.close()
+                samba_lab.stop(paths)
+                _unavailable(f"the Samba AD DC cannot be provisioned or started here: {error}")
             fcntl.flock(users, fcntl.LOCK_SH)
         finally:
             fcntl.flock(start_lock, fcntl.LOCK_UN)
     yield environment
-    # The last worker to finish stops the DC; others still hold their shared lock.
+    # The last worker to finish stops the DC and removes the run's directory; others still hold their shared lock.
     fcntl.flock(users, fcntl.LOCK_UN)
     try:
         fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -67,7 +83,15 @@ def ad_lab():
         pass
     else:
         samba_lab.stop(paths)
+        shutil.rmtree(RUN_DIR, ignore_errors=True)
     users.close()
+
+
+def _unavailable(reason: str):
+    """Skip the AD tests, or fail them under CI=true, where they must run (see the Makefile and README)."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the AD tests, but {reason}", pytrace=False)
+    pytest.skip(f"Samba AD lab unavailable: {reason}")
 
 
 @dataclass
@@ -202,7 +226,7 @@ NOT_FINAL_ANSWERS = (0x64, 0x73, 0x79)
 
 
 class LdapFaultProxy:
-    """A proxy on 127.0.0.1 between a module and the lab's LDAPS port that breaks the connection at one request.
+    """A proxy on the lab's loopback address between a module and the lab's LDAPS port that breaks the connection at one request.
 
     It ends TLS with the lab DC's own certificate (so the module validates it as it would the DC's)
     and relays one request and its answers at a time, so it knows each LDAP operation. On the
@@ -234,11 +258,12 @@ class LdapFaultProxy:
         self._threads: list[threading.Thread] = []
 
     def __enter__(self):
-        tls_dir = _samba_lab().LabPaths(LAB_DIR).tls_dir
+        tls_dir = _samba_lab().LabPaths(Path(self.lab["state_dir"])).tls_dir
         self._server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._server_tls.load_cert_chain(tls_dir / "cert.pem", tls_dir / "key.pem")
         self._dc_tls = ssl.create_default_context(cafile=self.lab["ca_path"])
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        # On the lab's address, so that the module connects by the same name, which the certificate holds.
+        self._listener = socket.create_server((self.lab["address"], 0))
         self._listener.settimeout(0.2)
         self.port = self._listener.getsockname()[1]
         self._spawn(self._accept_until_stopped)
@@ -275,7 +300,7 @@ class LdapFaultProxy:
         self._sockets.append(client_tcp)
         try:
             client = self._server_tls.wrap_socket(client_tcp, server_side=True)
-            dc_tcp = socket.create_connection(("127.0.0.1", self.lab["ldaps_port"]), timeout=self.SOCKET_TIMEOUT)
+            dc_tcp = socket.create_connection((self.lab["address"], self.lab["ldaps_port"]), timeout=self.SOCKET_TIMEOUT)
             own.append(dc_tcp)
             self._sockets.append(dc_tcp)
             dc = self._dc_tls.wrap_socket(dc_tcp, server_hostname=self.lab["host"])

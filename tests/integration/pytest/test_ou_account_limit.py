@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import uuid
 
@@ -25,6 +26,7 @@ from ansible_collections.intune.autopilot.plugins.modules import ou_account_limi
 COMPUTER = "bf967a86-0de6-11d0-a285-00aa003049e2"
 USER_CLASS = "bf967aba-0de6-11d0-a285-00aa003049e2"
 EVERYONE = "S-1-1-0"
+ADDRESS_AS_NUMBER = "<the lab's address as one number>"
 AUTHENTICATED_USERS = "S-1-5-11"
 
 
@@ -462,11 +464,14 @@ def test_several_connector_msas_are_listed_and_nothing_is_written(ad, exclusive_
     (dict(password="wrong-password"), "invalid_credentials", "check username and password"),
     (dict(ca_path=None), "tls", "set ca_path"),
     (dict(port=1), "unreachable", "Cannot reach"),
-    (dict(server=["127.0.0.1"]), "tls", "host name in the DC's certificate"),
+    # The DC's own address, written as one number: a name that reaches it but is not in its certificate.
+    (dict(server=[ADDRESS_AS_NUMBER]), "tls", "host name in the DC's certificate"),
     (dict(port=0), "bad_options", "port 0 is not a TCP port"),
     (dict(operation_timeout=-1), "bad_options", "operation_timeout is -1"),
 ])
 def test_bind_failures_are_told_apart(ad, overrides, reason, fragment):
+    if overrides.get("server") == [ADDRESS_AS_NUMBER]:
+        overrides = dict(overrides, server=[str(int(ipaddress.IPv4Address(ad.lab["address"])))])
     args = ad.module_args(ou=[ad.lab["autopilot_ou"]], principal="CONNECTOR01$", **overrides)
     result = run_module("ou_account_limit", {key: value for key, value in args.items() if value is not None})
     assert result["failed"] is True
