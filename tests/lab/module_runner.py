@@ -7,19 +7,28 @@ AnsibleModule would read them from Ansible, and a token the lab minted (no token
 lab's request log holds only the Graph calls the module made). What the module writes to stdout is
 its result. The action plugin, the controller's token cache and module_defaults are not involved:
 tests/integration/pytest runs the modules through ansible-playbook for those.
+
+The module's waits (retries, the look for a lost create) are not spent: they are recorded, move the
+lab's clock on by as much, and count in the module's clock, as in tests/lab/test_graph_transport.py.
+So Retry-After, replication delay and the retry bounds behave as they would, in no time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import io
 import json
+import time
 from unittest import mock
 
 from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.intune.autopilot.plugins.module_utils._graph import transport, waiter
+from lab.graph.client import LabClient
 
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 _TOKENS = {}  # (lab url, app name) -> minted token; one lab per session (per xdist worker)
@@ -31,6 +40,41 @@ def graph_auth(lab, app="lab-admin"):
     if key not in _TOKENS:
         _TOKENS[key] = lab.client.mint_token(kind="app", app=lab.apps[app]["client_id"])
     return dict(access_token=_TOKENS[key], graph_endpoint=lab.url, ca_path=lab.ca)
+
+
+class LabTime:
+    """sleep() records the wait and moves the lab's clock on; clock() is real time plus the waits."""
+
+    def __init__(self, args):
+        endpoint = args.get("graph_endpoint") or ""
+        self.lab = LabClient(endpoint, args["ca_path"]) if endpoint.startswith("https://") and args.get("ca_path") else None
+        self.waits = []
+
+    def sleep(self, seconds):
+        self.waits.append(seconds)
+        if self.lab is not None:
+            self.lab.advance_clock(seconds)
+
+    def clock(self):
+        return time.monotonic() + sum(self.waits)
+
+
+@contextlib.contextmanager
+def unspent_waits(lab_time):
+    """GraphClient and wait_for get lab_time's sleep and clock unless their caller passes its own."""
+    graph_client_init = transport.GraphClient.__init__
+
+    def init(self, *args, **kwargs):
+        kwargs.setdefault("sleep", lab_time.sleep)
+        kwargs.setdefault("clock", lab_time.clock)
+        graph_client_init(self, *args, **kwargs)
+
+    parameters = [parameter.name for parameter in inspect.signature(waiter.wait_for).parameters.values()
+                  if parameter.default is not inspect.Parameter.empty]
+    replacements = {"sleep": lab_time.sleep, "clock": lab_time.clock}
+    defaults = tuple(replacements.get(name, default) for name, default in zip(parameters, waiter.wait_for.__defaults__))
+    with mock.patch.object(transport.GraphClient, "__init__", init), mock.patch.object(waiter.wait_for, "__defaults__", defaults):
+        yield
 
 
 def run_module(module, args, check=False, diff=False):
@@ -45,7 +89,7 @@ def run_module(module, args, check=False, diff=False):
     with patch_module_args(module_args), contextlib.redirect_stdout(stdout), \
             mock.patch.object(module_utils_internal, "is_controller", False), \
             mock.patch.object(module_warnings, "_global_warnings", {}), \
-            mock.patch.object(module_warnings, "_global_deprecations", {}):
+            mock.patch.object(module_warnings, "_global_deprecations", {}), unspent_waits(LabTime(args)):
         try:
             main()
         except SystemExit:
