@@ -10,7 +10,14 @@ VENV_STAMP := $(VENV)/.requirements-installed
 REQUIREMENT_FILES := requirements.txt test-requirements.txt
 COLLECTION_LINK := .collections/ansible_collections/intune/autopilot
 COLLECTION_PATH := ansible_collections/intune/autopilot
-PYTEST_DIRS := tests/unit tests/integration/pytest lab/graph/tests
+# tests/unit is shipped and runs from the collection as shipped (a copy of it, as sanity does); the
+# lab-backed suites run in the checkout: in-process module tests, the labs' own tests, and (make
+# integration) the playbook-level tests.
+SHIPPED_PYTEST_DIRS := tests/unit
+LAB_PYTEST_DIRS := tests/lab lab/graph/tests lab/tests
+PLAYBOOK_PYTEST_DIRS := tests/integration/pytest
+PYTEST_LOG := tests/output/pytest.log
+PYTEST_INTEGRATION_LOG := tests/output/pytest-integration.log
 PYTEST_WORKERS ?= 2
 PLAYBOOK ?= playbooks/hybrid_join.yml
 INTEGRATION_CONFIG := tests/integration/integration_config.yml
@@ -27,10 +34,10 @@ help:
 	@echo "make lab          run $(PLAYBOOK) twice against the Graph (and AD) lab; the 2nd run must change nothing"
 	@echo "make test         units + sanity + integration; non-zero if any fails"
 	@echo "make venv         create $(VENV) (newest Python >= 3.12) and link the collection under .collections/"
-	@echo "make units        pytest $(PYTEST_DIRS)"
+	@echo "make units        pytest $(SHIPPED_PYTEST_DIRS) (as shipped), $(LAB_PYTEST_DIRS)"
 	@echo "make sanity       ansible-test sanity on the collection as shipped (build_ignore paths left out)"
 	@echo "make shipped-files  list the files of the collection as shipped (what ansible-test sees)"
-	@echo "make integration  ansible-test integration --local on tests/integration/targets against the lab"
+	@echo "make integration  pytest $(PLAYBOOK_PYTEST_DIRS), then ansible-test integration --local on tests/integration/targets against the lab"
 	@echo "make changelog-lint  antsibull-changelog lint"
 	@echo "make clean        remove $(VENV), .collections/ and tests/output/"
 
@@ -76,22 +83,31 @@ $(COLLECTION_LINK):
 	@mkdir -p $(dir $@)
 	ln -sfn ../../.. $@
 
-# -r fEs: the reasons for failures, errors and skips, so a skipped suite is never mistaken for a pass.
+# $(call pytest_in,DIRECTORY,PYTHONPATH,TEST_DIRS,LOG): pytest -n $(PYTEST_WORKERS) run in DIRECTORY,
+# output appended to LOG; sets `status` (5, nothing collected, counts as a failure: a run that tests
+# nothing is not a pass). -r fEs: the reasons for failures, errors and skips, so a skipped suite is
+# never mistaken for a pass.
+define pytest_in
+set +e; \
+(cd "$(1)" && PYTHONPATH="$(2)" $(CURDIR)/$(VENV_PYTHON) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) -r fEs $(3)) 2>&1 \
+  | tee -a "$(CURDIR)/$(4)"; \
+status=$${PIPESTATUS[0]}; \
+set -e; \
+if [ "$$status" = 5 ]; then echo "FAILED: pytest collected no tests from $(3)" >&2; status=1; fi
+endef
+
+# tests/unit runs on a copy of the collection as shipped (where lab/, tests/lab and tests/conftest.py
+# are absent), so a shipped test that needs a development-only file fails here.
 units: venv
-	@dirs=""; \
-	for dir in $(PYTEST_DIRS); do \
-	  if [ -d "$$dir" ]; then dirs="$$dirs $$dir"; else echo "units: $$dir does not exist (yet); not collected"; fi; \
-	done; \
-	if [ -z "$$dirs" ]; then echo "units: FAILED: none of $(PYTEST_DIRS) exists" >&2; exit 1; fi; \
-	mkdir -p tests/output; \
-	set +e; \
-	$(VENV_PYTHON) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) -r fEs $$dirs 2>&1 | tee tests/output/pytest.log; \
-	status=$${PIPESTATUS[0]}; \
-	set -e; \
-	if [ "$$status" = 5 ]; then \
-	  echo "units: FAILED: pytest collected no tests from$$dirs; a run that tests nothing is not a pass" >&2; exit 1; \
-	fi; \
-	exit "$$status"
+	@mkdir -p tests/output; rm -f $(PYTEST_LOG); \
+	tree=$$(mktemp -d); trap 'rm -rf "$$tree"' EXIT; \
+	$(call copy_shipped_tree,$$tree); \
+	failed=""; \
+	$(call pytest_in,$$tree/$(COLLECTION_PATH),$$tree,$(SHIPPED_PYTEST_DIRS),$(PYTEST_LOG)); \
+	[ "$$status" = 0 ] || failed="$(SHIPPED_PYTEST_DIRS)"; \
+	$(call pytest_in,$(CURDIR),,$(LAB_PYTEST_DIRS),$(PYTEST_LOG)); \
+	[ "$$status" = 0 ] || failed="$$failed $(LAB_PYTEST_DIRS)"; \
+	if [ -n "$$failed" ]; then echo "units: FAILED:$$failed" >&2; exit 1; fi
 
 # ansible-test needs the collection physically at .../ansible_collections/intune/autopilot (a
 # symlink fails). It gets the tree as shipped: tracked and untracked-not-ignored files, minus the
@@ -169,11 +185,18 @@ sanity: venv get-pip-standin
 	cd "$$tree/$(COLLECTION_PATH)"; \
 	$(ANSIBLE_TEST) sanity --color no --python "$$python_version"
 
-# Starts the labs, writes $(INTEGRATION_CONFIG) from their connection details, runs the targets
-# through ansible-test-integration, and stops the labs again.
+# Runs the playbook-level pytest suite (it starts its own labs), then starts the labs, writes
+# $(INTEGRATION_CONFIG) from their connection details, runs the targets through
+# ansible-test-integration, and stops the labs again. A pytest failure fails the target at the end,
+# after the targets ran.
 integration: venv get-pip-standin
+	@mkdir -p tests/output; rm -f $(PYTEST_INTEGRATION_LOG); \
+	$(call pytest_in,$(CURDIR),,$(PLAYBOOK_PYTEST_DIRS),$(PYTEST_INTEGRATION_LOG)); \
+	echo "$$status" > tests/output/pytest-integration.status
 	$(VENV_PYTHON) -m lab with-lab --integration-config $(INTEGRATION_CONFIG) \
 	  -- $(MAKE) --no-print-directory ansible-test-integration
+	@status=$$(cat tests/output/pytest-integration.status); \
+	if [ "$$status" != 0 ]; then echo "integration: FAILED: pytest $(PLAYBOOK_PYTEST_DIRS) (see $(PYTEST_INTEGRATION_LOG))" >&2; exit 1; fi
 
 # Internal: needs a running lab and a fresh $(INTEGRATION_CONFIG) (gitignored, so copied explicitly).
 ansible-test-integration:
@@ -187,13 +210,15 @@ ansible-test-integration:
 
 # Runs every suite even when an earlier one fails, then reports each and fails if any failed.
 test: venv
-	@rm -f tests/output/pytest.log; \
+	@rm -f $(PYTEST_LOG) $(PYTEST_INTEGRATION_LOG); \
 	failed=""; \
 	$(MAKE) --no-print-directory units || failed="$$failed units"; \
 	$(MAKE) --no-print-directory sanity || failed="$$failed sanity"; \
 	$(MAKE) --no-print-directory integration || failed="$$failed integration"; \
 	echo "== make test summary"; \
-	echo "pytest: $$(grep -E '^=+ .* in [0-9.]+s' tests/output/pytest.log | tail -n 1 || echo 'no summary line')"; \
+	for log in $(PYTEST_LOG) $(PYTEST_INTEGRATION_LOG); do \
+	  { grep -E '^=+ .* in [0-9.]+s' "$$log" 2>/dev/null || echo "no summary line"; } | sed "s|^|pytest ($$log): |"; \
+	done; \
 	for suite in units sanity integration; do \
 	  case " $$failed " in *" $$suite "*) echo "$$suite: FAILED";; *) echo "$$suite: passed";; esac; \
 	done; \

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures shared by the unit and integration tests: the checkout on sys.path, and the Graph lab."""
+"""Fixtures of the tests run in the checkout (tests/lab, tests/integration/pytest, and tests/unit there):
+the checkout on sys.path, and the Graph lab. Not shipped (galaxy.yml build_ignore): tests/unit must
+pass without it, as `make units` runs them from the collection as shipped."""
 
 from __future__ import annotations
 
