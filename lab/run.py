@@ -186,6 +186,10 @@ def ldap_auth(ad_details: dict, username: str, password: str) -> dict:
     }
 
 
+# The domain of the Graph lab's seeded tenant (lab/graph/seed.json).
+GRAPH_LAB_DOMAIN = "lab.example"
+
+
 def playbook_extra_vars(graph_details: dict, ad_details: dict | None) -> dict:
     """The hybrid_join_* variables the role reads, filled from the running labs."""
     extra_vars = {
@@ -201,6 +205,10 @@ def playbook_extra_vars(graph_details: dict, ad_details: dict | None) -> dict:
                            for key, value in ldap_auth(ad_details, delegate["dn"], delegate["password"]).items()})
         extra_vars["hybrid_join_domain_join_ou"] = ad_details["autopilot_ou"]
         extra_vars["hybrid_join_domain_name"] = ad_details["realm"].lower()
+    else:
+        # No directory: the Graph steps still need a domain for the domain join profile (the Graph lab's own).
+        extra_vars["hybrid_join_domain_name"] = GRAPH_LAB_DOMAIN
+        extra_vars["hybrid_join_domain_join_ou"] = "OU=Autopilot,DC=lab,DC=example"
     return extra_vars
 
 

@@ -96,10 +96,13 @@ def test_extra_vars_point_graph_at_the_lab_and_log_in_to_ad_as_the_ou_delegate()
     assert extra_vars["hybrid_join_domain_join_ou"] == "OU=Autopilot,DC=autopilot,DC=test"
 
 
-def test_without_the_ad_lab_no_ldap_vars_are_passed():
+def test_without_the_ad_lab_no_ldap_vars_are_passed_and_the_graph_steps_get_the_graph_labs_domain():
     extra_vars = run_against_lab.playbook_extra_vars({"url": "https://lab", "ca": "/ca.pem", "tenant": "t"}, None)
 
-    assert not [name for name in extra_vars if name.startswith(("hybrid_join_ldap_", "hybrid_join_domain_"))]
+    assert not [name for name in extra_vars if name.startswith("hybrid_join_ldap_")]
+    # The role requires a domain for step 8 even when step 3 is skipped.
+    assert extra_vars["hybrid_join_domain_name"] == "lab.example"
+    assert extra_vars["hybrid_join_domain_join_ou"] == "OU=Autopilot,DC=lab,DC=example"
 
 
 @pytest.mark.parametrize("name", ["run", "playbook"])
