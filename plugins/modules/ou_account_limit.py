@@ -23,6 +23,8 @@ description:
     administrator's concurrent edit is kept. After the write, the descriptor's version counter must
     have gone up by exactly one; otherwise the module fails and says that someone wrote within the
     same moment.
+  - A failure after an OU was written (that version check, or a later OU that fails) reports
+    C(changed=true), so that the write is not missed.
   - Everything is checked before the first write. Every OU exists and its permissions are readable
     and changeable by the bind account, and the principal resolves to exactly one account.
   - When the connection to the DC breaks after the bind (or an answer does not come within
