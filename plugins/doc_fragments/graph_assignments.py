@@ -51,4 +51,11 @@ options:
         type: list
         elements: dict
         suboptions: *target
+  group_ids:
+    description:
+      - Group display names already resolved to IDs in this playbook run, as C({name: id}); the module trusts them
+        instead of asking Graph.
+      - Filled by the collection's action plugin from the names earlier tasks of the same run resolved, so each group
+        name is looked up once per run. Leave it unset.
+    type: dict
 """

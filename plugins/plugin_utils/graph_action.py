@@ -48,6 +48,49 @@ def _cache_dir():
     return path
 
 
+def requested_group_names(args):
+    """The groups a task's assignments option names (ids among them simply never match the cache's names)."""
+    names = set()
+    assignments = args.get("assignments")
+    for entries in assignments.values() if isinstance(assignments, dict) else ():
+        for entry in entries if isinstance(entries, list) else ():
+            group = entry.get("group") if isinstance(entry, dict) else None
+            if isinstance(group, str):
+                names.add(group)
+    return names
+
+
+def _groups_path(args):
+    return os.path.join(_cache_dir(), credential_fingerprint(args) + ".groups")
+
+
+def cached_group_ids(args, names):
+    """{name: id} for the names earlier tasks of this run resolved with the same credential."""
+    try:
+        with open(_groups_path(args), encoding="utf-8") as handle:
+            known = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return {name: known[name.casefold()] for name in names if name.casefold() in known}
+
+
+def remember_group_ids(args, resolved):
+    """Add what a task resolved to the run's group cache (0600, in the run's private directory)."""
+    path = _groups_path(args)
+    with open(path + ".lock", "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                known = json.load(handle)
+        except (OSError, ValueError):
+            known = {}
+        known.update((name.casefold(), group_id) for name, group_id in resolved.items())
+        descriptor = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(known, handle)
+        os.replace(path + ".new", path)
+
+
 def expiry_margin(args):
     """Seconds a cached token must still be valid to be handed to a task with these options.
 
@@ -106,6 +149,11 @@ class GraphTokenAction(ActionBase):
                 for option in SECRET_OPTIONS:
                     module_args.pop(option, None)
                 module_args.update(auth_source="access_token", access_token=token)
+                # Names earlier tasks of the run resolved are not looked up again. A token the user passes
+                # says nothing of its tenant, so only credentials the cache is keyed by get this.
+                known = cached_group_ids(args, requested_group_names(module_args))
+                if known and "group_ids" not in module_args:
+                    module_args["group_ids"] = known
         except AuthError as exc:
             result.update(failed=True, msg=str(exc))
             return result
@@ -119,5 +167,7 @@ class GraphTokenAction(ActionBase):
                 result.update(failed=True, msg=str(exc))
                 return result
             outcome = self._execute_module(module_name=self._task.action, module_args=module_args, task_vars=task_vars)
+        if from_cache and outcome.get("resolved_groups"):
+            remember_group_ids(args, outcome["resolved_groups"])
         result.update(outcome)
         return result

@@ -215,6 +215,7 @@ def engine_argument_spec(resource):
     )
     if resource.assignments:
         spec["assignments"] = assignments_argument_spec()
+        spec["group_ids"] = dict(type="dict")
     return spec
 
 
@@ -288,17 +289,27 @@ def describe_target(key, names=None):
 
 
 class GroupResolver:
-    """Group display names and ids -> ids, checked before any write."""
+    """Group display names and ids -> ids, checked before any write.
 
-    def __init__(self, graph):
+    `known`: {display name: id} that earlier tasks of the same run resolved (the action plugin keeps them
+    with the run's token), trusted without asking Graph again; `looked_up` holds what this run asked for.
+    """
+
+    def __init__(self, graph, known=None):
         self.graph = graph
         self.names = {}  # id -> display name, for output
+        self.known = {name.casefold(): group_id.lower() for name, group_id in (known or {}).items()}
+        self.looked_up = {}  # display name -> id, resolved here
 
     def resolve(self, value, known_ids):
         if GUID_RE.match(value):
             group_id = value.lower()
             if group_id not in known_ids and self.graph.get_or_none("groups/%s" % group_id, api="v1.0", params={"$select": "id,displayName"}) is None:
                 raise ValueError("assignments: no group with id %s exists. Check the id, or name the group by its display name." % value)
+            return group_id
+        if value.casefold() in self.known:
+            group_id = self.known[value.casefold()]
+            self.names[group_id] = value
             return group_id
         quoted = value.replace("'", "''")
         found = self.graph.list("groups", api="v1.0", params={"$filter": "displayName eq '%s'" % quoted, "$select": "id,displayName"})
@@ -311,6 +322,7 @@ class GroupResolver:
             )
         group_id = found[0]["id"].lower()
         self.names[group_id] = value
+        self.looked_up[value] = group_id
         return group_id
 
     def names_of(self, group_ids):
@@ -339,6 +351,7 @@ class DesiredStateEngine:
         self.predecessor = None  # the old object of a recreate that stopped half-way, when finishing it
         self.final_keys = []  # the assignment targets the object has after the run
         self.waits = []  # what the run waited for, reported in the result
+        self.resolved_groups = {}  # group names this run looked up, for the action plugin's run cache
 
     # reading --------------------------------------------------------------------------------------
 
@@ -540,7 +553,7 @@ class DesiredStateEngine:
         spec = self.params.get("assignments")
         if not self.resource.assignments or not spec:
             return None
-        resolver = GroupResolver(self.graph)
+        resolver = GroupResolver(self.graph, self.params.get("group_ids"))
         known_ids = {group_id for _kind, group_id in current_keys if group_id}
         try:
             if spec.get("set") is not None:
@@ -552,6 +565,7 @@ class DesiredStateEngine:
         except ValueError as exc:
             raise EngineError(str(exc)) from None
         self.group_names.update(resolver.names)
+        self.resolved_groups.update(resolver.looked_up)
         refusal = self.resource.check_assignments(self.graph, existing, desired) if self.resource.check_assignments else None
         if refusal:
             raise EngineError(refusal)
@@ -782,6 +796,8 @@ class DesiredStateEngine:
             result["diff"] = dict(before=self.diff_before, after=self.diff_after)
         if self.waits:
             result["waits"] = self.waits
+        if self.resolved_groups:
+            result["resolved_groups"] = self.resolved_groups
         return result
 
 

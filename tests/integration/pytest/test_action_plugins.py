@@ -42,3 +42,23 @@ def test_the_info_module_takes_its_auth_from_module_defaults(lab):
     assert not info["failed"] and info["domain_join_profiles"] == [], info
     assert lab.client.counts()["token"] == 1 and writes(lab.client.requests()) == []
     assert auth["client_secret"] not in json.dumps(info)
+
+
+def test_a_group_name_is_looked_up_once_per_run(lab):
+    auth = graph_auth(lab)
+    group = {"assignments": {"add": [{"group": "lab-pilot-devices"}]}}  # any case: Graph matches names so
+    tasks = [{"name": "defaults", "module_defaults": {"group/intune.autopilot.graph": auth}, "block": [
+        {"name": "esp", "intune.autopilot.autopilot_esp": dict(OBJECTS["autopilot_esp"], **group)},
+        {"name": "profile", "intune.autopilot.autopilot_profile": dict(OBJECTS["autopilot_profile"], **group)},
+        {"name": "domain join", "intune.autopilot.domain_join_profile": dict(OBJECTS["domain_join_profile"], **group)},
+    ]}]
+    results = run_tasks(tasks)
+    assert [result["changed"] for result in results] == [True] * 3 and not any(result["failed"] for result in results), results
+    group_reads = [entry for entry in lab.client.requests() if entry["path"].endswith("/groups")]
+    assert len(group_reads) == 1, group_reads
+    pilot = "7e1ab000-0000-4000-8000-00000000b001"  # Lab-Pilot-Devices
+    stored = lab.client.state()
+    targets = [a["target"].get("groupId") for key in ("deviceEnrollmentConfigurations", "windowsAutopilotDeploymentProfiles",
+                                                      "deviceConfigurations")
+               for obj in stored[key] for a in obj.get("assignments", [])]
+    assert targets == [pilot] * 3
