@@ -35,7 +35,8 @@ def seed(lab, obj):
 SPEC = CollectionSpec(
     key=KEY, path="deviceManagement/deviceConfigurations", type_name="deviceConfiguration",
     read=CONFIGURATION_READ, write=CONFIGURATION_WRITE, polymorphic=True,
-    query=QuerySupport(top=True),
+    # `displayName eq` is what Microsoft365DSC sends (README, "Query options"); other filters are unknown: 400.
+    query=QuerySupport(filter={"displayName": ("eq",)}, top=True),
     on_create=on_create, on_update=on_update, seed=seed,
     # No GET of a single assignment here: the lab never served it for this collection.
     assignments=AssignmentSupport(item_type=ASSIGNMENT, style="assign_action", body_key="assignments",

@@ -225,3 +225,21 @@ def test_device_configuration_assign_replaces_and_returns_the_set(graph):
     assert [a["target"]["groupId"] for a in second] == [PILOT_GROUP]
     graph.error("POST", assign, 400, json={"deviceConfigurationGroupAssignments": []})
     graph.error("POST", assign, 400, json={"assignments": [{"target": {"groupId": PILOT_GROUP}}]})
+
+
+def test_device_configurations_filter_by_display_name_eq_only(graph):
+    made = graph.ok("POST", CONFIGS, 201, json=domain_join())
+    graph.ok("POST", CONFIGS, 201, json=domain_join(displayName="Other"))
+    found = graph.ok("GET", CONFIGS, params={"$filter": "displayName eq 'domainjoin-haadj'", "$select": "id,displayName"})
+    assert [(obj["id"], obj["@odata.type"]) for obj in found["value"]] == [(made["id"], DOMAIN_JOIN)]
+    for refused in ("startswith(displayName,'Domain')", "displayName ne 'Other'", "description eq 'x'"):
+        graph.error("GET", CONFIGS, 400, params={"$filter": refused})
+
+
+@pytest.mark.parametrize("path", [PROFILES, CONFIGS, "/beta/deviceManagement/deviceEnrollmentConfigurations"])
+def test_select_keeps_the_odata_type_of_derived_types_and_top_is_at_most_999(graph, path):
+    if path == PROFILES:
+        graph.ok("POST", PROFILES, 201, json=hybrid_profile())
+    page = graph.ok("GET", path, params={"$select": "id,displayName", "$top": "999"})
+    assert page["value"] and all(set(obj) == {"@odata.type", "id", "displayName"} for obj in page["value"]), page
+    graph.error("GET", path, 400, params={"$select": "id,displayName", "$top": "1000"})
