@@ -18,6 +18,9 @@ Conventions
 - Assignments take `add` / `remove` / `set`; targets the user did not name are kept.
 - Names are matched case-insensitively, as Graph's `$filter ... eq` matches group names; a name that
   differs only in case is renamed.
+- An object is found by name reading the least: a listing of id and name only (`list_light`: `$select`,
+  `$top` of `LIST_PAGE_SIZE`, a server-side name filter where the collection takes one), then a read by id
+  of each match, whole and with its assignments.
 - A create whose answer was lost is looked for, not re-sent: see `CREATE_CONFIRM_WINDOW`.
 - Every refusal is an `EngineError`, turned into `fail_json` once, in `run_resource_module`.
 """
@@ -44,6 +47,11 @@ CREATE_CONFIRM_WINDOW = 60.0
 MAX_NAME_LENGTH = 200
 # Graph accepts at most 15 values in one `id in (...)` filter.
 IDS_PER_FILTER = 15
+# The page size asked for ($top) when listing a collection to find an object by name. Graph documents no
+# maximum for the Intune collections; 999 is the most Graph takes anywhere it documents one (directory
+# objects), and Intune's own default page is 1000 (lab/graph/README.md, "Query options", has the sources).
+# A listing refused with 400 is sent again without $top, so a lower limit costs one request, not the run.
+LIST_PAGE_SIZE = 999
 
 
 class EngineError(Exception):
@@ -136,6 +144,10 @@ class Resource:
     check_assignments: Callable[[Any, dict | None, list], str | None] | None = None
     tidy_description: Callable[[dict], None] | None = None  # drops from describe() what the module would refuse
     max_name_length: int = MAX_NAME_LENGTH
+    list_page_size: int | None = LIST_PAGE_SIZE  # $top of the name look-up; None sends none (Graph's default page)
+    # Graph takes `$filter=<key> eq '...'` on the collection: the look-up asks for the name only, and lists
+    # the collection when Graph refuses the filter (400).
+    filter_by_key: bool = False
 
     @property
     def key_prop(self):
@@ -379,12 +391,47 @@ class DesiredStateEngine:
             return obj
         return self.find_by_key()
 
+    def list_light(self, fields, filter_text=None):
+        """Only `fields` of every object in the collection (Graph adds the @odata.type of derived types in a
+        polymorphic collection), in pages of `list_page_size`, narrowed by `filter_text` when given. Graph's
+        support of $filter and $top differs per collection and is not all documented, so a 400 sends the
+        listing again without the filter, then without $top: a refusal costs a request, not the run."""
+        selected = {"$select": ",".join(fields)}
+        paged = dict(selected, **({"$top": str(self.resource.list_page_size)} if self.resource.list_page_size else {}))
+        listings = ([dict(paged, **{"$filter": filter_text})] if filter_text else []) + [paged]
+        if paged != selected:
+            listings.append(selected)
+        for position, params in enumerate(listings):
+            try:
+                return self.graph.list(self.collection, api=self.resource.api, params=params)
+            except GraphError as exc:
+                if exc.status != 400 or position == len(listings) - 1:
+                    raise
+        return []  # not reached: the last listing returns or raises
+
+    def list_keys(self):
+        """id, key and @odata.type of the objects the name look-up must consider: those the name filter lets
+        through where Graph takes one (key_matches still decides, as Graph may ignore a filter), else all."""
+        resource = self.resource
+        key = resource.key_prop.graph
+        wanted = self.params.get(resource.key_option)
+        filter_text = None
+        if resource.filter_by_key and isinstance(wanted, str):
+            filter_text = "%s eq '%s'" % (key.replace(".", "/"), wanted.replace("'", "''"))
+        return self.list_light(("id", key.split(".", 1)[0]), filter_text)
+
     def matches_by_key(self):
-        wanted = self.params.get(self.resource.key_option)
-        return [
-            obj for obj in self.graph.list(self.collection, api=self.resource.api, params=self.read_params)
-            if self.resource.owns(obj) and self.resource.key_matches(obj, wanted)
-        ]
+        """Every object of the resource's types with the key, each read whole (with its assignments) by id."""
+        resource = self.resource
+        wanted = self.params.get(resource.key_option)
+        ids = list(dict.fromkeys(obj["id"] for obj in self.list_keys() if resource.owns(obj) and resource.key_matches(obj, wanted)))
+        matches = []
+        for object_id in ids:
+            # None: deleted between the listing and this read.
+            obj = self.graph.get_or_none(self.item_path(object_id), api=resource.api, params=self.read_params)
+            if obj is not None and resource.owns(obj) and resource.key_matches(obj, wanted):
+                matches.append(obj)
+        return matches
 
     def find_by_key(self):
         """The one object with the key; with `recreate: true`, the replacement of a recreate that stopped half-way."""

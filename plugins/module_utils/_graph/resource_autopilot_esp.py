@@ -175,4 +175,5 @@ class EspEngine(DesiredStateEngine):
         return desired
 
     def custom_esp_count(self):
-        return len([obj for obj in self.graph.list(self.collection, api=self.resource.api) if ESP.owns(obj) and not is_default_esp(obj)])
+        listed = self.list_light(("id", "deviceEnrollmentConfigurationType"))
+        return len([obj for obj in listed if ESP.owns(obj) and not is_default_esp(obj)])

@@ -104,4 +104,6 @@ PROFILE = Resource(
     ),
     assignments=Assignments(style="assign_action", body_key="assignments", item_type="#microsoft.graph.deviceConfigurationAssignment"),
     validate=validate,
+    # Graph takes `$filter=displayName eq '...'` on deviceConfigurations (lab/graph/README.md has the source).
+    filter_by_key=True,
 )
