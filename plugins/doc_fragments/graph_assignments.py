@@ -53,8 +53,8 @@ options:
         suboptions: *target
   group_ids:
     description:
-      - Group display names already resolved to IDs in this playbook run, as C({name: id}); the module trusts them
-        instead of asking Graph.
+      - Group display names already resolved to IDs in this playbook run, a mapping of name to ID; the module trusts
+        them instead of asking Graph.
       - Filled by the collection's action plugin from the names earlier tasks of the same run resolved, so each group
         name is looked up once per run. Leave it unset.
     type: dict
