@@ -424,7 +424,10 @@ class DesiredStateEngine:
         """Every object of the resource's types with the key, each read whole (with its assignments) by id."""
         resource = self.resource
         wanted = self.params.get(resource.key_option)
-        ids = list(dict.fromkeys(obj["id"] for obj in self.list_keys() if resource.owns(obj) and resource.key_matches(obj, wanted)))
+        # Should Graph leave @odata.type out under $select, the read by id below still tells the type: an object
+        # of ours must never go unseen, or the run would create it again.
+        ids = list(dict.fromkeys(obj["id"] for obj in self.list_keys()
+                                 if (resource.owns(obj) or "@odata.type" not in obj) and resource.key_matches(obj, wanted)))
         matches = []
         for object_id in ids:
             # None: deleted between the listing and this read.
