@@ -48,6 +48,14 @@ def _cache_dir():
     return path
 
 
+def _write_private(path, data):
+    """Replace the JSON file at path in one step, readable by this user only."""
+    descriptor = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    os.replace(path + ".new", path)
+
+
 def requested_group_names(args):
     """The groups a task's assignments option names (ids among them simply never match the cache's names)."""
     names = set()
@@ -85,10 +93,7 @@ def remember_group_ids(args, resolved):
         except (OSError, ValueError):
             known = {}
         known.update((name.casefold(), group_id) for name, group_id in resolved.items())
-        descriptor = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(known, handle)
-        os.replace(path + ".new", path)
+        _write_private(path, known)
 
 
 def expiry_margin(args):
@@ -125,10 +130,7 @@ def cached_token(args, rejected=None):
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
         token, expires_on = acquire_token(args)
-        descriptor = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump({"token": token, "expires_on": expires_on or time.time() + 3600}, handle)
-        os.replace(path + ".new", path)
+        _write_private(path, {"token": token, "expires_on": expires_on or time.time() + 3600})
         return token
 
 
