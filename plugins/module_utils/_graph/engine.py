@@ -401,13 +401,13 @@ class DesiredStateEngine:
         listings = ([dict(paged, **{"$filter": filter_text})] if filter_text else []) + [paged]
         if paged != selected:
             listings.append(selected)
-        for position, params in enumerate(listings):
+        for params in listings[:-1]:
             try:
                 return self.graph.list(self.collection, api=self.resource.api, params=params)
             except GraphError as exc:
-                if exc.status != 400 or position == len(listings) - 1:
+                if exc.status != 400:
                     raise
-        return []  # not reached: the last listing returns or raises
+        return self.graph.list(self.collection, api=self.resource.api, params=listings[-1])
 
     def list_keys(self):
         """id, key and @odata.type of the objects the name look-up must consider: those the name filter lets
@@ -712,7 +712,7 @@ class DesiredStateEngine:
         desired = self.desired_values()
         changed_props = self.differences(existing, desired)
         blocked = [prop for prop in changed_props if prop.create_only]
-        type_changed = _type_name(existing) != resource.odata_type.lstrip("#")
+        type_changed = not resource.is_type(existing)
         if blocked or type_changed:
             return self.run_recreate(existing, current_assignments, current_keys, desired_keys, blocked, type_changed)
 
@@ -757,8 +757,9 @@ class DesiredStateEngine:
         self.final_keys = desired_keys if desired_keys is not None else current_keys
         desired = self.desired_values(base=existing)
         before = dict(_without_annotations(existing), assignments=self.describe_assignments(current_keys))
+        body = self.create_body(desired)
         try:
-            created = self.create(self.create_body(desired), replacing=existing)
+            created = self.create(body, replacing=existing)
         except (GraphError, EngineError) as exc:
             raise EngineError(
                 "recreate of the %s '%s' stopped before anything changed: creating its replacement failed: %s The old %s (id %s) "
@@ -766,7 +767,7 @@ class DesiredStateEngine:
                 **_details(exc)
             ) from None
         if created is None:  # check mode
-            obj = dict(self.create_body(desired), id=None)
+            obj = dict(body, id=None)
         else:
             obj = created
             try:
@@ -782,8 +783,7 @@ class DesiredStateEngine:
         """Finish a recreate that stopped half-way: settings on the replacement, every assignment moved, old deleted."""
         old = self.predecessor
         old_assignments = self.assignments_of(old) if self.resource.assignments else []
-        carried = replacement_keys + [target_key(a.get("target") or {}) for a in old_assignments]
-        carried = [key for position, key in enumerate(carried) if key not in carried[:position]]
+        carried = list(dict.fromkeys(replacement_keys + [target_key(a.get("target") or {}) for a in old_assignments]))
         desired_keys = self.plan_assignments(carried, old)
         obj = self.run_update(replacement, replacement_assignments, replacement_keys, None)
         self.final_keys = desired_keys if desired_keys is not None else carried
