@@ -41,6 +41,11 @@ def when_blocking(value):
     return lambda params: value if params.get("block_device_until_complete") is not False else None
 
 
+def blocking_only_options(params):
+    """The options set that exist only while device use is blocked."""
+    return [option for option in BLOCKING_ONLY if params.get(option) is not None]
+
+
 def validate(params):
     errors = []
     timeout = params.get("error_timeout_minutes")
@@ -59,7 +64,7 @@ def validate(params):
     priority = params.get("priority")
     if priority is not None and priority < 1:
         errors.append("priority %d: 1 is the highest priority a profile can have (0 belongs to the default profile)." % priority)
-    blocking_only = [option for option in BLOCKING_ONLY if params.get(option) is not None]
+    blocking_only = blocking_only_options(params)
     if params.get("block_device_until_complete") is False and blocking_only:
         errors.append(
             "%s: these apply only when block_device_until_complete is true (the portal shows them only under 'Block device use "
@@ -94,7 +99,7 @@ def guard(existing, params):
     refusal = default_esp_refusal(existing, params) if is_default_esp(existing) else None
     if refusal:
         return refusal
-    blocking_only = [option for option in BLOCKING_ONLY if params.get(option) is not None]
+    blocking_only = blocking_only_options(params)
     if params["state"] == "present" and blocking_only and params.get("block_device_until_complete") is None \
             and existing.get("blockDeviceSetupRetryByUser") is True:
         return (
