@@ -48,6 +48,15 @@ def _cache_dir():
     return path
 
 
+def _read_private(path):
+    """The JSON in a cache file, or None when it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
 def _write_private(path, data):
     """Replace the JSON file at path in one step, readable by this user only."""
     descriptor = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -74,11 +83,7 @@ def _groups_path(args):
 
 def cached_group_ids(args, names):
     """{name: id} for the names earlier tasks of this run resolved with the same credential."""
-    try:
-        with open(_groups_path(args), encoding="utf-8") as handle:
-            known = json.load(handle)
-    except (OSError, ValueError):
-        return {}
+    known = _read_private(_groups_path(args)) or {}
     return {name: known[name.casefold()] for name in names if name.casefold() in known}
 
 
@@ -87,11 +92,7 @@ def remember_group_ids(args, resolved):
     path = _groups_path(args)
     with open(path + ".lock", "a", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                known = json.load(handle)
-        except (OSError, ValueError):
-            known = {}
+        known = _read_private(path) or {}
         known.update((name.casefold(), group_id) for name, group_id in resolved.items())
         _write_private(path, known)
 
@@ -119,12 +120,11 @@ def cached_token(args, rejected=None):
     with open(path + ".lock", "a", encoding="utf-8") as lock:
         # Tasks on several hosts run at once; the lock makes them share one token request.
         fcntl.flock(lock, fcntl.LOCK_EX)
+        entry = _read_private(path)
         try:
-            with open(path, encoding="utf-8") as handle:
-                entry = json.load(handle)
             if entry["token"] != rejected and entry["expires_on"] - margin > time.time():
                 return entry["token"]
-        except (OSError, ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):  # no cache yet (None), or not what this code writes
             pass
         # Gone before acquiring, so a failed acquisition leaves no stale token for later tasks.
         with contextlib.suppress(FileNotFoundError):
