@@ -1,4 +1,5 @@
 """python -m lab.graph --port 0 [--state FILE] [--seed FILE] [--data-dir DIR] [--page-size N]
+                      [--throttle-budgets] [--throttle-window SECONDS]
 
 Prints one JSON line ({"url", "ca", "tenant", "data_dir", "pid"}) once it accepts connections, and
 stops on SIGTERM (or SIGINT), saving its state to --state when given."""
@@ -12,6 +13,7 @@ import tempfile
 import threading
 
 from .app import create
+from .throttling import DOCUMENTED_WINDOW_SECONDS
 
 
 def main(argv=None):
@@ -21,9 +23,14 @@ def main(argv=None):
     parser.add_argument("--seed", help="seed JSON replacing the built-in lab/graph/seed.json")
     parser.add_argument("--data-dir", help="where the CA, certificates and keys live (default: a new temp dir)")
     parser.add_argument("--page-size", type=int, default=100, help="default page size of collections")
+    parser.add_argument("--throttle-budgets", action="store_true",
+                        help="enforce Intune's per-app and per-tenant Graph budgets (429 + Retry-After)")
+    parser.add_argument("--throttle-window", type=float, default=float(DOCUMENTED_WINDOW_SECONDS),
+                        help="seconds of lab clock per budget window (Intune's: 20); smaller scales time down")
     args = parser.parse_args(argv)
     data_dir = os.path.abspath(args.data_dir or tempfile.mkdtemp(prefix="graph-lab-"))
-    server = create(data_dir, args.port, args.seed, args.state, args.page_size)
+    server = create(data_dir, args.port, args.seed, args.state, args.page_size,
+                    {"throttle_budgets": args.throttle_budgets, "throttle_window": args.throttle_window})
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

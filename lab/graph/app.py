@@ -29,8 +29,9 @@ def load_seed(path=None):
         return json.load(handle)
 
 
-def create(data_dir, port=0, seed_path=None, state_path=None, page_size=100):
-    """Return a LabServer bound to 127.0.0.1 (not yet serving); server.lab holds the state."""
+def create(data_dir, port=0, seed_path=None, state_path=None, page_size=100, start_config=None):
+    """Return a LabServer bound to 127.0.0.1 (not yet serving); server.lab holds the state. start_config: config
+    keys (as /_lab/config takes them) that hold from the start and after every reset."""
     seed = load_seed(seed_path)
     pki = LabPki(data_dir)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -39,7 +40,7 @@ def create(data_dir, port=0, seed_path=None, state_path=None, page_size=100):
     server = LabServer(port, None, directory, None, context)
     url = f"https://127.0.0.1:{server.server_address[1]}"
     objects = {k: v for k, v in seed.items() if k not in ("tenant", "apps", "signIns")}
-    lab = Lab(build_registry(), objects, url, directory.tenant_id, page_size=page_size)
+    lab = Lab(build_registry(), objects, url, directory.tenant_id, page_size=page_size, start_config=start_config)
     if state_path and Path(state_path).exists():
         with open(state_path, encoding="utf-8") as handle:
             lab.load(json.load(handle))

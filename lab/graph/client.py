@@ -50,7 +50,8 @@ class LabClient:
         return self._call("DELETE", "/_lab/faults")
 
     def config(self, **settings):
-        """page_size=N, consistency_delay=seconds, rate_model=bool, delay_scale=factor (Autopilot pipeline)."""
+        """page_size=N, consistency_delay=seconds, delay_scale=factor (Autopilot pipeline),
+        throttle_budgets=bool, throttle_window=seconds (Intune's budgets per window; throttling.py)."""
         return self._call("POST", "/_lab/config", settings)
 
     def advance_clock(self, seconds=0, freeze=None):

@@ -11,9 +11,9 @@ import re
 import threading
 import time
 import uuid
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from . import throttling
 from .errors import GraphError
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
@@ -29,7 +29,7 @@ def new_id():
 
 class Clock:
     """Wall time plus an offset tests can advance. State machines, timestamps, the consistency window
-    and the rate model use it; token lifetimes use real time (clients cache tokens by real time).
+    and the throttling budgets use it; token lifetimes use real time (clients cache tokens by real time).
     A frozen clock moves only when advanced, so tests of time windows do not depend on machine speed."""
 
     def __init__(self, offset=0.0, frozen_at=None):
@@ -164,41 +164,53 @@ class Fault:
 
 
 FAULT_ACTIONS = ("status", "drop_before", "drop_after", "latency")
-DEFAULT_CONFIG = {"page_size": 100, "consistency_delay": 0.0, "rate_model": False, "delay_scale": 1.0}
+DEFAULT_CONFIG = {"page_size": 100, "consistency_delay": 0.0, "delay_scale": 1.0, "throttle_budgets": False,
+                  "throttle_window": float(throttling.DOCUMENTED_WINDOW_SECONDS)}
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
-@dataclass
-class RateWindow:
-    requests: deque = field(default_factory=deque)
-    writes: deque = field(default_factory=deque)
+def check_config(changes):
+    """Raise ValueError for an unknown key or a bad value (admin API and start flags alike)."""
+    unknown = set(changes) - set(DEFAULT_CONFIG)
+    if unknown:
+        raise ValueError(f"unknown config keys {sorted(unknown)}")
+    if "page_size" in changes and (not isinstance(changes["page_size"], int) or changes["page_size"] < 1):
+        raise ValueError("page_size must be a positive integer")
+    if "consistency_delay" in changes and not isinstance(changes["consistency_delay"], (int, float)):
+        raise ValueError("consistency_delay must be a number of seconds")
+    if "throttle_budgets" in changes and not isinstance(changes["throttle_budgets"], bool):
+        raise ValueError("throttle_budgets must be a boolean")
+    window = changes.get("throttle_window", 1.0)
+    if isinstance(window, bool) or not isinstance(window, (int, float)) or window <= 0:
+        raise ValueError("throttle_window must be a positive number of seconds")
+    scale = changes.get("delay_scale", 1.0)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale < 0:
+        raise ValueError("delay_scale must be a non-negative number")
 
 
 class Lab:
     """All mutable state. Every Graph request runs with `lock` held, so handlers need no locking."""
 
-    RATE_WINDOW_SECONDS = 20
-    RATE_MAX_REQUESTS = 1000
-    RATE_MAX_WRITES = 100
-
-    def __init__(self, registry, seed, url, tenant_id, page_size=100):
+    def __init__(self, registry, seed, url, tenant_id, page_size=100, start_config=None):
         self.registry = registry
         self.seed_data = seed
         self.url = url
         self.tenant_id = tenant_id
         self.lock = threading.RLock()
-        self.default_page_size = page_size
+        check_config(start_config or {})
+        # What reset() returns to: the defaults with the start flags applied.
+        self.start_config = dict(DEFAULT_CONFIG, page_size=page_size, **(start_config or {}))
         self.reset()
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def reset(self):
         with self.lock:
             self.clock = Clock()
-            self.config = dict(DEFAULT_CONFIG, page_size=self.default_page_size)
+            self.config = dict(self.start_config)
             self.faults = []
             self.objects = {}            # key -> {id: obj}, insertion ordered
             self.created_at = {}         # key -> {id: lab time}; only objects created through Graph
-            self.rate = {}
+            self.throttle = throttling.Throttle()
             self.wakes = {}
             self.clear_log()
             for key, items in self.seed_data.items():
@@ -210,7 +222,8 @@ class Lab:
         with self.lock:
             self.log = []
             self.seq = 0
-            self.counts = {"GET": 0, "POST": 0, "PATCH": 0, "DELETE": 0, "PUT": 0, "token": 0}
+            # throttled: 429s the throttling budgets answered (also counted under their method)
+            self.counts = {"GET": 0, "POST": 0, "PATCH": 0, "DELETE": 0, "PUT": 0, "token": 0, "throttled": 0}
 
     def seed_object(self, key, obj):
         if key not in self.registry.collections:
@@ -278,18 +291,7 @@ class Lab:
 
     # --- admin knobs ---------------------------------------------------------------------------------
     def set_config(self, changes):
-        unknown = set(changes) - set(DEFAULT_CONFIG)
-        if unknown:
-            raise ValueError(f"unknown config keys {sorted(unknown)}")
-        if "page_size" in changes and (not isinstance(changes["page_size"], int) or changes["page_size"] < 1):
-            raise ValueError("page_size must be a positive integer")
-        if "consistency_delay" in changes and not isinstance(changes["consistency_delay"], (int, float)):
-            raise ValueError("consistency_delay must be a number of seconds")
-        if "rate_model" in changes and not isinstance(changes["rate_model"], bool):
-            raise ValueError("rate_model must be a boolean")
-        scale = changes.get("delay_scale", 1.0)
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale < 0:
-            raise ValueError("delay_scale must be a non-negative number")
+        check_config(changes)
         with self.lock:
             self.config.update(changes)
             return dict(self.config)
@@ -325,24 +327,12 @@ class Lab:
             if entry["method"] in self.counts:
                 self.counts[entry["method"]] += 1
 
-    def rate_limited(self, caller, method):
-        """Intune's per-app limits: seconds to wait when over, else None (and the request is counted)."""
-        if not self.config["rate_model"]:
+    def throttled(self, segments, caller, method):
+        """Intune's budgets when `throttle_budgets` is on: None, or (Retry-After seconds, the refusing budget's
+        name). Lab clock, so a test that moves the clock moves the windows (README, "Throttling budgets")."""
+        if not self.config["throttle_budgets"] or not throttling.budgeted(segments):
             return None
-        now = self.clock.now()
-        window = self.rate.setdefault(caller, RateWindow())
-        for queue in (window.requests, window.writes):
-            while queue and queue[0] <= now - self.RATE_WINDOW_SECONDS:
-                queue.popleft()
-        is_write = method in WRITE_METHODS
-        blocking = None
-        if len(window.requests) >= self.RATE_MAX_REQUESTS:
-            blocking = window.requests[0]
-        elif is_write and len(window.writes) >= self.RATE_MAX_WRITES:
-            blocking = window.writes[0]
-        if blocking is not None:
-            return max(1, int(blocking + self.RATE_WINDOW_SECONDS - now + 0.999))
-        window.requests.append(now)
-        if is_write:
-            window.writes.append(now)
-        return None
+        refusal = self.throttle.admit(self.clock.now(), self.config["throttle_window"], caller, method in WRITE_METHODS)
+        if refusal is not None:
+            self.counts["throttled"] += 1
+        return refusal

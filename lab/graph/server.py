@@ -1,5 +1,5 @@
-"""The HTTPS front: routes sign-in, admin (/_lab) and Graph requests, applies faults, the rate model
-and permissions, writes Graph's headers and error shape, and logs Graph requests for tests."""
+"""The HTTPS front: routes sign-in, admin (/_lab) and Graph requests, applies faults, the throttling
+budgets and permissions, writes Graph's headers and error shape, and logs Graph requests for tests."""
 
 import copy
 import datetime
@@ -183,7 +183,7 @@ class LabHandler(BaseHTTPRequestHandler):
             body = raw_body.decode("utf-8", "replace")
         entry = {"method": self.command, "path": path, "query": raw_query,
                  "body": copy.deepcopy(body) if not isinstance(body, str) else None, "status": None, "app_id": None,
-                 "token_kind": None, "fault": fault.action if fault else None,
+                 "token_kind": None, "fault": fault.action if fault else None, "throttle": None,
                  "client_request_id": self.headers.get("client-request-id")}
         if fault is not None and fault.action == "drop_before":
             lab.record(entry)
@@ -242,11 +242,11 @@ class LabHandler(BaseHTTPRequestHandler):
             if not principal["granted"] & set(permission.any_of):
                 raise GraphError(403, "Authorization_RequestDenied",
                                  "Insufficient privileges to complete the operation.")
-            wait = lab.rate_limited(principal["app_id"] or principal["oid"], self.command)
-            if wait is not None:
-                raise GraphError(429, "TooManyRequests", "Too many requests from this application in the "
-                                 "last 20 seconds; retry after the Retry-After interval.",
-                                 headers={"Retry-After": str(wait)})
+            refusal = lab.throttled(segments, principal["app_id"] or principal["oid"], self.command)
+            if refusal is not None:
+                wait, entry["throttle"] = refusal
+                raise GraphError(429, "TooManyRequests", f"Too many requests ({entry['throttle']} budget); retry "
+                                 "after the Retry-After interval.", headers={"Retry-After": str(wait)})
             if isinstance(body, str):
                 raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure "
                                  "Content-Type header is set and payload is of valid JSON format.")

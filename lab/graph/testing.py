@@ -28,10 +28,13 @@ class RunningLab:
 @contextmanager
 def running_lab(**cli_options):
     """Start `python -m lab.graph --port 0` with cli_options as flags (state="f" -> --state f,
-    page_size=5 -> --page-size 5) and yield a RunningLab. Stops it with SIGTERM on exit."""
+    page_size=5 -> --page-size 5, throttle_budgets=True -> --throttle-budgets) and yield a RunningLab.
+    Stops it with SIGTERM on exit."""
     args = [sys.executable, "-m", "lab.graph", "--port", "0"]
     for name, value in cli_options.items():
-        if value is not None:
+        if value is True:
+            args.append("--" + name.replace("_", "-"))
+        elif value is not None and value is not False:
             args += ["--" + name.replace("_", "-"), str(value)]
     process = subprocess.Popen(args, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     try:
