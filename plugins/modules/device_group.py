@@ -49,11 +49,11 @@ options:
   membership_rule:
     description:
       - The dynamic membership rule, in Entra's rule syntax, for example
-        C((device.devicePhysicalIds -any _ -eq "[OrderID]:Kiosk")).
+        (device.devicePhysicalIds -any _ -eq "[OrderID]:Kiosk").
       - Compared as Graph evaluates it - keywords, operators and property names case-insensitively, spacing
         ignored - but a quoted value exactly, so only a different value or a different structure is written.
       - On create, unset (and O(membership) unset) takes the tutorial's rule of all Autopilot devices,
-        C((device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]"))).
+        (device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]")).
       - Mutually exclusive with O(membership).
     type: str
   membership:
@@ -64,15 +64,15 @@ options:
     suboptions:
       all_autopilot_devices:
         description:
-          - V(true) - every Autopilot device, C((device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]"))).
+          - V(true) - every Autopilot device, (device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]")).
         type: bool
       group_tag:
         description:
-          - Autopilot devices with this group tag (order ID), C((device.devicePhysicalIds -any _ -eq "[OrderID]:TAG")).
+          - Autopilot devices with this group tag (order ID), (device.devicePhysicalIds -any _ -eq "[OrderID]:TAG").
         type: str
       purchase_order:
         description:
-          - Autopilot devices with this purchase order ID, C((device.devicePhysicalIds -any _ -eq "[PurchaseOrderId]:ID")).
+          - Autopilot devices with this purchase order ID, (device.devicePhysicalIds -any _ -eq "[PurchaseOrderId]:ID").
         type: str
   membership_paused:
     description:
@@ -82,8 +82,8 @@ options:
     type: bool
   mail_nickname:
     description:
-      - The group's mail alias, required by Graph even for a group without mail. 1 to 64 ASCII characters, no
-        spaces nor any of C(@ ( \) \\ [ ] " ; : . < > ,).
+      - 'The group''s mail alias, required by Graph even for a group without mail: 1 to 64 ASCII characters, without
+        spaces or any of @ ( ) \ [ ] " ; : . < > ,'
       - Unset uses, on create only, the letters and digits of O(display_name) in lower case
         (C(autopilothaadjdevices) for C(Autopilot-HAADJ-Devices)). Set, it is compared and changed in place, as Graph allows.
     type: str
