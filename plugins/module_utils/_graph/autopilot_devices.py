@@ -1,0 +1,462 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the intune.autopilot collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Windows Autopilot device identities as a set (tutorial steps 4 and 9): import by hardware hash in
+batches, follow each batch to its end, clean up the staging rows, sync once, and update group tags and
+assigned users only where they differ.
+
+What a run costs Graph, by design: one paged listing of the identities and one of the staging rows
+(`$select`, pages of 999); per batch one import POST, a few listings of the staging rows while Intune
+works, one DELETE per staging row; one sync; one write per device that differs. A run with nothing to
+do reads the two listings and writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_device_input import RowError
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import (
+    GraphError,
+    GraphThrottled,
+    WriteOutcomeUnknown,
+)
+from ansible_collections.intune.autopilot.plugins.module_utils._graph import waiter
+
+IDENTITIES = "deviceManagement/windowsAutopilotDeviceIdentities"
+STAGING = "deviceManagement/importedWindowsAutopilotDeviceIdentities"
+SETTINGS = "deviceManagement/windowsAutopilotSettings"
+IDENTITY_FIELDS = "id,serialNumber,groupTag,userPrincipalName,addressableUserName,enrollmentState"
+STAGING_FIELDS = "id,serialNumber,importId,state"
+PAGE_SIZE = 999
+# How long a batch whose import answer was lost is looked for among the staging rows (Graph lists new
+# rows after a delay), as the engine looks for a lost create.
+LOST_IMPORT_LOOK = 60
+# Polls of a long wait are at most this far apart: imports and syncs take minutes.
+POLL_CAP = 30
+FINISHED_IMPORT = ("complete", "error", "partial")
+# What failed devices the result lists; report_file has them all.
+RESULT_FAILED_CAP = 100
+OUTCOMES = ("imported", "updated", "unchanged", "deleted", "skipped", "failed")
+
+ALREADY_HERE = "ZtdDeviceAlreadyAssigned"
+OTHER_TENANT = ("The device is registered to another organisation's tenant.",
+                "Have that organisation (or the reseller or OEM that registered it) deregister the device, then run again.")
+IMPORT_ERRORS = {
+    # Microsoft's page spells it ...ToAnotherTenant, the service and community scripts ...ToOtherTenant.
+    "ZtdDeviceAssignedToOtherTenant": OTHER_TENANT,
+    "ZtdDeviceAssignedToAnotherTenant": OTHER_TENANT,
+    "ZtdDeviceDuplicated": ("Intune saw this serial number or hardware hash twice in one import.",
+                            "Name each device once, each with its own hash, then run again."),
+    "InvalidZtdHardwareHash": ("Intune refused the hardware hash.",
+                               "Capture the 4K hash again on the device (Get-WindowsAutopilotInfo) and run again."),
+    "StorageError": ("Intune could not store the device (a service error).", "Run the task again."),
+}
+
+
+class DeviceRun:
+    """One autopilot_device task: plan from two listings, then write (unless check mode)."""
+
+    def __init__(self, module, devices):
+        self.module = module
+        self.graph = module.graph
+        self.devices = devices
+        self.check_mode = module.check_mode
+        self.batch_size = module.params["batch_size"]
+        self.import_timeout = module.params["import_timeout"]
+        self.outcomes = {}  # device key -> (outcome, reason, fix)
+        self.writes = 0
+        self.progress = []
+        self.diff = {"before": {}, "after": {}}
+        self.registered_now = []  # devices whose import ended registered: their identity comes with the sync
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def _pages(self, path, fields):
+        """Items of a collection, page by page (pages of 999; the whole listing is never held)."""
+        params = {"$select": fields, "$top": str(PAGE_SIZE)}
+        try:
+            page = self.graph.get(path, params=params) or {}
+        except GraphError as exc:
+            if exc.status != 400:
+                raise
+            # The largest page Intune takes is not documented: a refused $top sends the listing without it.
+            page = self.graph.get(path, params={"$select": fields}) or {}
+        followed = set()
+        while True:
+            yield from page.get("value", [])
+            link = page.get("@odata.nextLink")
+            if not link:
+                return
+            if link in followed:
+                raise GraphError("GET %s: Graph's paging does not end (an @odata.nextLink came back)." % path,
+                                 method="GET", path=path)
+            followed.add(link)
+            page = self.graph.get(link) or {}
+
+    def identities(self, keys):
+        """{device key: [identity, ...]} for the named devices only."""
+        found = {}
+        for identity in self._pages(IDENTITIES, IDENTITY_FIELDS):
+            key = (identity.get("serialNumber") or "").lower()
+            if key in keys:
+                found.setdefault(key, []).append(identity)
+        return found
+
+    def staging_rows(self, keys):
+        found = {}
+        for row in self._pages(STAGING, STAGING_FIELDS):
+            key = (row.get("serialNumber") or "").lower()
+            if key in keys:
+                found.setdefault(key, []).append(row)
+        return found
+
+    # -- outcomes ---------------------------------------------------------------------------------
+
+    def settle(self, device, outcome, reason="", fix=""):
+        self.outcomes[device.key] = (outcome, reason, fix)
+
+    def note(self, message):
+        """A progress line: what a person watching the job would want to know, in the result."""
+        self.progress.append(message)
+
+    def write(self, method, path, body=None, idempotent=None):
+        self.writes += 1
+        return self.graph.request(method, path, body=body, idempotent=idempotent)
+
+    # -- present ----------------------------------------------------------------------------------
+
+    def present(self):
+        keys = {device.key for device in self.devices}
+        identities = self.identities(keys)
+        staging = self.staging_rows(keys)
+        to_update, to_import, adopted, missing_hash, stale = [], [], {}, [], []
+        for device in self.devices:
+            found = identities.get(device.key, [])
+            if len(found) > 1:
+                self.settle(device, "failed", "%d Autopilot device identities have this serial number." % len(found),
+                            "Delete the stale ones in Intune (Devices > Windows > Enrollment > Devices), then run again.")
+            elif found:
+                to_update.append((device, found[0]))
+            else:
+                rows = staging.get(device.key, [])
+                waiting = [row for row in rows if row["state"]["deviceImportStatus"] not in ("error", "partial")]
+                if waiting:
+                    # An earlier run (or a lost answer) imported it: follow that instead of importing again.
+                    adopted.update((row["id"], device) for row in waiting)
+                elif device.hardware_hash:
+                    to_import.append(device)
+                else:
+                    missing_hash.append(RowError(device.source, "The device is not registered and has no hardware hash.",
+                                                 "Give its Hardware Hash (or hardware_hash) to import it.", device.serial_number))
+                # Failed rows of earlier imports are removed; the device is imported anew.
+                stale.extend(row["id"] for row in rows if row not in waiting)
+        if missing_hash:
+            return missing_hash
+        if not self.check_mode:
+            for row_id in stale:
+                self.delete_staging(row_id)
+        for device, identity in to_update:
+            self.update(device, identity)
+        if adopted:
+            self.note("Following %d staging rows an earlier run left" % len(adopted))
+            if not self.check_mode:
+                self.finish_batch(adopted)
+        for device in to_import:
+            self.diff["after"][device.serial_number] = _import_view(device)
+            self.settle(device, "imported")
+        if to_import and not self.check_mode:
+            self.import_all(to_import)
+        return []
+
+    def update(self, device, identity):
+        actions = planned_actions(device, identity)
+        if not actions:
+            self.settle(device, "unchanged")
+            return
+        before = _identity_view(identity)
+        after = dict(before)
+        for action, body in actions:
+            after.update(body or {"userPrincipalName": "", "addressableUserName": ""})
+        self.diff["before"][device.serial_number] = before
+        self.diff["after"][device.serial_number] = after
+        if self.check_mode:
+            self.settle(device, "updated")
+            return
+        try:
+            for action, body in actions:
+                self.write("POST", "%s/%s/%s" % (IDENTITIES, identity["id"], action), body=body, idempotent=True)
+        except GraphError as exc:
+            self.settle(device, "failed", "Intune refused the change: %s" % exc,
+                        "Check the assigned user's UPN (a user of this tenant licensed for Intune) and the group tag.")
+            return
+        self.settle(device, "updated")
+
+    # -- import -----------------------------------------------------------------------------------
+
+    def import_all(self, devices):
+        batches = [devices[start:start + self.batch_size] for start in range(0, len(devices), self.batch_size)]
+        for number, batch in enumerate(batches, start=1):
+            rows = self.send_batch(batch)
+            self.note("Batch %d of %d: %d devices sent" % (number, len(batches), len(rows)))
+            if not self.finish_batch(rows):
+                for later in batches[number:]:
+                    for device in later:
+                        self.settle(device, "failed", "Not sent: an earlier batch did not finish within import_timeout.",
+                                    "Run the task again once Intune has caught up, or raise import_timeout.")
+                return
+
+    def send_batch(self, batch):
+        """{staging row id: device} of one import POST; a lost answer is looked for, never sent twice."""
+        import_id = str(uuid.uuid4())
+        body = {"importedWindowsAutopilotDeviceIdentities": [_import_item(device, import_id) for device in batch]}
+        by_key = {device.key: device for device in batch}
+        try:
+            answer = self.write("POST", STAGING + "/import", body=body)
+            return {row["id"]: by_key[row["serialNumber"].lower()] for row in answer.get("value", [])}
+        except WriteOutcomeUnknown:
+            pass
+        look = waiter.wait_for(lambda: self._rows_of_import(import_id) or None,
+                               timeout=min(LOST_IMPORT_LOOK, self.graph.max_retry_wait),
+                               waited_for="the rows of an import whose answer was lost", max_delay=POLL_CAP)
+        rows = {row["id"]: by_key[row["serialNumber"].lower()] for row in look.value or []}
+        found = set(id(device) for device in rows.values())
+        for device in batch:
+            if id(device) not in found:
+                self.settle(device, "failed", "The answer to its import was lost and Intune shows no row for it.",
+                            "Run the task again: a run recognises earlier imports by serial number and does not import twice.")
+        return rows
+
+    def _rows_of_import(self, import_id):
+        return [row for row in self._pages(STAGING, STAGING_FIELDS) if row.get("importId") == import_id]
+
+    def finish_batch(self, rows):
+        """Follow staging rows to their end state, settle their devices and delete the rows. False when
+        the wait ran out (the rows still importing are kept, for the next run to follow)."""
+        states = {}
+
+        def check():
+            for row in self._pages(STAGING, STAGING_FIELDS):
+                if row["id"] in rows and row["state"]["deviceImportStatus"] in FINISHED_IMPORT:
+                    states[row["id"]] = row["state"]
+            return True if len(states) == len(rows) else None
+
+        wait = waiter.wait_for(check, timeout=self.import_timeout, waited_for="the import of %d devices" % len(rows),
+                               max_delay=POLL_CAP)
+        self.note("Imports finished: %d of %d, after %.0f s" % (len(states), len(rows), wait.seconds))
+        for row_id, device in rows.items():
+            state = states.get(row_id)
+            if state is None:
+                self.settle(device, "failed", "Intune was still importing it after import_timeout (%d s)." % self.import_timeout,
+                            "Run the task again later: it follows the import instead of sending it again.")
+                continue
+            self.settle_import(device, state)
+            self.delete_staging(row_id)
+        return wait.done
+
+    def settle_import(self, device, state):
+        name = state.get("deviceErrorName") or ""
+        if state["deviceImportStatus"] == "complete":
+            self.settle(device, "imported")
+            self.registered_now.append(device)
+        elif name == ALREADY_HERE:
+            # Registered here already (an earlier import that waits for a sync): present, as asked.
+            self.settle(device, "unchanged", "Already registered in this tenant.")
+            self.registered_now.append(device)
+        else:
+            reason, fix = IMPORT_ERRORS.get(name, (
+                "Intune refused the import: %s (code %s)." % (name or "no error name", state.get("deviceErrorCode")),
+                "Check the serial number and hash, then run again; Microsoft's Autopilot import troubleshooting lists the codes."))
+            self.settle(device, "failed", reason, fix)
+
+    def delete_staging(self, row_id):
+        try:
+            self.write("DELETE", "%s/%s" % (STAGING, row_id))
+        except GraphError as exc:
+            # The registration stands without its staging row; a leftover row is only clutter.
+            self.module.warn("Could not delete the import row %s: %s" % (row_id, exc))
+
+    # -- sync -------------------------------------------------------------------------------------
+
+    def sync(self):
+        """One Autopilot sync, so imported devices appear; what happened, as a result entry."""
+        if not self.registered_now:
+            return {"status": "not_needed"}
+        if self.check_mode:
+            return {"status": "check_mode"}
+        report = {"status": None, "waits": []}
+        for attempt in (1, 2):
+            try:
+                self.write("POST", SETTINGS + "/sync")
+                break
+            except GraphThrottled as exc:
+                report.update(status="throttled", msg=(
+                    "Intune allows one Autopilot sync per 10 minutes and refused this one (%s). The imported devices "
+                    "appear after the next sync: run the task again later, or Sync in the portal." % exc))
+                return report
+            except GraphError as exc:
+                if exc.status != 409 or attempt == 2:
+                    raise
+                # A sync is running; it may have started before these imports ended, so ours follows it.
+                wait = self._wait_for_sync("the running Autopilot sync")
+                report["waits"].append(wait.report())
+                if not wait.done:
+                    report.update(status="running", msg="Another Autopilot sync was still running after import_timeout.")
+                    return report
+        wait = self._wait_for_sync("the Autopilot sync")
+        report["waits"].append(wait.report())
+        report["status"] = "completed" if wait.done else "running"
+        self.note("Autopilot sync %s" % report["status"])
+        return report
+
+    def _wait_for_sync(self, what):
+        def check():
+            settings = self.graph.get(SETTINGS) or {}
+            return settings if settings.get("syncStatus") != "inProgress" else None
+        return waiter.wait_for(check, timeout=self.import_timeout, waited_for=what, max_delay=POLL_CAP)
+
+    def after_sync(self):
+        """The identities the sync made: what their import could not carry (the user's display name, the
+        properties of a device registered earlier) is set now."""
+        settled = self.registered_now
+        if not settled:
+            return
+        identities = self.identities({device.key for device in settled})
+        unseen = 0
+        for device in settled:
+            found = identities.get(device.key)
+            if not found:
+                unseen += 1
+                continue
+            imported = self.outcomes[device.key][0] == "imported"
+            self.update(device, found[0])
+            if imported and self.outcomes[device.key][0] != "failed":
+                self.settle(device, "imported")  # an import that needed a touch is still an import
+        if unseen:
+            self.module.warn("%d imported devices are not listed yet after the sync; Intune shows them later." % unseen)
+
+    # -- absent -----------------------------------------------------------------------------------
+
+    def absent(self):
+        identities = self.identities({device.key for device in self.devices})
+        for device in self.devices:
+            found = identities.get(device.key, [])
+            if not found:
+                self.settle(device, "unchanged", "Not registered.")
+                continue
+            enrolled = [identity for identity in found if identity.get("enrollmentState") == "enrolled"]
+            if enrolled:
+                self.settle(device, "skipped", "The device is enrolled in Intune; its Autopilot registration cannot be deleted while it is.",
+                            "Delete (or retire) its managed device in Intune first, then run again.")
+                continue
+            self.diff["before"][device.serial_number] = _identity_view(found[0])
+            if self.check_mode:
+                self.settle(device, "deleted")
+                continue
+            try:
+                for identity in found:
+                    self.write("DELETE", "%s/%s" % (IDENTITIES, identity["id"]))
+            except GraphError as exc:
+                self.settle(device, "failed", "Intune refused the deletion: %s" % exc, "Check the device in Intune, then run again.")
+                continue
+            self.settle(device, "deleted")
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def run(self, state):
+        """Do the work; returns what is wrong with the input given what the tenant holds (found before
+        any write, so nothing was written), else []."""
+        if state == "absent":
+            self.absent()
+            return []
+        return self.present()
+
+    def counts(self):
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for outcome, _reason, _fix in self.outcomes.values():
+            counts[outcome] += 1
+        return counts
+
+    def failed(self):
+        """(device, reason, fix) of each failed device, in input order."""
+        for device in self.devices:
+            outcome, reason, fix = self.outcomes.get(device.key, ("failed", "Not processed.", "Run the task again."))
+            if outcome == "failed":
+                yield dict(serial_number=device.serial_number, source=device.source, reason=reason, fix=fix)
+
+
+def planned_actions(device, identity):
+    """[(action, body)] that bring one identity to what the device entry asks (empty: nothing differs)."""
+    actions = []
+    current_user = identity.get("userPrincipalName") or ""
+    if device.assigned_user == "" and current_user:
+        actions.append(("unassignUserFromDevice", None))
+    body = {}
+    if device.group_tag is not None and device.group_tag != (identity.get("groupTag") or ""):
+        body["groupTag"] = device.group_tag
+    if device.assigned_user:
+        if device.assigned_user.lower() != current_user.lower():
+            # A new user's display name replaces the last user's, even when none is given.
+            body["userPrincipalName"] = device.assigned_user
+            body["addressableUserName"] = device.assigned_user_display_name or ""
+        elif device.assigned_user_display_name is not None and \
+                device.assigned_user_display_name != (identity.get("addressableUserName") or ""):
+            body["addressableUserName"] = device.assigned_user_display_name
+    if body:
+        # One action sets the tag, the user and the name together (assignUserToDevice sets only the user).
+        actions.append(("updateDeviceProperties", body))
+    return actions
+
+
+def _import_item(device, import_id):
+    item = {"@odata.type": "#microsoft.graph.importedWindowsAutopilotDeviceIdentity", "serialNumber": device.serial_number,
+            "hardwareIdentifier": device.hardware_hash, "importId": import_id}
+    if device.product_key:
+        item["productKey"] = device.product_key
+    if device.group_tag:
+        item["groupTag"] = device.group_tag
+    if device.assigned_user:
+        item["assignedUserPrincipalName"] = device.assigned_user
+    return item
+
+
+def _identity_view(identity):
+    return {name: identity.get(name) or "" for name in ("groupTag", "userPrincipalName", "addressableUserName")}
+
+
+def _import_view(device):
+    return {"groupTag": device.group_tag or "", "userPrincipalName": device.assigned_user or "",
+            "addressableUserName": device.assigned_user_display_name or ""}
+
+
+REPORT_FIELDS = ("serial_number", "source", "outcome", "reason", "fix")
+
+
+def write_report(path, devices, outcomes, errors=()):
+    """Every named device's outcome, one line each: CSV when the path ends in .csv, else JSON lines."""
+    bad = {error.source: error for error in errors}
+
+    def lines():
+        for device in devices:
+            error = bad.get(device.source)
+            if error is not None:
+                yield dict(serial_number=device.serial_number, source=device.source, outcome="failed",
+                           reason=error.reason, fix=error.fix)
+                continue
+            outcome, reason, fix = outcomes.get(device.key, ("not_processed", "", ""))
+            yield dict(serial_number=device.serial_number, source=device.source, outcome=outcome, reason=reason, fix=fix)
+        for error in errors:
+            if error.serial_number is None:  # a file-level error (header) names no device
+                yield dict(serial_number="", source=error.source, outcome="failed", reason=error.reason, fix=error.fix)
+
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        if path.lower().endswith(".csv"):
+            writer = csv.DictWriter(handle, REPORT_FIELDS)
+            writer.writeheader()
+            writer.writerows(lines())
+        else:
+            for line in lines():
+                handle.write(json.dumps(line) + "\n")
