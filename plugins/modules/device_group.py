@@ -163,6 +163,13 @@ group:
     isAssignableToRole: false
     membershipRule: (device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]"))
     membershipRuleProcessingState: "On"
+resolved_groups:
+  description:
+    - The group's name and ID, which the action plugin keeps for the rest of the run so that later tasks' C(assignments)
+      name the group without looking it up again. Not returned in check mode before the group exists, nor after deletion.
+  returned: when the group exists after the run
+  type: dict
+  sample: {Autopilot-HAADJ-Devices: 6e1e0c5a-3f8b-4f51-9a8e-2c1d3b4a5f60}
 """
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import run_resource_module

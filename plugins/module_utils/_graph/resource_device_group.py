@@ -217,6 +217,10 @@ class GroupEngine(DesiredStateEngine):
         return super().write(method, path, body, idempotent)
 
     def result(self, obj, keys):
+        if obj and obj.get("id"):
+            # Through the action plugin's run cache, later tasks assign to this group without looking its name up,
+            # which Graph may not answer yet for a group just created.
+            self.resolved_groups[obj["displayName"]] = obj["id"]
         result = super().result(obj, keys)
         result[self.resource.return_key].pop("@odata.type", None)
         return result
