@@ -285,8 +285,11 @@ def test_a_second_profile_on_all_devices_is_refused_before_any_write_naming_the_
     assert graph_writes(lab) == []
     assert [p["displayName"] for p in profiles(lab)] == [NAME]
 
-    # The profile that has it keeps it without a write, and another profile may take groups.
+    # The profile that has it keeps it without a write, and without reading every profile's assignments again.
+    lab.client.clear_log()
     assert not run(lab, display_name=NAME, assignments=everyone)["changed"]
+    assert [e for e in lab.client.requests() if e["path"] == COLLECTION and "expand" in e["query"]] == []
+    # Another profile may take groups.
     second = run(lab, display_name="Autopilot second profile", assignments={"add": [{"group": "Lab-Pilot-Devices"}]})
     assert second["changed"] and not second.get("failed"), second
     assert graph_writes(lab) == [("POST", COLLECTION), ("POST", "%s/%s/assignments" % (COLLECTION, second["id"]))]

@@ -43,6 +43,9 @@ CASES = {
 }
 
 
+NAME_FILTERED = ("autopilot_esp", "domain_join_profile")
+
+
 def seed_unrelated(lab, store_key, template, count):
     lab.client.seed({store_key: [dict(template, displayName="Unrelated %04d" % index) for index in range(count)]})
     return len(lab.client.state()[store_key])
@@ -74,8 +77,8 @@ def test_a_no_op_run_lists_only_names_and_reads_the_match(lab, module, unrelated
     for listing in listings:
         query = parse_qs(listing["query"])
         assert query["$select"] == ["id,displayName"] and "$expand" not in query, listing
-    if module == "domain_join_profile":  # Graph filters deviceConfigurations by name: one page whatever the tenant holds
-        assert len(listings) == 1 and "displayName eq 'Autopilot domain join'" in parse_qs(listings[0]["query"])["$filter"]
+    if module in NAME_FILTERED:  # Graph filters these collections by name: one page whatever the tenant holds
+        assert len(listings) == 1 and parse_qs(listings[0]["query"])["$filter"] == ["displayName eq '%s'" % options["display_name"]]
     else:
         assert len(listings) == math.ceil(total / LIST_PAGE_SIZE), listings
         assert all("$filter" not in parse_qs(entry["query"]) for entry in listings)
@@ -134,3 +137,6 @@ def test_an_esp_priority_counts_the_custom_esps_from_a_light_listing(lab):
     assert again["changed"] is False and again["id"] == created["id"], again
     listings = [entry for entry in lab.client.requests() if entry["method"] == "GET" and entry["path"] == collection]
     assert listings and all("$expand" not in parse_qs(entry["query"]) and "$select" in parse_qs(entry["query"]) for entry in listings)
+    # The count of custom ESPs asks Graph for ESPs only, not for every enrollment configuration.
+    assert [parse_qs(entry["query"])["$filter"] for entry in listings] == [
+        ["displayName eq 'Autopilot ESP'"], ["deviceEnrollmentConfigurationType eq 'windows10EnrollmentCompletionPageConfiguration'"]]

@@ -122,7 +122,8 @@ def set_priority(req):
 SPEC = CollectionSpec(
     key=KEY, path="deviceManagement/deviceEnrollmentConfigurations", type_name="deviceEnrollmentConfiguration",
     read=SERVICE_CONFIG_READ, write=SERVICE_CONFIG_WRITE, polymorphic=True,
-    query=QuerySupport(top=True),
+    # The two filters clients run against tenants (lab/graph/README.md, "Query options on the Intune collections").
+    query=QuerySupport(filter={"displayName": ("eq",), "deviceEnrollmentConfigurationType": ("eq",)}, top=True),
     on_create=on_create, on_update=on_update, before_delete=before_delete, seed=seed,
     assignments=AssignmentSupport(item_type=ASSIGNMENT, style="assign_action",
                                   body_key="enrollmentConfigurationAssignments", before_assign=before_assign))

@@ -164,8 +164,19 @@ def test_assign_checks_targets_and_parameters(graph):
         {"target": {"@odata.type": "microsoft.graph.allDevicesAssignmentTarget"}}]}).status_code == 204
 
 
-def test_no_filter_but_select_and_top(graph):
-    graph.error("GET", COLLECTION, 400, params={"$filter": "displayName eq 'x'"})
+def test_filters_by_name_or_kind_only(graph):
+    create_esp(graph, "ESP-Filtered")
+    by_name = graph.ok("GET", COLLECTION, params={"$filter": "displayName eq 'esp-filtered'"})["value"]
+    assert [obj["displayName"] for obj in by_name] == ["ESP-Filtered"]
+    by_kind = graph.ok("GET", COLLECTION, params={
+        "$filter": "deviceEnrollmentConfigurationType eq 'windows10EnrollmentCompletionPageConfiguration'"})["value"]
+    assert [obj["displayName"] for obj in by_kind] == ["ESP-Filtered"]  # not the default ESP, nor the limits
+    for refused in ("startswith(displayName,'ESP')", "priority eq 1", "displayName ne 'x'",
+                    "isof('microsoft.graph.windows10EnrollmentCompletionPageConfiguration')"):
+        graph.error("GET", COLLECTION, 400, params={"$filter": refused})
+
+
+def test_select_and_top(graph):
     page = graph.ok("GET", COLLECTION, params={"$select": "displayName", "$top": "2"})
     assert len(page["value"]) == 2 and "@odata.nextLink" in page
     assert set(page["value"][0]) == {"@odata.type", "id", "displayName"}

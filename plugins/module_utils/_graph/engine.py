@@ -140,8 +140,8 @@ class Resource:
     assignments: Assignments | None = None
     validate: Callable[[dict], list] | None = None  # params -> error messages, checked before any request
     guard: Callable[[dict, dict], str | None] | None = None  # (existing, params) -> refusal, before any write
-    # (graph, existing or None, desired target keys) -> refusal, before any write; for rules across objects
-    check_assignments: Callable[[Any, dict | None, list], str | None] | None = None
+    # (graph, existing or None, its target keys, desired target keys) -> refusal, before any write; for rules across objects
+    check_assignments: Callable[[Any, dict | None, list, list], str | None] | None = None
     tidy_description: Callable[[dict], None] | None = None  # drops from describe() what the module would refuse
     max_name_length: int = MAX_NAME_LENGTH
     list_page_size: int | None = LIST_PAGE_SIZE  # $top of the name look-up; None sends none (Graph's default page)
@@ -616,7 +616,7 @@ class DesiredStateEngine:
             raise EngineError(str(exc)) from None
         self.group_names.update(resolver.names)
         self.resolved_groups.update(resolver.looked_up)
-        refusal = self.resource.check_assignments(self.graph, existing, desired) if self.resource.check_assignments else None
+        refusal = self.resource.check_assignments(self.graph, existing, current_keys, desired) if self.resource.check_assignments else None
         if refusal:
             raise EngineError(refusal)
         return desired

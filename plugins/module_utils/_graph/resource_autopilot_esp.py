@@ -22,6 +22,7 @@ TIMEOUT_RANGE = (1, 1440)
 MAX_MESSAGE = 10000
 MAX_BLOCKING_APPS = 100
 DEFAULT_ESP_TYPE = "defaultWindows10EnrollmentCompletionPageConfiguration"
+CUSTOM_ESP_TYPE = "windows10EnrollmentCompletionPageConfiguration"
 # The portal shows these only under "Block device use until all apps and profiles are installed: Yes".
 BLOCKING_ONLY = ("allow_reset_on_failure", "allow_use_on_failure", "blocking_apps", "allow_non_blocking_app_installation")
 
@@ -130,6 +131,8 @@ ESP = Resource(
     collection="deviceManagement/deviceEnrollmentConfigurations",
     odata_type="#microsoft.graph.windows10EnrollmentCompletionPageConfiguration",
     return_key="esp",
+    # Microsoft365DSC finds its ESPs with this name filter against tenants (lab/graph/README.md).
+    filter_by_key=True,
     props=(
         Prop("display_name", "displayName"),
         Prop("description", "description"),
@@ -180,5 +183,6 @@ class EspEngine(DesiredStateEngine):
         return desired
 
     def custom_esp_count(self):
-        listed = self.list_light(("id", "deviceEnrollmentConfigurationType"))
+        # The type filter CIPP lists ESPs with; what comes back is still checked, as Graph may ignore a filter.
+        listed = self.list_light(("id", "deviceEnrollmentConfigurationType"), "deviceEnrollmentConfigurationType eq '%s'" % CUSTOM_ESP_TYPE)
         return len([obj for obj in listed if ESP.owns(obj) and not is_default_esp(obj)])

@@ -80,7 +80,7 @@ def validate(params):
     return errors
 
 
-def check_assignments(graph, existing, desired_keys):
+def check_assignments(graph, existing, current_keys, desired_keys):
     """Intune's All Devices rules, which span profiles, checked before any write."""
     if ("all_devices", None) not in desired_keys:
         return None
@@ -91,6 +91,8 @@ def check_assignments(graph, existing, desired_keys):
             "exclusions with All Devices), and these assignments would keep all_devices with exclusions of %s. Remove "
             "those exclusions, or assign groups instead of all_devices." % ", ".join(excluded)
         )
+    if ("all_devices", None) in current_keys:
+        return None  # Intune let this profile take All Devices, so no other profile holds it: no need to list them all
     own_id = (existing or {}).get("id", "").lower()
     for profile in graph.list(PROFILE.collection, api=PROFILE.api, params={"$expand": "assignments"}):
         if profile["id"].lower() != own_id and any(
