@@ -206,6 +206,18 @@ failed_devices:
       source: autopilot-devices-batch1.csv:14
       reason: The device is registered to another organisation's tenant.
       fix: Have that organisation (or the reseller or OEM that registered it) deregister the device, then run again.
+skipped_devices:
+  description:
+    - With O(state=absent), the devices not deleted because they are enrolled in Intune, with the reason and what
+      to do; at most 100 (O(report_file) has them all).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - serial_number: PF3OLD02
+      source: devices[1]
+      reason: The device is enrolled in Intune; its Autopilot registration cannot be deleted while it is.
+      fix: Delete (or retire) its managed device in Intune first, then run again.
 failed_devices_total:
   description: How many devices failed, even when RV(failed_devices) shows only the first 100.
   returned: always
@@ -298,10 +310,11 @@ def main():
     run = DeviceRun(module, devices)
 
     def finish(errors=(), sync=None, failure=None, **extra):
-        failed = [error.as_dict() for error in errors] or list(run.failed())
+        failed = [error.as_dict() for error in errors] or list(run.listed("failed"))
         result = dict(
             changed=run.writes > 0 or (module.check_mode and any(run.counts()[name] for name in ("imported", "updated", "deleted"))),
             counts=run.counts(), failed_devices=failed[:RESULT_FAILED_CAP], failed_devices_total=len(failed),
+            skipped_devices=list(run.listed("skipped"))[:RESULT_FAILED_CAP],
             sync=sync or {"status": "not_needed"}, progress=run.progress, **extra)
         if errors:
             result["counts"]["failed"] = len(failed)

@@ -84,3 +84,251 @@ def test_import_follows_each_batch_deletes_its_rows_and_syncs_once(frozen):
     assert graph_writes(lab) == []
     # Two listings (identities, staging rows), one page each.
     assert len(lab.client.requests()) == 2
+
+
+def test_each_import_error_names_the_device_the_reason_and_the_fix_after_the_others_are_done(frozen):
+    lab = frozen
+    short_hash = base64.b64encode(b"too short").decode()
+    devices = [device("NEW-0001"), device("OTHER-TENANT-0001"), dict(serial_number="BADHASH-1", hardware_hash=short_hash)]
+
+    result = run(lab, devices=devices)
+
+    assert result["failed"] and result["changed"]
+    assert result["counts"] == dict(imported=1, updated=0, unchanged=0, deleted=0, skipped=0, failed=2)
+    failed = {entry["serial_number"]: entry for entry in result["failed_devices"]}
+    assert failed["OTHER-TENANT-0001"]["source"] == "devices[1]"
+    assert "another organisation's tenant" in failed["OTHER-TENANT-0001"]["reason"]
+    assert "deregister" in failed["OTHER-TENANT-0001"]["fix"]
+    assert "refused the hardware hash" in failed["BADHASH-1"]["reason"] and "Get-WindowsAutopilotInfo" in failed["BADHASH-1"]["fix"]
+    assert "2 of 3 named devices failed" in result["msg"]
+    # Failed or not, every staging row is cleaned up, and the one good device still gets its sync.
+    assert staging(lab) == [] and "NEW-0001" in identities(lab)
+
+
+def test_a_device_registered_but_not_yet_synced_counts_as_present(frozen):
+    lab = frozen
+    first = run(lab, devices=[device("WAIT-0001")], sync=False)
+    assert first["counts"]["imported"] == 1 and first["sync"]["status"] == "disabled"
+    assert "after the next Autopilot sync" in first["warnings"][0]
+    assert "WAIT-0001" not in identities(lab)
+
+    lab.client.clear_log()
+    second = run(lab, devices=[device("WAIT-0001")])
+
+    # Intune answers ZtdDeviceAlreadyAssigned; the device is here, and the sync makes it appear.
+    assert not second["failed"] and second["counts"]["unchanged"] == 1, second
+    assert second["sync"]["status"] == "completed" and "WAIT-0001" in identities(lab)
+    assert staging(lab) == []
+
+
+def test_an_import_that_outlives_import_timeout_fails_keeps_its_rows_and_the_next_run_follows_them(frozen):
+    lab = frozen
+    devices = [device("SLOW-%04d" % n) for n in range(3)]
+
+    slow = run(lab, devices=devices, batch_size=2, import_timeout=30)
+
+    assert slow["failed"] and slow["counts"]["failed"] == 3
+    reasons = {entry["serial_number"]: entry["reason"] for entry in slow["failed_devices"]}
+    assert "still importing it after import_timeout (30 s)" in reasons["SLOW-0000"]
+    assert "Not sent: an earlier batch" in reasons["SLOW-0002"]
+    assert graph_writes(lab) == [("POST", STAGING + "/import")]
+    assert len(staging(lab)) == 2
+
+    lab.client.clear_log()
+    finished = run(lab, devices=devices, batch_size=2)
+
+    assert not finished["failed"] and finished["counts"]["imported"] == 3, finished
+    sent = graph_writes(lab)
+    # The two rows of the first run are followed, not imported again; only the third device is sent.
+    assert sent.count(("POST", STAGING + "/import")) == 1
+    (import_request,) = [entry for entry in lab.client.requests() if entry["path"] == STAGING + "/import"]
+    assert [item["serialNumber"] for item in import_request["body"]["importedWindowsAutopilotDeviceIdentities"]] == ["SLOW-0002"]
+    assert sorted(identities(lab)) == ["SLOW-0000", "SLOW-0001", "SLOW-0002"] and staging(lab) == []
+
+
+def test_a_lost_import_answer_is_found_by_its_import_id_not_sent_twice(frozen):
+    lab = frozen
+    lab.client.fault("drop_after", method="POST", path="/import$", count=1)
+
+    result = run(lab, devices=[device("LOST-0001"), device("LOST-0002")])
+
+    assert not result["failed"] and result["counts"]["imported"] == 2, result
+    assert graph_writes(lab).count(("POST", STAGING + "/import")) == 1
+    assert sorted(identities(lab)) == ["LOST-0001", "LOST-0002"]
+
+
+def test_a_lost_import_never_seen_fails_its_devices_and_the_next_run_imports_them(frozen):
+    lab = frozen
+    lab.client.fault("drop_before", method="POST", path="/import$", count=1)
+
+    lost = run(lab, devices=[device("GONE-0001")], max_retry_wait=8)
+
+    assert lost["failed"] and "answer to its import was lost" in lost["failed_devices"][0]["reason"]
+    again = run(lab, devices=[device("GONE-0001")])
+    assert not again["failed"] and again["counts"]["imported"] == 1 and "GONE-0001" in identities(lab)
+
+
+def test_a_running_sync_is_waited_for_then_ours_runs(frozen):
+    lab = frozen
+    lab.client.fault("status", method="POST", path="/sync$", status=409, count=1)
+
+    result = run(lab, devices=[device("SYNC-0001")])
+
+    assert not result["failed"] and result["sync"]["status"] == "completed", result
+    assert graph_writes(lab).count(("POST", SYNC)) == 2
+    assert "SYNC-0001" in identities(lab)
+
+
+def test_a_sync_within_ten_minutes_of_the_last_is_reported_throttled_not_failed(frozen):
+    lab = frozen
+    assert run(lab, devices=[device("FIRST-0001")])["sync"]["status"] == "completed"
+    lab.client.clear_log()
+
+    result = run(lab, devices=[device("SECOND-0001")])
+
+    assert not result["failed"] and result["counts"]["imported"] == 1, result
+    assert result["sync"]["status"] == "throttled" and "10 minutes" in result["sync"]["msg"]
+    assert any("10 minutes" in warning for warning in result["warnings"])
+    # Retry-After (~8 minutes) is longer than max_retry_wait (300 s): one try, no storm.
+    assert graph_writes(lab).count(("POST", SYNC)) == 1
+    assert "SECOND-0001" not in identities(lab)
+
+
+def test_a_sync_throttled_for_less_than_max_retry_wait_is_waited_out(frozen):
+    lab = frozen
+    assert run(lab, devices=[device("FIRST-0001")])["sync"]["status"] == "completed"
+    lab.client.advance_clock(500)
+
+    result = run(lab, devices=[device("SECOND-0001")])
+
+    assert result["sync"]["status"] == "completed" and "SECOND-0001" in identities(lab), result
+
+
+def test_check_mode_reads_only_and_reports_the_plan(frozen):
+    lab = frozen
+    seed_identity(lab, "KEEP-0001", groupTag="Old")
+
+    planned = run(lab, check=True, diff=True, devices=[device("PLAN-0001", group_tag="Pilot"), dict(serial_number="KEEP-0001", group_tag="New")])
+
+    assert planned["changed"] and planned["counts"]["imported"] == 1 and planned["counts"]["updated"] == 1, planned
+    assert planned["sync"]["status"] == "check_mode"
+    assert planned["diff"]["before"] == {"KEEP-0001": {"groupTag": "Old", "userPrincipalName": "", "addressableUserName": ""}}
+    assert planned["diff"]["after"]["KEEP-0001"]["groupTag"] == "New"
+    assert planned["diff"]["after"]["PLAN-0001"]["groupTag"] == "Pilot"
+    assert graph_writes(lab) == []
+
+
+def test_group_tag_user_and_display_name_are_set_where_they_differ_then_left_alone(frozen):
+    lab = frozen
+    seed_identity(lab, "EDIT-0001", groupTag="Old", userPrincipalName=USER.upper())
+    seed_identity(lab, "EDIT-0002", groupTag="Same")
+    (first, second) = sorted(identities(lab).values(), key=lambda identity: identity["serialNumber"])
+    wanted = [dict(serial_number="EDIT-0001", group_tag="New", assigned_user=USER, assigned_user_display_name="Adele Vance"),
+              dict(serial_number="EDIT-0002", group_tag="Same")]
+    lab.client.clear_log()
+
+    result = run(lab, devices=wanted)
+
+    assert result["changed"] and result["counts"]["updated"] == 1 and result["counts"]["unchanged"] == 1, result
+    (update,) = [entry for entry in writes(lab.client.requests())]
+    assert update["path"] == "%s/%s/updateDeviceProperties" % (IDENTITIES, first["id"])
+    # The UPN matches case-insensitively, so only the tag and the display name are sent.
+    assert update["body"] == {"groupTag": "New", "addressableUserName": "Adele Vance"}
+    assert identities(lab)["EDIT-0001"]["addressableUserName"] == "Adele Vance"
+
+    lab.client.clear_log()
+    again = run(lab, devices=wanted)
+    assert not again["changed"] and graph_writes(lab) == []
+    assert second["groupTag"] == "Same"
+
+
+def test_a_new_device_gets_its_user_display_name_after_the_sync(frozen):
+    lab = frozen
+    result = run(lab, devices=[device("NAMED-0001", assigned_user=USER, assigned_user_display_name="Adele Vance")])
+
+    assert not result["failed"] and result["counts"]["imported"] == 1, result
+    registered = identities(lab)["NAMED-0001"]
+    assert registered["userPrincipalName"] == USER and registered["addressableUserName"] == "Adele Vance"
+    assert graph_writes(lab)[-1] == ("POST", "%s/%s/updateDeviceProperties" % (IDENTITIES, registered["id"]))
+
+
+def test_unassign_and_an_empty_tag_clear_them(frozen):
+    lab = frozen
+    seed_identity(lab, "USER-0001", groupTag="Tag", userPrincipalName=USER, addressableUserName="Adele")
+    lab.client.clear_log()
+
+    result = run(lab, devices=[dict(serial_number="USER-0001", assigned_user="", group_tag="")])
+
+    assert result["changed"] and result["counts"]["updated"] == 1, result
+    identity = identities(lab)["USER-0001"]
+    assert [path.rsplit("/", 1)[1] for _method, path in graph_writes(lab)] == ["unassignUserFromDevice", "updateDeviceProperties"]
+    assert identity["userPrincipalName"] == "" and identity["addressableUserName"] == "" and identity["groupTag"] == ""
+    lab.client.clear_log()
+    assert not run(lab, devices=[dict(serial_number="USER-0001", assigned_user="", group_tag="")])["changed"]
+    assert graph_writes(lab) == []
+
+
+def test_absent_deletes_what_is_named_skips_enrolled_devices_and_touches_nothing_else(frozen):
+    lab = frozen
+    seed_identity(lab, "GO-0001")
+    seed_identity(lab, "ENROLLED-1", enrollmentState="enrolled")
+    seed_identity(lab, "BYSTANDER-1")
+    lab.client.clear_log()
+
+    result = run(lab, state="absent", devices=[dict(serial_number="GO-0001"), dict(serial_number="ENROLLED-1"), dict(serial_number="NEVER-1")])
+
+    assert result["changed"] and not result["failed"], result
+    assert result["counts"] == dict(imported=0, updated=0, unchanged=1, deleted=1, skipped=1, failed=0)
+    assert [method for method, _path in graph_writes(lab)] == ["DELETE"]
+    assert sorted(identities(lab)) == ["BYSTANDER-1", "ENROLLED-1"]
+    (skipped,) = result["skipped_devices"]
+    assert skipped["serial_number"] == "ENROLLED-1" and skipped["source"] == "devices[1]"
+    assert "enrolled in Intune" in skipped["reason"] and "managed device" in skipped["fix"]
+
+    lab.client.clear_log()
+    again = run(lab, state="absent", devices=[dict(serial_number="GO-0001")])
+    assert not again["changed"] and graph_writes(lab) == []
+
+
+def test_bad_rows_fail_by_file_and_line_before_any_request(frozen, tmp_path):
+    lab = frozen
+    good = "%s\nCSV-0001,,%s,Pilot,\n" % (HEADER, hardware_hash("CSV-0001"))
+    bad = "%s\nCSV-0002,,not base64!,,\n\"CSV-0003\",,%s,,\nCSV-0004,,%s\nCSV-0001,,%s,,\n" % (
+        HEADER, hardware_hash("x"), hardware_hash("y"), hardware_hash("z"))
+    (tmp_path / "good.csv").write_text(good)
+    (tmp_path / "bad.csv").write_text(bad)
+    report = tmp_path / "report.jsonl"
+
+    result = run(lab, csv_files=[str(tmp_path / "good.csv"), str(tmp_path / "bad.csv")],
+                 devices=[dict(serial_number="NOHASH-1")], report_file=str(report))
+
+    assert result["failed"] and "nothing was sent" in result["msg"]
+    sources = [(entry["source"].rsplit("/", 1)[-1], entry["reason"]) for entry in result["failed_devices"]]
+    assert [source for source, _reason in sources] == ["bad.csv:3", "bad.csv:4", "bad.csv:2", "bad.csv:5"]
+    assert "quote" in sources[0][1] and "fields" in sources[1][1] and "base64" in sources[2][1] and "good.csv:2" in sources[3][1]
+    assert lab.client.requests() == []
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [line["outcome"] for line in lines if line["source"].endswith("bad.csv:2")] == ["failed"]
+
+    # Valid rows, but a device the tenant does not know has no hash: still nothing is written.
+    (tmp_path / "bad.csv").write_text(HEADER + "\n")
+    nohash = run(lab, csv_files=[str(tmp_path / "good.csv")], devices=[dict(serial_number="NOHASH-1")])
+    assert nohash["failed"] and nohash["failed_devices"][0]["source"] == "devices[0]"
+    assert "no hardware hash" in nohash["failed_devices"][0]["reason"] and graph_writes(lab) == []
+
+
+def test_a_lab_restart_mid_import_loses_nothing_and_the_next_run_finishes(tmp_path):
+    from lab.graph.testing import running_lab  # pylint: disable=import-outside-toplevel
+
+    state, data_dir = tmp_path / "state.json", tmp_path / "data"
+    devices = [device("RESTART-%04d" % n) for n in range(3)]
+    with running_lab(state=state, data_dir=data_dir) as first_lab:
+        stopped = run(first_lab, devices=devices, import_timeout=5)
+        assert stopped["failed"] and stopped["counts"]["failed"] == 3
+    with running_lab(state=state, data_dir=data_dir) as second_lab:
+        assert len(staging(second_lab)) == 3  # the rows survived the restart
+        finished = run(second_lab, devices=devices)
+        assert not finished["failed"] and finished["counts"]["imported"] == 3, finished
+        assert graph_writes(second_lab).count(("POST", STAGING + "/import")) == 0
+        assert sorted(identities(second_lab)) == ["RESTART-0000", "RESTART-0001", "RESTART-0002"]
+        assert staging(second_lab) == []

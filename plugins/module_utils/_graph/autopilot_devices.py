@@ -380,11 +380,11 @@ class DeviceRun:
             counts[outcome] += 1
         return counts
 
-    def failed(self):
-        """(device, reason, fix) of each failed device, in input order."""
+    def listed(self, wanted="failed"):
+        """{serial_number, source, reason, fix} of each device with that outcome, in input order."""
         for device in self.devices:
             outcome, reason, fix = self.outcomes.get(device.key, ("failed", "Not processed.", "Run the task again."))
-            if outcome == "failed":
+            if outcome == wanted:
                 yield dict(serial_number=device.serial_number, source=device.source, reason=reason, fix=fix)
 
 
