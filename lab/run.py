@@ -58,10 +58,6 @@ and run: ansible-playbook {playbook} -e @tenant.yml
 (graph_endpoint / authority_host / ca_path are only for the lab; leave them out for the public cloud.)"""
 
 
-# The role's default hybrid_join_device_group, created by step 5 in a real tenant.
-DEVICE_GROUP = "Autopilot-HAADJ-Devices"
-
-
 class LabError(Exception):
     """A lab could not be started or the run against it failed."""
 
@@ -309,24 +305,9 @@ def write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def seed_device_group(graph_details: dict) -> None:
-    """Stand in for step 5 (the group module is not built yet): the tutorial's dynamic device group."""
-    sys.path.insert(0, str(CHECKOUT_ROOT))
-    from lab.graph.client import LabClient  # pylint: disable=import-outside-toplevel
-
-    LabClient(graph_details["url"], graph_details["ca"]).seed({"groups": [{
-        "displayName": DEVICE_GROUP, "description": "Autopilot devices (hybrid join tutorial step 5)",
-        "mailEnabled": False, "mailNickname": "autopilothaadjdevices", "securityEnabled": True,
-        "groupTypes": ["DynamicMembership"], "membershipRuleProcessingState": "On",
-        "membershipRule": '(device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]"))',
-    }]})
-    print("Step 5 stand-in: the lab now holds the tutorial's dynamic device group %s." % DEVICE_GROUP, flush=True)
-
-
 def command_playbook(arguments: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="intune-autopilot-lab-") as work_dir:
         with running_labs(Path(work_dir)) as (graph_details, ad_details):
-            seed_device_group(graph_details)
             extra_vars_file = Path(work_dir) / "extra-vars.json"
             write_private(extra_vars_file, json.dumps(playbook_extra_vars(graph_details, ad_details), indent=2))
             print("\n== First run: creates the configuration", flush=True)

@@ -1,12 +1,15 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The hybrid_join role (steps 6 to 8) against the Graph lab, as playbooks/hybrid_join.yml runs it."""
+"""The hybrid_join role (steps 5 to 8) against the Graph lab, as playbooks/hybrid_join.yml runs it."""
 
 from __future__ import annotations
+
+from urllib.parse import unquote
 
 from harness import graph_auth, run_tasks, writes
 
 DEVICE_GROUP = "Autopilot-HAADJ-Devices"
+TUTORIAL_RULE = '(device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]"))'
 ROLE_VARS = dict(hybrid_join_domain_name="lab.example", hybrid_join_domain_join_ou="OU=Autopilot,DC=lab,DC=example")
 
 
@@ -16,19 +19,26 @@ def role_task(lab, **variables):
 
 
 def seed_device_group(lab):
+    """The group as a tenant may already hold it: without the description step 5 gives it."""
     lab.client.seed({"groups": [{"displayName": DEVICE_GROUP, "mailEnabled": False, "mailNickname": "autopilothaadj",
                                  "securityEnabled": True, "groupTypes": ["DynamicMembership"], "membershipRuleProcessingState": "On",
-                                 "membershipRule": '(device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]"))'}]})
+                                 "membershipRule": TUTORIAL_RULE}]})
     lab.client.clear_log()
 
 
-def test_first_run_configures_steps_6_to_8_and_the_second_sends_no_write(lab):
-    seed_device_group(lab)
+def test_first_run_configures_steps_5_to_8_and_the_second_sends_no_write(lab):
     first = run_tasks([role_task(lab)])
     changed = sorted(result["_task"] for result in first if result.get("changed"))
-    assert len(changed) == 3 and not any(result["failed"] for result in first), first
+    assert len(changed) == 4 and not any(result["failed"] for result in first), first
     state = lab.client.state()
-    assert [p["displayName"] for p in state["windowsAutopilotDeploymentProfiles"]] == ["Autopilot hybrid join user driven"]
+    (group,) = [g for g in state["groups"] if g["displayName"] == DEVICE_GROUP]
+    assert group["groupTypes"] == ["DynamicMembership"] and group["membershipRule"] == TUTORIAL_RULE
+    # Steps 6 and 7 assign to the group step 5 made, taking its id from the run's cache, not from a look-up.
+    (profile,) = state["windowsAutopilotDeploymentProfiles"]
+    assert profile["displayName"] == "Autopilot hybrid join user driven"
+    assert [a["target"].get("groupId") for a in profile["assignments"]] == [group["id"]]
+    name_lookups = [e for e in lab.client.requests() if e["method"] == "GET" and e["path"] == "/v1.0/groups" and DEVICE_GROUP in unquote(e["query"])]
+    assert len(name_lookups) == 1, name_lookups
     skipped_step3 = [result for result in first if result["_task"].endswith("Step 3 - say why it was skipped")]
     assert skipped_step3 and "Step 3 skipped" in skipped_step3[0]["msg"]
 
@@ -40,9 +50,10 @@ def test_first_run_configures_steps_6_to_8_and_the_second_sends_no_write(lab):
 
 
 def test_check_mode_run_sends_no_write(lab):
+    # Steps 6 to 8 can only plan assignments to a group that exists.
     seed_device_group(lab)
     planned = run_tasks([role_task(lab)], check=True, diff=True)
-    assert sum(1 for result in planned if result.get("changed")) == 3, planned
+    assert sum(1 for result in planned if result.get("changed")) == 4, planned
     assert writes(lab.client.requests()) == []
 
 
@@ -54,7 +65,6 @@ def test_wrong_variables_fail_before_any_request(lab):
 
 
 def test_assignments_made_outside_the_role_survive_it(lab):
-    seed_device_group(lab)
     run_tasks([role_task(lab)])
     exclude_kiosks = {"add": [{"group": "Lab-Kiosk-Devices", "exclude": True}]}
     profile_args = dict(graph_auth(lab), display_name="Autopilot hybrid join user driven", assignments=exclude_kiosks)
@@ -68,7 +78,6 @@ def test_assignments_made_outside_the_role_survive_it(lab):
 
 
 def test_an_esp_that_does_not_block_the_device_leaves_out_the_settings_that_need_blocking(lab):
-    seed_device_group(lab)
     variables = dict(hybrid_join_esp_block_device_until_complete=False, hybrid_join_esp_allow_reset_on_failure=True)
     first = run_tasks([role_task(lab, **variables)])
     assert not any(result["failed"] for result in first), first
@@ -79,3 +88,15 @@ def test_an_esp_that_does_not_block_the_device_leaves_out_the_settings_that_need
     second = run_tasks([role_task(lab, **variables)])
     assert not any(result.get("changed") or result["failed"] for result in second), second
     assert writes(lab.client.requests()) == []
+
+
+def test_a_device_group_given_by_id_is_managed_by_id_among_groups_with_its_name(lab):
+    seed_device_group(lab)
+    seed_device_group(lab)
+    chosen = [g["id"] for g in lab.client.state()["groups"] if g["displayName"] == DEVICE_GROUP][1]
+    results = run_tasks([role_task(lab, hybrid_join_device_group=chosen, hybrid_join_domain_join_assign_all_devices=False)])
+    assert not any(result["failed"] for result in results), results
+    groups = {g["id"]: g for g in lab.client.state()["groups"] if g["displayName"] == DEVICE_GROUP}
+    assert len(groups) == 2 and groups[chosen].get("description")
+    (profile,) = lab.client.state()["windowsAutopilotDeploymentProfiles"]
+    assert [a["target"]["groupId"] for a in profile["assignments"]] == [chosen]

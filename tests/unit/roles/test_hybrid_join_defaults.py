@@ -13,11 +13,12 @@ import yaml
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_esp import ESP
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_profile import PROFILE
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_device_group import GROUP
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_domain_join_profile import PROFILE as DOMAIN_JOIN
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "hybrid_join"
 RESOURCES = {"intune.autopilot.autopilot_esp": ESP, "intune.autopilot.autopilot_profile": PROFILE,
-             "intune.autopilot.domain_join_profile": DOMAIN_JOIN}
+             "intune.autopilot.domain_join_profile": DOMAIN_JOIN, "intune.autopilot.device_group": GROUP}
 # "{{ variable }}" and nothing else: the variable is the option's value.
 PLAIN_VARIABLE = re.compile(r"^\{\{\s*(\w+)\s*\}\}$")
 
