@@ -30,8 +30,9 @@ description:
     which and why.
   - With O(state=absent) the named devices' Autopilot registrations are deleted, except those enrolled in
     Intune, which are skipped with the reason. Devices not named are never touched.
-  - A module cannot print while it runs, so the job log shows the task when it ends; RV(progress) then lists
-    the batches sent and the imports finished with their times, and O(report_file) holds every device's outcome.
+  - A long run is not silent: while the task runs, the job log shows a line per batch sent and per batch
+    finished, and for the sync (see O(progress_file)); RV(progress) lists them afterwards and O(report_file) holds
+    every device's outcome.
 author:
   - intune.autopilot developers (!UNKNOWN)
 extends_documentation_fragment:
@@ -128,6 +129,13 @@ options:
       - A path on the controller where the outcome of every named device is written, one line each, in input order
         (C(serial_number), C(source), C(outcome), C(reason), C(fix)); CSV when the name ends in C(.csv), else JSON
         lines. Written in check mode too, as the plan. Relative paths are relative to the playbook directory.
+    type: path
+  progress_file:
+    description:
+      - A path on the controller to which a line is appended at each step while the task runs (a batch sent, a
+        batch's imports finished and how long they took, the sync); RV(progress) holds the same lines.
+      - The action plugin sets it to a private temporary file and shows each line in the job log as it comes, so a
+        long run is not silent. Set it yourself only to follow a run from elsewhere (C(tail -f)).
     type: path
 notes:
   - Graph permission C(DeviceManagementServiceConfig.ReadWrite.All) (C(DeviceManagementServiceConfig.Read.All)
@@ -276,6 +284,7 @@ ARGUMENT_SPEC = dict(
     import_timeout=dict(type="int", default=1800),
     sync=dict(type="bool", default=True),
     report_file=dict(type="path"),
+    progress_file=dict(type="path"),
 )
 BOUNDS = {"batch_size": (1, 500), "import_timeout": (1, 7200)}
 

@@ -76,7 +76,8 @@ def test_import_follows_each_batch_deletes_its_rows_and_syncs_once(frozen):
     registered = identities(lab)
     assert sorted(registered) == ["LAB-%04d" % n for n in range(5)]
     assert {identity["groupTag"] for identity in registered.values()} == {"Pilot"}
-    assert result["progress"][0] == "Batch 1 of 3: 2 devices sent"
+    assert result["progress"][:2] == ["5 devices named: 0 registered, 0 with an import under way, 5 to import in batches of 2",
+                                  "Batch 1 of 3: 2 devices sent"]
 
     lab.client.clear_log()
     again = run(lab, devices=devices, batch_size=2)

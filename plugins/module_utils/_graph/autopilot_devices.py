@@ -67,11 +67,13 @@ class DeviceRun:
         self.check_mode = module.check_mode
         self.batch_size = module.params["batch_size"]
         self.import_timeout = module.params["import_timeout"]
+        self.progress_file = module.params["progress_file"]
         self.outcomes = {}  # device key -> (outcome, reason, fix)
         self.writes = 0
         self.progress = []
         self.diff = {"before": {}, "after": {}}
-        self.registered_now = []  # devices whose import ended registered: their identity comes with the sync
+        # key -> device whose import ended registered: its identity comes with the sync
+        self.registered_now = {}
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -120,8 +122,11 @@ class DeviceRun:
         self.outcomes[device.key] = (outcome, reason, fix)
 
     def note(self, message):
-        """A progress line: what a person watching the job would want to know, in the result."""
+        """A progress line: in the result, and in progress_file at once (the action plugin shows it in the job log)."""
         self.progress.append(message)
+        if self.progress_file:
+            with open(self.progress_file, "a", encoding="utf-8") as handle:
+                handle.write(message + "\n")
 
     def write(self, method, path, body=None, idempotent=None):
         self.writes += 1
@@ -141,6 +146,9 @@ class DeviceRun:
                             "Delete the stale ones in Intune (Devices > Windows > Enrollment > Devices), then run again.")
             elif found:
                 to_update.append((device, found[0]))
+                # Rows a run left after the import ended (a lost DELETE) are only clutter now.
+                stale.extend(row["id"] for row in staging.get(device.key, [])
+                             if row["state"]["deviceImportStatus"] in FINISHED_IMPORT)
             else:
                 rows = staging.get(device.key, [])
                 waiting = [row for row in rows if row["state"]["deviceImportStatus"] not in ("error", "partial")]
@@ -156,6 +164,8 @@ class DeviceRun:
                 stale.extend(row["id"] for row in rows if row not in waiting)
         if missing_hash:
             return missing_hash
+        self.note("%d devices named: %d registered, %d with an import under way, %d to import in batches of %d"
+                  % (len(self.devices), len(to_update), len(set(map(id, adopted.values()))), len(to_import), self.batch_size))
         if not self.check_mode:
             for row_id in stale:
                 self.delete_staging(row_id)
@@ -163,7 +173,10 @@ class DeviceRun:
             self.update(device, identity)
         if adopted:
             self.note("Following %d staging rows an earlier run left" % len(adopted))
-            if not self.check_mode:
+            if self.check_mode:
+                for device in adopted.values():
+                    self.settle(device, "imported", "An earlier run's import is under way; the run would follow it.")
+            else:
                 self.finish_batch(adopted)
         for device in to_import:
             self.diff["after"][device.serial_number] = _import_view(device)
@@ -261,11 +274,13 @@ class DeviceRun:
         name = state.get("deviceErrorName") or ""
         if state["deviceImportStatus"] == "complete":
             self.settle(device, "imported")
-            self.registered_now.append(device)
+            self.registered_now[device.key] = device
         elif name == ALREADY_HERE:
+            if device.key in self.registered_now:
+                return  # a second row of the same device (an earlier import's): this run's outcome stands
             # Registered here already (an earlier import that waits for a sync): present, as asked.
             self.settle(device, "unchanged", "Already registered in this tenant.")
-            self.registered_now.append(device)
+            self.registered_now[device.key] = device
         else:
             reason, fix = IMPORT_ERRORS.get(name, (
                 "Intune refused the import: %s (code %s)." % (name or "no error name", state.get("deviceErrorCode")),
@@ -321,7 +336,7 @@ class DeviceRun:
     def after_sync(self):
         """The identities the sync made: what their import could not carry (the user's display name, the
         properties of a device registered earlier) is set now."""
-        settled = self.registered_now
+        settled = list(self.registered_now.values())
         if not settled:
             return
         identities = self.identities({device.key for device in settled})
