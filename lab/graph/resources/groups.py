@@ -43,6 +43,28 @@ def _member_type(lab, obj_id):
     return None
 
 
+_RULE_QUOTED = re.compile(r'"(?:`.|[^"`])*("?)', re.DOTALL)   # ` escapes the next character in a value
+_RULE_PROPERTY = re.compile(r"\b(user|device)\.[A-Za-z]", re.IGNORECASE)
+
+
+def _rule_problem(rule):
+    """Why Entra's rule parser would refuse the rule, for the shapes the lab can tell: an unclosed value,
+    unpaired parentheses, user and device properties in one rule (a group holds users or devices)."""
+    if any(not value.group(1) for value in _RULE_QUOTED.finditer(rule)):
+        return "Unterminated string literal."
+    bare = _RULE_QUOTED.sub('""', rule)
+    depth = 0
+    for char in bare:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        return "Parentheses are not balanced."
+    if len({match.group(1).lower() for match in _RULE_PROPERTY.finditer(bare)}) > 1:
+        return "A rule cannot mix user and device properties."
+    return None
+
+
 def _check_rules(obj):
     nickname = obj.get("mailNickname") or ""
     if not nickname or any(c in _NICKNAME_FORBIDDEN or ord(c) > 127 for c in nickname):
@@ -54,6 +76,9 @@ def _check_rules(obj):
     dynamic = DYNAMIC in group_types
     if dynamic and not obj.get("membershipRule"):
         raise SPEC.bad("A dynamic group requires a membershipRule.")
+    problem = _rule_problem(obj["membershipRule"]) if dynamic and obj.get("membershipRule") else None
+    if problem:
+        raise SPEC.bad(f"Dynamic membership rule validation error: {problem}")
     if not dynamic and obj.get("membershipRule"):
         raise SPEC.bad("The membershipRule can only be set on a group whose groupTypes contain "
                        "'DynamicMembership'.")

@@ -60,6 +60,11 @@ def test_group_create_patch_delete(graph):
     assert graph.ok("GET", item, params={"$select": "membershipRuleProcessingState"}) == {
         "id": created["id"], "membershipRuleProcessingState": "Paused"}
     graph.error("PATCH", item, 400, json={"isAssignableToRole": True})
+    unpaired = graph.error("PATCH", item, 400, json={"membershipRule": '(device.deviceOSType -eq "Windows"'})
+    assert "Dynamic membership rule validation error" in unpaired["message"]
+    # A value may hold a quote (escaped with `) or parentheses; the rule is still whole.
+    quoted = '(device.devicePhysicalIds -any _ -eq "[OrderID]:say `"hi`" (1)")'
+    assert graph.http.patch(item, json={"membershipRule": quoted}).status_code == 204
     assert graph.http.delete(item).status_code == 204
     error = graph.error("GET", item, 404)
     assert error["code"] == "Request_ResourceNotFound"
@@ -74,6 +79,9 @@ def test_group_create_patch_delete(graph):
     ({"isAssignableToRole": True}, "dynamic membership"),
     ({"mailEnabled": True}, "mail-enabled"),
     ({"membershipRuleProcessingState": "Off"}, "On"),
+    ({"membershipRule": '(device.devicePhysicalIds -any _ -eq "[OrderID]:Kiosk)'}, "Unterminated string"),
+    ({"membershipRule": '(device.devicePhysicalIds -any (_ -eq "[OrderID]:Kiosk")'}, "Parentheses"),
+    ({"membershipRule": '(user.department -eq "IT") -and (device.deviceOSType -eq "Windows")'}, "mix user and device"),
     ({"securityIdentifier": "S-1"}, "read-only"),
     ({"colour": "red"}, "does not exist"),
 ])
