@@ -15,6 +15,7 @@ do reads the two listings and writes nothing.
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 import uuid
 
@@ -321,16 +322,27 @@ class DeviceRun:
                 if not wait.done:
                     report.update(status="running", msg="Another Autopilot sync was still running after import_timeout.")
                     return report
-        wait = self._wait_for_sync("the Autopilot sync")
+        wait = self._wait_for_sync("the Autopilot sync", ours=True)
         report["waits"].append(wait.report())
-        report["status"] = "completed" if wait.done else "running"
+        if not wait.done:
+            report.update(status="running", msg="The Autopilot sync was still running after import_timeout; the devices appear when it ends.")
+        elif wait.value.get("syncStatus") == "failed":
+            report.update(status="failed", msg="Intune reports the Autopilot sync failed; Sync in the portal, or run the task again in 10 minutes.")
+        else:
+            report["status"] = "completed"
         self.note("Autopilot sync %s" % report["status"])
         return report
 
-    def _wait_for_sync(self, what):
+    def _wait_for_sync(self, what, ours=False):
+        """Wait until no sync runs; for `ours`, until one ended after the last manual trigger (ours): right after
+        the trigger Graph may still show the previous sync as completed."""
         def check():
             settings = self.graph.get(SETTINGS) or {}
-            return settings if settings.get("syncStatus") != "inProgress" else None
+            if settings.get("syncStatus") == "inProgress":
+                return None
+            if ours and _instant(settings.get("lastSyncDateTime")) < _instant(settings.get("lastManualSyncTriggerDateTime")):
+                return None
+            return settings
         return waiter.wait_for(check, timeout=self.import_timeout, waited_for=what, max_delay=POLL_CAP)
 
     def after_sync(self):
@@ -436,6 +448,14 @@ def _import_item(device, import_id):
     if device.assigned_user:
         item["assignedUserPrincipalName"] = device.assigned_user
     return item
+
+
+def _instant(value):
+    """A Graph timestamp as a datetime (missing or unreadable: the earliest)."""
+    try:
+        return datetime.datetime.fromisoformat((value or "").replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
 
 
 def _identity_view(identity):
