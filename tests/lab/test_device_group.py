@@ -94,6 +94,8 @@ def test_a_quoted_value_differing_in_case_is_written(lab):
     ({"group_tag": "Kiosk"}, '(device.devicePhysicalIds -any _ -eq "[OrderID]:Kiosk")'),
     ({"purchase_order": "76222342342"}, '(device.devicePhysicalIds -any _ -eq "[PurchaseOrderId]:76222342342")'),
     ({"group_tag": 'say "hi"'}, '(device.devicePhysicalIds -any _ -eq "[OrderID]:say `"hi`"")'),
+    # Parentheses inside a value are the value's, not the rule's.
+    ({"group_tag": "Kiosk (old"}, '(device.devicePhysicalIds -any _ -eq "[OrderID]:Kiosk (old")'),
 ])
 def test_membership_helpers_write_microsofts_rules(lab, membership, rule):
     created = run_module("device_group", group_args(lab, membership=membership))
