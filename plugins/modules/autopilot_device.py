@@ -30,7 +30,7 @@ description:
     which and why.
   - With O(state=absent) the named devices' Autopilot registrations are deleted, except those enrolled in
     Intune, which are skipped with the reason. Devices not named are never touched.
-  - A long run is not silent: while the task runs, the job log shows a line per batch sent and per batch
+  - A long run is not silent. While the task runs, the job log shows a line per batch sent and per batch
     finished, and for the sync (see O(progress_file)); RV(progress) lists them afterwards and O(report_file) holds
     every device's outcome.
 author:
@@ -119,7 +119,7 @@ options:
         the devices appear in Intune and a re-run finds them.
       - Intune runs one sync at a time (409) and at most one per 10 minutes (429). While one runs the module waits for
         it and then starts its own. A 429 is waited out only while its C(Retry-After) fits in O(max_retry_wait); beyond
-        that the sync is reported as RV(sync.status=throttled) with a warning, and the devices appear after the next sync
+        that the sync is reported as C(throttled) in RV(sync) with a warning, and the devices appear after the next sync
         (run the task again after 10 minutes, or Sync in the portal). Neither fails the task.
       - V(false) leaves the sync to you; the imported devices appear only after one.
     type: bool

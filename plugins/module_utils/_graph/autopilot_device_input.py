@@ -113,7 +113,6 @@ def parse_csv(text, name):
     return devices, errors
 
 
-
 def from_list(entries):
     """Devices from the `devices` option (already type-checked by the argument spec)."""
     return [Device(entry["serial_number"], "devices[%d]" % index, hardware_hash=entry.get("hardware_hash"),
