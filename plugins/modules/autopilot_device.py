@@ -330,8 +330,12 @@ def main():
         if module._diff:
             result["diff"] = run.diff
         if params["report_file"]:
-            write_report(params["report_file"], devices, run.outcomes, errors)
-            result["report_file"] = os.path.abspath(params["report_file"])
+            try:
+                write_report(params["report_file"], devices, run.outcomes, errors)
+            except OSError as exc:
+                failure = "%s%s" % (failure + "; and " if failure else "", "report_file: cannot write %s: %s" % (params["report_file"], exc.strerror))
+            else:
+                result["report_file"] = os.path.abspath(params["report_file"])
         if failure:
             module.fail_json(msg=failure, **result)
         if failed:

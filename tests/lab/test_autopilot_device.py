@@ -333,3 +333,27 @@ def test_a_lab_restart_mid_import_loses_nothing_and_the_next_run_finishes(tmp_pa
         assert graph_writes(second_lab).count(("POST", STAGING + "/import")) == 0
         assert sorted(identities(second_lab)) == ["RESTART-0000", "RESTART-0001", "RESTART-0002"]
         assert staging(second_lab) == []
+
+
+def test_an_import_graph_refuses_stops_the_run_and_counts_only_what_was_done(frozen, tmp_path):
+    lab = frozen
+    devices = [device("STOP-%04d" % n) for n in range(4)]
+    # The first import goes through; the second is refused as a whole.
+    lab.client.fault("latency", method="POST", path="/import$", latency_ms=1, count=1)
+    lab.client.fault("status", method="POST", path="/import$", status=400, count=1)
+    report = tmp_path / "report.csv"
+
+    result = run(lab, devices=devices, batch_size=2, report_file=str(report))
+
+    assert result["failed"] and result["changed"] and "HTTP 400" in result["msg"], result
+    assert result["counts"]["imported"] == 2 and result["counts"]["failed"] == 2
+    assert [entry["serial_number"] for entry in result["failed_devices"]] == ["STOP-0002", "STOP-0003"]
+    assert "the run stopped before it" in result["failed_devices"][0]["reason"]
+    assert sorted(identities(lab)) == []  # no sync after a failure: the next run syncs
+    lines = report.read_text().splitlines()
+    assert lines[0] == "serial_number,source,outcome,reason,fix" and lines[1].startswith("STOP-0000,devices[0],imported")
+
+    lab.client.clear_log()
+    again = run(lab, devices=devices, batch_size=2)
+    assert not again["failed"] and again["counts"] == dict(imported=2, updated=0, unchanged=2, deleted=0, skipped=0, failed=0), again
+    assert sorted(identities(lab)) == ["STOP-0000", "STOP-0001", "STOP-0002", "STOP-0003"]

@@ -72,6 +72,7 @@ class DeviceRun:
         self.outcomes = {}  # device key -> (outcome, reason, fix)
         self.writes = 0
         self.progress = []
+        self.want_diff = module._diff
         self.diff = {"before": {}, "after": {}}
         # key -> device whose import ended registered: its identity comes with the sync
         self.registered_now = {}
@@ -180,8 +181,10 @@ class DeviceRun:
             else:
                 self.finish_batch(adopted)
         for device in to_import:
-            self.diff["after"][device.serial_number] = _import_view(device)
-            self.settle(device, "imported")
+            if self.want_diff:
+                self.diff["after"][device.serial_number] = _import_view(device)
+            if self.check_mode:
+                self.settle(device, "imported")
         if to_import and not self.check_mode:
             self.import_all(to_import)
         return []
@@ -191,12 +194,13 @@ class DeviceRun:
         if not actions:
             self.settle(device, "unchanged")
             return
-        before = _identity_view(identity)
-        after = dict(before)
-        for action, body in actions:
-            after.update(body or {"userPrincipalName": "", "addressableUserName": ""})
-        self.diff["before"][device.serial_number] = before
-        self.diff["after"][device.serial_number] = after
+        if self.want_diff:
+            before = _identity_view(identity)
+            after = dict(before)
+            for _action, body in actions:
+                after.update(body or {"userPrincipalName": "", "addressableUserName": ""})
+            self.diff["before"][device.serial_number] = before
+            self.diff["after"][device.serial_number] = after
         if self.check_mode:
             self.settle(device, "updated")
             return
@@ -216,7 +220,7 @@ class DeviceRun:
         for number, batch in enumerate(batches, start=1):
             rows = self.send_batch(batch)
             self.note("Batch %d of %d: %d devices sent" % (number, len(batches), len(rows)))
-            if not self.finish_batch(rows):
+            if rows and not self.finish_batch(rows):
                 for later in batches[number:]:
                     for device in later:
                         self.settle(device, "failed", "Not sent: an earlier batch did not finish within import_timeout.",
@@ -379,7 +383,8 @@ class DeviceRun:
                 self.settle(device, "skipped", "The device is enrolled in Intune; its Autopilot registration cannot be deleted while it is.",
                             "Delete (or retire) its managed device in Intune first, then run again.")
                 continue
-            self.diff["before"][device.serial_number] = _identity_view(found[0])
+            if self.want_diff:
+                self.diff["before"][device.serial_number] = _identity_view(found[0])
             if self.check_mode:
                 self.settle(device, "deleted")
                 continue
@@ -402,15 +407,16 @@ class DeviceRun:
         return self.present()
 
     def counts(self):
+        """Devices per outcome; a device a failure stopped the run before is failed, as listed()."""
         counts = dict.fromkeys(OUTCOMES, 0)
-        for outcome, _reason, _fix in self.outcomes.values():
-            counts[outcome] += 1
+        for device in self.devices:
+            counts[self.outcomes.get(device.key, ("failed",))[0]] += 1
         return counts
 
     def listed(self, wanted="failed"):
         """{serial_number, source, reason, fix} of each device with that outcome, in input order."""
         for device in self.devices:
-            outcome, reason, fix = self.outcomes.get(device.key, ("failed", "Not processed.", "Run the task again."))
+            outcome, reason, fix = self.outcomes.get(device.key, ("failed", "Not processed: the run stopped before it.", "Run the task again."))
             if outcome == wanted:
                 yield dict(serial_number=device.serial_number, source=device.source, reason=reason, fix=fix)
 
