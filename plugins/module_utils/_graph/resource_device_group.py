@@ -141,10 +141,10 @@ def validate(params):
     if nickname is not None:
         refused = sorted({char for char in nickname if char in NICKNAME_REFUSED or char.isspace() or ord(char) > 127})
         if not 1 <= len(nickname) <= MAX_NICKNAME or refused:
+            found = " (it has %s)" % " ".join(repr(char) for char in refused) if refused else ""
             errors.append(
                 "mail_nickname %r: give 1 to %d ASCII characters without spaces or any of %s%s; or leave it out to "
-                "derive it from display_name." % (nickname, MAX_NICKNAME, " ".join(NICKNAME_REFUSED),
-                                                   " (it has %s)" % " ".join(repr(char) for char in refused) if refused else "")
+                "derive it from display_name." % (nickname, MAX_NICKNAME, " ".join(NICKNAME_REFUSED), found)
             )
     return errors
 
