@@ -357,3 +357,16 @@ def test_an_import_graph_refuses_stops_the_run_and_counts_only_what_was_done(fro
     again = run(lab, devices=devices, batch_size=2)
     assert not again["failed"] and again["counts"] == dict(imported=2, updated=0, unchanged=2, deleted=0, skipped=0, failed=0), again
     assert sorted(identities(lab)) == ["STOP-0000", "STOP-0001", "STOP-0002", "STOP-0003"]
+
+
+def test_a_hash_registered_under_another_serial_fails_after_the_sync_instead_of_passing_as_present(frozen):
+    lab = frozen
+    run(lab, devices=[device("REAL-0001")])
+    lab.client.advance_clock(600)  # past the sync throttle
+
+    result = run(lab, devices=[dict(serial_number="TYPO-0001", hardware_hash=hardware_hash("REAL-0001"))])
+
+    assert result["failed"] and result["sync"]["status"] == "completed", result
+    (failed,) = result["failed_devices"]
+    assert failed["serial_number"] == "TYPO-0001" and "registered under another serial number" in failed["reason"]
+    assert sorted(identities(lab)) == ["REAL-0001"]

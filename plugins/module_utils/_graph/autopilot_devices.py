@@ -359,10 +359,17 @@ class DeviceRun:
         unseen = 0
         for device in settled:
             found = identities.get(device.key)
+            imported = self.outcomes[device.key][0] == "imported"
+            if not found and not imported:
+                # ZtdDeviceAlreadyAssigned matches the serial or the hash: with the sync done and no identity of
+                # this serial, the hash is registered under another serial number.
+                self.settle(device, "failed", "Intune says the device is registered already, yet after a sync no Autopilot "
+                            "device has this serial number: its hardware hash is registered under another serial number.",
+                            "Check the serial number and hash against the registered devices; deregister the wrong one, then run again.")
+                continue
             if not found:
                 unseen += 1
                 continue
-            imported = self.outcomes[device.key][0] == "imported"
             self.update(device, found[0])
             if imported and self.outcomes[device.key][0] != "failed":
                 self.settle(device, "imported")  # an import that needed a touch is still an import
