@@ -116,8 +116,8 @@ def rule_errors(option, rule):
         errors.append("%s: its parentheses do not pair up." % option)
     kinds = {match.group(1).lower() for match in PROPERTY.finditer(bare)}
     if "user" in kinds:
-        errors.append("%s: a device group's rule can use only device properties (device.*), not user.*; "
-                      "Graph refuses a rule that mixes them." % option)
+        errors.append("%s: a device group's rule uses device properties (device.*) only; user.* makes a group of users, "
+                      "and Graph refuses a rule that mixes the two." % option)
     elif "device" not in kinds:
         errors.append("%s: name a device property, for example device.devicePhysicalIds; this module manages device groups." % option)
     return errors
