@@ -167,7 +167,7 @@ def test_absent_deletes_by_name_or_id_and_then_has_nothing_to_do(lab):
     (dict(membership_rule=TUTORIAL_RULE, membership={"group_tag": "Kiosk"}), "membership_rule and membership: give one"),
     (dict(membership_rule='(device.devicePhysicalIds -any _ -eq "[OrderID]:Kiosk)'), "a quoted value is not closed"),
     (dict(membership_rule='(device.devicePhysicalIds -any (_ -eq "[OrderID]:Kiosk")'), "parentheses do not pair up"),
-    (dict(membership_rule='(user.department -eq "Sales") -or (device.deviceOSType -eq "Windows")'), "only device properties"),
+    (dict(membership_rule='(user.department -eq "Sales") -or (device.deviceOSType -eq "Windows")'), "device properties (device.*) only"),
     (dict(membership_rule='(department -eq "Sales")'), "name a device property"),
     (dict(membership_rule='(device.displayName -eq "%s")' % ("x" * 3072)), "at most 3072 characters"),
     (dict(membership_rule="  "), "membership_rule: give a rule"),
