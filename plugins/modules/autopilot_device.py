@@ -22,7 +22,7 @@ description:
     reason and a fix, and the staging rows are deleted. Then one Autopilot sync makes the new devices appear
     (see O(sync)), after which a display name the import could not carry is set.
   - A device Intune reports as already registered in this tenant (C(ZtdDeviceAlreadyAssigned)) counts as present,
-    unless after the sync no device has its serial number (its hash is registered under another serial): that fails.
+    unless after the sync no device has its serial number (its hash is registered under another serial), which fails.
     A device registered to another tenant, a duplicate or a hash Intune refuses fails, with what to do.
   - An import whose answer was lost is looked for among the staging rows by its import ID before anything is
     sent again, and a run finds the staging rows an earlier run left (by serial number) and follows them instead
