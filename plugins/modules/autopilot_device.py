@@ -256,11 +256,12 @@ report_file:
 import os
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_device_input import (
+    EncodingError,
     RowError,
     check_devices,
-    decode_csv,
     from_list,
     parse_csv,
+    read_lines,
 )
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_devices import (
     RESULT_FAILED_CAP,
@@ -296,14 +297,14 @@ def read_input(params):
     for path in params["csv_files"] or []:
         try:
             with open(path, "rb") as handle:
-                text = decode_csv(handle.read())
+                file_devices, file_errors = parse_csv(read_lines(handle), path)
         except OSError as exc:
             errors.append(RowError(path, "Cannot read the file: %s." % exc.strerror, "Check the path in csv_files."))
             continue
-        except UnicodeDecodeError:
-            errors.append(RowError(path, "The file is neither UTF-8 nor ANSI (Windows-1252).", "Save it as UTF-8 or ANSI."))
+        except EncodingError as exc:
+            errors.append(RowError("%s:%d" % (path, exc.line), "The line is neither UTF-8 nor ANSI (Windows-1252).",
+                                   "Save the file as UTF-8 or ANSI."))
             continue
-        file_devices, file_errors = parse_csv(text, path)
         devices.extend(file_devices)
         errors.extend(file_errors)
     devices.extend(from_list(params["devices"] or []))

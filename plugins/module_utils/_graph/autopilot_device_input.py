@@ -68,20 +68,33 @@ class RowError:
         return "%s: %s %s" % (self.source, self.reason, self.fix)
 
 
-def decode_csv(data):
-    """The text of a CSV file: UTF-8 (with or without BOM), else ANSI (Windows-1252), as the portal reads."""
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252")  # raises UnicodeDecodeError for bytes ANSI does not define either
+class EncodingError(ValueError):
+    """A line of a CSV file is neither UTF-8 nor ANSI."""
+
+    def __init__(self, line):
+        super().__init__(line)
+        self.line = line
 
 
-def parse_csv(text, name):
-    """Devices and RowErrors of one CSV file's text; `name` is how the file is named in errors."""
-    lines = text.splitlines()
-    header = lines[0] if lines else ""
+def read_lines(handle):
+    """The text lines of a CSV file opened in binary, one at a time (a file of 10,000 hashes is never held
+    twice): UTF-8, with or without a byte order mark, else ANSI (Windows-1252), as the portal reads them."""
+    for number, raw in enumerate(handle, start=1):
+        if number == 1 and raw.startswith(UTF8_BOM):
+            raw = raw[len(UTF8_BOM):]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                yield raw.decode("cp1252")
+            except UnicodeDecodeError:  # bytes ANSI does not define either
+                raise EncodingError(number) from None
+
+
+def parse_csv(lines, name):
+    """Devices and RowErrors of one CSV file's lines; `name` is how the file is named in errors."""
+    lines = iter(lines)
+    header = next(lines, "").rstrip("\r\n")
     columns = CSV_HEADERS.get(header)
     if columns is None:
         return [], [RowError(
@@ -90,7 +103,8 @@ def parse_csv(text, name):
             "(case-sensitive, no quotes, no spaces around the commas), as the portal's import expects."
             % CSV_HEADERS_SHORT)]
     devices, errors = [], []
-    for number, line in enumerate(lines[1:], start=2):
+    for number, line in enumerate(lines, start=2):
+        line = line.rstrip("\r\n")
         source = "%s:%d" % (name, number)
         if not line.strip():
             continue  # blank lines (a trailing newline) carry no device

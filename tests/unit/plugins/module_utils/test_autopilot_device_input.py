@@ -6,15 +6,23 @@ file and line (or devices[index]) with a fix, before anything is sent."""
 from __future__ import annotations
 
 import base64
+import io
 
 import pytest
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_device_input import (
+    EncodingError,
     check_devices,
-    decode_csv,
     from_list,
-    parse_csv,
+    parse_csv as parse_lines,
+    read_lines,
 )
+
+
+def parse_csv(text, name):
+    """What the module makes of a file holding `text` (UTF-8)."""
+    return parse_lines(read_lines(io.BytesIO(text.encode())), name)
+
 
 HEADER = "Device Serial Number,Windows Product ID,Hardware Hash,Group Tag,Assigned User"
 HASH = base64.b64encode(b"a hardware hash" * 10).decode()
@@ -55,11 +63,12 @@ def test_a_file_with_only_its_header_names_no_device():
     assert devices == [] and "no device" in error.reason
 
 
-def test_utf8_with_a_bom_and_ansi_are_read():
-    assert decode_csv(b"\xef\xbb\xbf" + HEADER.encode()) == HEADER
-    assert decode_csv("Zürich".encode("cp1252")) == "Zürich"
-    with pytest.raises(UnicodeDecodeError):
-        decode_csv(b"\x81\x8d")  # undefined in Windows-1252 too
+def test_utf8_with_a_bom_and_ansi_are_read_and_other_bytes_named_by_line():
+    assert list(read_lines(io.BytesIO(b"\xef\xbb\xbf" + HEADER.encode() + b"\r\n"))) == [HEADER + "\r\n"]
+    assert list(read_lines(io.BytesIO("Z\u00fcrich\n".encode("cp1252")))) == ["Z\u00fcrich\n"]
+    with pytest.raises(EncodingError) as refused:
+        list(read_lines(io.BytesIO(b"ok\n\x81\x8d\n")))  # undefined in Windows-1252 too
+    assert refused.value.line == 2
 
 
 @pytest.mark.parametrize("entry, reason", [
