@@ -150,10 +150,10 @@ class DeviceRun:
                 to_update.append((device, found[0]))
                 # Rows a run left after the import ended (a lost DELETE) are only clutter now.
                 stale.extend(row["id"] for row in staging.get(device.key, [])
-                             if row["state"]["deviceImportStatus"] in FINISHED_IMPORT)
+                             if _import_status(row) in FINISHED_IMPORT)
             else:
                 rows = staging.get(device.key, [])
-                waiting = [row for row in rows if row["state"]["deviceImportStatus"] not in ("error", "partial")]
+                waiting = [row for row in rows if _import_status(row) not in ("error", "partial")]
                 if waiting:
                     # An earlier run (or a lost answer) imported it: follow that instead of importing again.
                     adopted.update((row["id"], device) for row in waiting)
@@ -258,7 +258,7 @@ class DeviceRun:
 
         def check():
             for row in self._pages(STAGING, STAGING_FIELDS):
-                if row["id"] in rows and row["state"]["deviceImportStatus"] in FINISHED_IMPORT:
+                if row["id"] in rows and _import_status(row) in FINISHED_IMPORT:
                     states[row["id"]] = row["state"]
             return True if len(states) == len(rows) else None
 
@@ -461,6 +461,11 @@ def _import_item(device, import_id):
     if device.assigned_user:
         item["assignedUserPrincipalName"] = device.assigned_user
     return item
+
+
+def _import_status(row):
+    """A staging row's deviceImportStatus; a row without state yet is still being imported."""
+    return (row.get("state") or {}).get("deviceImportStatus") or "unknown"
 
 
 def _instant(value):
