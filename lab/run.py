@@ -17,13 +17,19 @@ import re
 import selectors
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
 import threading
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import yaml
+
+from .graph.client import LabClient
 
 # The Graph lab's built-in app registration (lab/graph); throwaway values valid only for the lab.
 LAB_TENANT_ID = "7e1ab000-0000-4000-8000-000000000001"
@@ -35,6 +41,16 @@ GRAPH_LAB_START_SECONDS = 120
 LAB_STOP_SECONDS = 15
 
 CHECKOUT_ROOT = Path(__file__).resolve().parent.parent
+
+# Step 4 and 9 of the main job: a handful of devices the lab imports, and a user for one of them.
+SAMPLE_DEVICES_CSV = CHECKOUT_ROOT / "lab" / "sample-devices.csv"
+SAMPLE_DEVICE_USERS = [{"serial_number": "LABPC0001", "assigned_user": "alice@lab.example",
+                        "assigned_user_display_name": "Alice (lab)"}]
+# The Autopilot pipeline's minutes (import, sync, Entra device, group membership) played in seconds
+# (lab/graph/resources/timeline.py), so the main job's import and the wait for the group stay short.
+MAIN_JOB_DELAY_SCALE = 0.02
+GROUP_WAIT_SECONDS = 120
+
 RECAP_HOST_LINE = re.compile(r"^(?P<host>\S+)\s*:\s*(?P<counts>(?:\w+=\d+\s*)+)$")
 CHANGED_RESULT_LINE = re.compile(r"^changed: \[(?P<host>[^\]]+)\]")
 TASK_HEADER_LINE = re.compile(r"^TASK \[(?P<task>.*)\] \**$")
@@ -53,6 +69,7 @@ e.g. tenant.yml:
   hybrid_join_ldap_password: <its password>
   hybrid_join_domain_name: contoso.com
   hybrid_join_domain_join_ou: OU=Autopilot,DC=contoso,DC=com
+  hybrid_join_device_csv_files: [devices.csv]   # optional: the portal's CSV of hardware hashes (step 4)
 
 and run: ansible-playbook {playbook} -e @tenant.yml
 (graph_endpoint / authority_host / ca_path are only for the lab; leave them out for the public cloud.)"""
@@ -190,6 +207,8 @@ def playbook_extra_vars(graph_details: dict, ad_details: dict | None) -> dict:
     """The hybrid_join_* variables the role reads, filled from the running labs."""
     extra_vars = {
         "hybrid_join_graph_auth": graph_auth(graph_details),
+        "hybrid_join_device_csv_files": [str(SAMPLE_DEVICES_CSV)],
+        "hybrid_join_device_users": SAMPLE_DEVICE_USERS,
         # Modules import httpx and friends: run them with this venv's Python, not the system's.
         "ansible_python_interpreter": sys.executable,
     }
@@ -310,13 +329,55 @@ def command_playbook(arguments: argparse.Namespace) -> int:
         with running_labs(Path(work_dir)) as (graph_details, ad_details):
             extra_vars_file = Path(work_dir) / "extra-vars.json"
             write_private(extra_vars_file, json.dumps(playbook_extra_vars(graph_details, ad_details), indent=2))
+            graph = LabClient(graph_details["url"], graph_details["ca"])
+            graph.config(delay_scale=MAIN_JOB_DELAY_SCALE)
             print("\n== First run: creates the configuration", flush=True)
             run_playbook(arguments.playbook, extra_vars_file)
+            show_sample_devices_in_group(graph, graph_details["ca"], role_default("hybrid_join_device_group"))
             print("\n== Second run: must change nothing", flush=True)
             check_idempotent(run_playbook(arguments.playbook, extra_vars_file))
     print("\nBoth runs passed; the second reported changed=0.\n")
     print(REAL_TENANT_HINT.format(playbook=arguments.playbook))
     return 0
+
+
+def sample_serials() -> list[str]:
+    rows = SAMPLE_DEVICES_CSV.read_text(encoding="utf-8").splitlines()[1:]
+    return sorted(row.split(",", 1)[0] for row in rows if row.strip())
+
+
+def role_default(name: str):
+    return yaml.safe_load((CHECKOUT_ROOT / "roles" / "hybrid_join" / "defaults" / "main.yml").read_text())[name]
+
+
+def show_sample_devices_in_group(graph: LabClient, ca: str, group_name: str) -> None:
+    """Wait until the imported sample devices are members of step 5's dynamic group, as an admin would
+    watch them arrive in the portal, and list them; read through Graph, as a client would."""
+    token = graph.mint_token(kind="app", app=LAB_CLIENT_ID)
+    headers = {"Authorization": "Bearer " + token}
+    context = ssl.create_default_context(cafile=ca)
+
+    def get(path: str, **query: str) -> dict:
+        url = graph.url + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), context=context, timeout=30) as response:
+            return json.loads(response.read())
+
+    groups = get("/v1.0/groups", **{"$filter": "displayName eq '%s'" % group_name})["value"]
+    if len(groups) != 1:
+        raise LabError("step 5 left %d groups named %s in the Graph lab" % (len(groups), group_name))
+    expected = sample_serials()
+    deadline = time.monotonic() + GROUP_WAIT_SECONDS
+    while True:
+        members = sorted(get("/v1.0/devices/%s" % member["id"])["displayName"]
+                         for member in get("/v1.0/groups/%s/members" % groups[0]["id"])["value"])
+        if set(expected) <= set(members) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    missing = sorted(set(expected) - set(members))
+    if missing:
+        raise LabError("after %d s the group %s lacks the imported devices %s (members: %s)"
+                       % (GROUP_WAIT_SECONDS, group_name, ", ".join(missing), ", ".join(members) or "none"))
+    print("\nThe imported devices are members of %s: %s" % (group_name, ", ".join(members)), flush=True)
 
 
 def command_with_lab(arguments: argparse.Namespace) -> int:

@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The hybrid_join role (steps 5 to 8) against the Graph lab, as playbooks/hybrid_join.yml runs it."""
+"""The hybrid_join role (steps 4 to 9) against the Graph lab, as playbooks/hybrid_join.yml runs it."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from urllib.parse import unquote
 
 from harness import graph_auth, run_tasks, writes
@@ -100,3 +102,41 @@ def test_a_device_group_given_by_id_is_managed_by_id_among_groups_with_its_name(
     assert len(groups) == 2 and groups[chosen].get("description")
     (profile,) = lab.client.state()["windowsAutopilotDeploymentProfiles"]
     assert [a["target"]["groupId"] for a in profile["assignments"]] == [chosen]
+
+
+def fake_hash(serial):
+    """A base64 stand-in for a 4K hardware hash (the lab checks base64 and a plausible length)."""
+    return base64.b64encode(hashlib.sha512(serial.encode()).digest() * 4).decode()
+
+
+def test_steps_4_and_9_register_devices_and_assign_a_user_and_a_second_run_sends_no_write(lab):
+    lab.client.config(delay_scale=0)  # the import and the sync finish at the next request instead of in minutes
+    devices = [{"serial_number": serial, "hardware_hash": fake_hash(serial), "group_tag": "HAADJ-Role"}
+               for serial in ("ROLEPC01", "ROLEPC02")]
+    users = [{"serial_number": "ROLEPC02", "assigned_user": "alice@lab.example", "assigned_user_display_name": "Alice"}]
+
+    first = run_tasks([role_task(lab, hybrid_join_devices=devices, hybrid_join_device_users=users)])
+
+    assert not any(result["failed"] for result in first), first
+    state = lab.client.state()
+    identities = {i["serialNumber"]: i for i in state["windowsAutopilotDeviceIdentities"] if i["serialNumber"].startswith("ROLEPC")}
+    assert sorted(identities) == ["ROLEPC01", "ROLEPC02"]
+    assert {i["groupTag"] for i in identities.values()} == {"HAADJ-Role"}
+    assert (identities["ROLEPC02"]["userPrincipalName"], identities["ROLEPC02"]["addressableUserName"]) == ("alice@lab.example", "Alice")
+    assert identities["ROLEPC01"]["userPrincipalName"] == ""
+    assert state.get("importedWindowsAutopilotDeviceIdentities", []) == []  # staging rows cleaned up
+    step4 = [result for result in first if result["_task"].endswith("then sync Autopilot")]
+    assert step4 and step4[0]["changed"] and step4[0]["counts"]["imported"] == 2, step4
+
+    lab.client.clear_log()
+    second = run_tasks([role_task(lab, hybrid_join_devices=devices, hybrid_join_device_users=users)])
+    assert not any(result.get("changed") or result["failed"] for result in second), second
+    assert writes(lab.client.requests()) == []
+
+
+def test_steps_4_and_9_say_why_they_were_skipped(lab):
+    results = run_tasks([role_task(lab)])
+    messages = {result["_task"].rsplit(" : ", 1)[-1]: result.get("msg", "") for result in results}
+    assert "hybrid_join_device_csv_files" in messages["Step 4 - say why it was skipped"], messages
+    assert "hybrid_join_device_users" in messages["Step 9 - say why it was skipped"], messages
+    assert not [e for e in lab.client.requests() if "DeviceIdentities" in e["path"] or "windowsAutopilotSettings" in e["path"]]
