@@ -122,6 +122,37 @@ def test_a_lost_create_is_found_through_replication_lag_not_sent_twice(lab):
     assert [c["id"] for c in stored] == [created["id"]]
 
 
+def test_an_assignment_to_a_group_intune_does_not_know_yet_is_sent_again_until_it_does(lab):
+    # Step 5 then step 7: the group is new, its id comes from the run's cache, and Intune has not seen it yet.
+    # (A profile created in the same run is covered by the transport, which waits out 404s on new objects.)
+    existing = run(lab, "autopilot_profile", display_name=NAME)
+    lab.client.config(consistency_delay=4)
+    lab.client.advance_clock(10)  # the profile is old news by now; the group will not be
+    group = run(lab, "device_group", display_name="Replicating group")
+    assert group["changed"] and not group.get("failed"), group
+    lab.client.clear_log()
+
+    assigned = run(lab, "autopilot_profile", display_name=NAME, group_ids={"Replicating group": group["id"]},
+                   assignments={"add": [{"group": "Replicating group"}]}, **QUICK)
+
+    assert assigned["changed"] and not assigned.get("failed"), assigned
+    posts = [(entry["path"], entry["status"]) for entry in writes(lab.client.requests())]
+    assignments = "%s/%s/assignments" % (PROFILES, existing["id"])
+    assert len(posts) >= 2 and set(posts[:-1]) == {(assignments, 404)} and posts[-1] == (assignments, 201), posts
+    assert targets(profiles(lab)[0]) == [("groupAssignmentTarget", group["id"])]
+    assert [wait["waited_for"] for wait in assigned["waits"]] == ["Intune to know the assigned groups"]
+
+
+def test_an_assignment_to_a_group_that_never_shows_fails_after_the_window_and_says_what_to_do(lab):
+    missing = "00000000-0000-4000-8000-00000000dead"
+    run(lab, "autopilot_profile", display_name=NAME)
+    failed = run(lab, "autopilot_profile", display_name=NAME, group_ids={"Gone group": missing},
+                 assignments={"add": [{"group": "Gone group"}]}, max_retry_wait=3)
+
+    assert failed.get("failed") and "did not find a group" in failed["msg"] and "run the task again" in failed["msg"], failed
+    assert profiles(lab)[0]["assignments"] == []
+
+
 def test_a_create_that_never_shows_is_not_sent_again_and_a_rerun_creates_it(lab):
     lab.client.fault("drop_before", method="POST", path="^%s$" % CONFIGURATIONS, count=1)
 

@@ -629,7 +629,7 @@ class DesiredStateEngine:
         if style.style == "assign_action":
             by_key = {target_key(a.get("target") or {}): a["target"] for a in current}
             items = [{"@odata.type": style.item_type, "target": by_key.get(key) or build_target(key)} for key in desired_keys]
-            self.write("POST", self.item_path(object_id, "assign"), {style.body_key: items}, idempotent=True)
+            self.write_assignment(self.item_path(object_id, "assign"), {style.body_key: items}, idempotent=True)
             return
         for assignment, key in zip(current, current_keys):
             if key not in desired_keys:
@@ -641,10 +641,36 @@ class DesiredStateEngine:
     def add_assignment(self, object_id, key):
         body = {"@odata.type": self.resource.assignments.item_type, "target": build_target(key)}
         try:
-            self.write("POST", self.item_path(object_id, "assignments"), body)
+            self.write_assignment(self.item_path(object_id, "assignments"), body)
         except WriteOutcomeUnknown:
             if key not in [target_key(a.get("target") or {}) for a in self.list_assignments(object_id)]:
-                self.write("POST", self.item_path(object_id, "assignments"), body)
+                self.write_assignment(self.item_path(object_id, "assignments"), body)
+
+    def write_assignment(self, path, body, idempotent=None):
+        """POST an assignment. Intune may not know a group Entra made moments ago (replication: a new group
+        can answer 404 in assignment calls), as when step 5 creates the group steps 6-8 assign to; a 404 is
+        sent again (it was not applied) within the window a lost create is looked for, then fails."""
+        refusals = []
+
+        def accepted():
+            try:
+                self.write("POST", path, body, idempotent=idempotent)
+                return True
+            except GraphError as exc:
+                if exc.status != 404:
+                    raise
+                refusals.append(exc)
+                return None
+
+        wait = wait_for(accepted, self.confirm_window(), "Intune to know the assigned groups")
+        if refusals:
+            self.waits.append(wait.report())
+        if not wait.done:
+            raise EngineError(
+                "%s Intune did not find a group of these assignments for %.0f s. A group created moments ago can take "
+                "longer to reach Intune: run the task again in a few minutes. Otherwise check that the group exists."
+                % (_message(refusals[-1]), wait.seconds), waits=self.waits, **_details(refusals[-1])
+            )
 
     def describe_assignments(self, keys):
         return [describe_target(key, self.group_names) for key in keys]
