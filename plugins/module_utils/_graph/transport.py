@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import random
+import re
 import ssl
 import time
 import traceback
@@ -108,12 +109,16 @@ class TokenRejected(GraphError):
         return dict(super().details(), token_rejected=True)
 
 
+DELTA_SECONDS = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+
+
 def parse_retry_after(value, now=None):
     """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date. None if unusable."""
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    # RFC 9110 says whole seconds; Graph's throttling page shows "Retry-After: 2.128", so take fractions too.
+    if DELTA_SECONDS.match(value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
