@@ -28,7 +28,7 @@ PYTHON ?=
 PIP := env -u PYTHONDONTWRITEBYTECODE $(VENV_PYTHON) -m pip
 ANSIBLE_TEST := $(CURDIR)/$(VENV)/bin/ansible-test
 
-.PHONY: help venv shipped-files units sanity integration ansible-test-integration test lab changelog-lint get-pip-standin clean
+.PHONY: help venv shipped-files units sanity integration ansible-test-integration test lab bench-devices changelog-lint get-pip-standin clean
 
 help:
 	@echo "make lab          run $(PLAYBOOK) twice against the Graph (and AD) lab; the 2nd run must change nothing"
@@ -38,6 +38,7 @@ help:
 	@echo "make sanity       ansible-test sanity on the collection as shipped (build_ignore paths left out)"
 	@echo "make shipped-files  list the files of the collection as shipped (what ansible-test sees)"
 	@echo "make integration  pytest $(PLAYBOOK_PYTEST_DIRS), then ansible-test integration --local on tests/integration/targets against the lab"
+	@echo "make bench-devices  import 10,000 devices against the Graph lab's Intune budgets, then a no-op re-run (issue #11; ~15 min)"
 	@echo "make changelog-lint  antsibull-changelog lint"
 	@echo "make clean        remove $(VENV), .collections/ and tests/output/"
 
@@ -223,6 +224,10 @@ test: venv
 	  case " $$failed " in *" $$suite "*) echo "$$suite: FAILED";; *) echo "$$suite: passed";; esac; \
 	done; \
 	test -z "$$failed"
+
+# The device import bench at full size (tests/integration/pytest runs it at 500 devices).
+bench-devices: venv
+	$(VENV_PYTHON) bench/device_import_bench.py --devices 10000
 
 lab: venv
 	$(VENV_PYTHON) -m lab run $(PLAYBOOK)
