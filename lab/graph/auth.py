@@ -138,7 +138,7 @@ class Directory:
                                                              "parameter: 'client_id'.")
         resource, scopes = self._parse_scope(form.get("scope"), base)
         if grant == "password":
-            return self._password_grant(client_id, form, resource, scopes)
+            return self._password_grant(client_id, form, resource, scopes, base)
         app = self.apps.get(client_id)
         if app is None:
             raise TokenError(400, "unauthorized_client", 700016,
@@ -218,7 +218,7 @@ class Directory:
         if isinstance(claims.get("nbf"), (int, float)) and claims["nbf"] > now + CLOCK_SKEW:
             raise reject("the assertion is not yet valid")
 
-    def _password_grant(self, client_id, form, resource, scopes):
+    def _password_grant(self, client_id, form, resource, scopes, base):
         upn = (form.get("username") or "").lower()
         sign_in = self.sign_ins.get(upn)
         if sign_in is None or not hmac.compare_digest((form.get("password") or "").encode(),
@@ -235,8 +235,13 @@ class Directory:
                                                               f"to use the application: {' '.join(missing)}.")
             granted = scopes
         token = self.delegated_token(upn, granted, resource, client_id=client_id)
-        return {"token_type": "Bearer", "scope": " ".join(f"{GRAPH_RESOURCE}/{s}" for s in granted),
-                "expires_in": TOKEN_LIFETIME, "ext_expires_in": TOKEN_LIFETIME, "access_token": token}
+        answer = {"token_type": "Bearer", "scope": " ".join(f"{GRAPH_RESOURCE}/{s}" for s in granted),
+                  "expires_in": TOKEN_LIFETIME, "ext_expires_in": TOKEN_LIFETIME, "access_token": token}
+        if "openid" in (form.get("scope") or "").split():
+            # Entra answers the openid scope with an ID token; MSAL (so azure-identity's UsernamePasswordCredential)
+            # builds its account record from it and fails without one.
+            answer["id_token"] = self.id_token(upn, client_id, base)
+        return answer
 
     # --- tokens --------------------------------------------------------------------------------------
     def _claims(self, audience, expired):
@@ -270,6 +275,13 @@ class Directory:
                       unique_name=user["userPrincipalName"], name=user.get("displayName"),
                       scp=" ".join(scopes))
         return self._sign(claims, bad_signature)
+
+    def id_token(self, upn, client_id, base):
+        """An OpenID Connect ID token (v2.0) of a seeded user for client_id, issued by the lab's tenant."""
+        user = self.users[upn.lower()]
+        claims = dict(self._claims(client_id, False), iss=f"{base}/{self.tenant_id}/v2.0", ver="2.0", oid=user["id"],
+                      sub=user["id"], preferred_username=user["userPrincipalName"], name=user.get("displayName"))
+        return self._sign(claims)
 
     def mint(self, spec, base):
         """The admin API's token factory (tests use it for tokens the token endpoint would not issue)."""

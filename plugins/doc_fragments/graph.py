@@ -13,13 +13,19 @@ options:
     description:
       - Which credential to use for Microsoft Graph.
       - V(auto) picks, in this order, O(access_token), a client secret, a client certificate, a federated
-        token file (workload identity), managed identity (when C(IDENTITY_ENDPOINT) or C(MSI_ENDPOINT) is set),
-        then the Azure CLI when C(az) is installed. Options win over the C(AZURE_*) environment variables.
+        token file (workload identity), O(username) and O(password), managed identity (when C(IDENTITY_ENDPOINT) or
+        C(MSI_ENDPOINT) is set), then the Azure CLI when C(az) is installed. Options win over the C(AZURE_*)
+        environment variables.
+      - V(username_password) signs a user in with O(username) and O(password) (the OAuth password grant) and gives
+        a delegated token, which the MDM user scope policy (M(intune.autopilot.automatic_enrollment)) requires. It
+        needs O(tenant_id) and O(client_id), a public client app registration with "Allow public client flows" on,
+        and a tenant that allows the grant for that user (no MFA, not federated). Microsoft discourages the grant;
+        prefer V(cli) or O(access_token) where you can.
       - The token is acquired on the Ansible controller, once per credential per playbook run, and passed to
         the module; the secret or certificate never leaves the controller.
     type: str
     default: auto
-    choices: [auto, client_secret, certificate, managed_identity, workload_identity, cli, access_token]
+    choices: [auto, client_secret, certificate, managed_identity, workload_identity, cli, access_token, username_password]
   tenant_id:
     description:
       - The Microsoft Entra tenant (directory) ID or a verified domain of the tenant.
@@ -62,6 +68,16 @@ options:
       - It is used as is and cannot be refreshed. When Graph rejects it with HTTP 401 (expired, revoked, another
         audience), the module fails at once with C(token_rejected=true) and Graph's C(error_code) and C(request_id);
         the token itself is never resent nor reported.
+    type: str
+  username:
+    description:
+      - The user principal name to sign in with when O(auth_source=username_password).
+      - Falls back to E(AZURE_USERNAME).
+    type: str
+  password:
+    description:
+      - The password of O(username).
+      - Falls back to E(AZURE_PASSWORD).
     type: str
   cloud:
     description:

@@ -176,6 +176,17 @@ def test_password_grant_gives_a_delegated_token(lab):
     assert claims["upn"] == ADMIN_UPN and "Policy.ReadWrite.MobilityManagement" in claims["scp"].split()
     bad = httpx.post(f"{lab.url}/{lab.tenant}/oauth2/v2.0/token", data=dict(form, password="no"), verify=verify)
     assert bad.json()["error"] == "invalid_grant"
+    assert "id_token" not in response.json()
+
+
+def test_password_grant_with_openid_gives_the_id_token_msal_builds_its_account_from(lab):
+    client_id = lab.apps["lab-admin"]["client_id"]
+    form = {"grant_type": "password", "client_id": client_id, "username": ADMIN_UPN, "password": "lab-admin-password",
+            "scope": GRAPH_SCOPE + " openid profile offline_access"}
+    answer = httpx.post(f"{lab.url}/{lab.tenant}/oauth2/v2.0/token", data=form, verify=tls(lab)).json()
+    claims = jwt.parse(answer["id_token"])[1]
+    assert (claims["aud"], claims["preferred_username"]) == (client_id, ADMIN_UPN)
+    assert claims["iss"] == f"{lab.url}/{lab.tenant}/v2.0"
 
 
 def test_discovery_and_keys_answer(lab):

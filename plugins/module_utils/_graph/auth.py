@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import warnings
+from urllib.parse import urlsplit
 
 CLOUDS = {
     # cloud name: (Graph endpoint, Entra ID authority host)
@@ -23,10 +25,11 @@ CLOUDS = {
     "china": ("https://microsoftgraph.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
 }
 
-AUTH_SOURCES = ("auto", "client_secret", "certificate", "managed_identity", "workload_identity", "cli", "access_token")
+AUTH_SOURCES = ("auto", "client_secret", "certificate", "managed_identity", "workload_identity", "cli", "access_token",
+                "username_password")
 
 # Options that carry secrets: the action plugin never forwards them to the module once it holds a token.
-SECRET_OPTIONS = ("client_secret", "client_certificate", "client_certificate_password", "access_token")
+SECRET_OPTIONS = ("client_secret", "client_certificate", "client_certificate_password", "access_token", "password")
 
 # Numeric transport options in whole seconds: (default, lowest, highest). The highest values keep the
 # expiry margin of a cached token (plugins/plugin_utils/graph_action.py) well inside the shortest
@@ -45,6 +48,8 @@ ENV_FALLBACKS = {
     "client_certificate_password": ("AZURE_CLIENT_CERTIFICATE_PASSWORD",),
     "federated_token_file": ("AZURE_FEDERATED_TOKEN_FILE",),
     "authority_host": ("AZURE_AUTHORITY_HOST",),
+    "username": ("AZURE_USERNAME",),
+    "password": ("AZURE_PASSWORD",),
 }
 
 
@@ -65,6 +70,8 @@ def graph_auth_argument_spec():
         client_certificate_password=dict(type="str", no_log=True, fallback=fallback("client_certificate_password")),
         federated_token_file=dict(type="path", fallback=fallback("federated_token_file")),
         access_token=dict(type="str", no_log=True),
+        username=dict(type="str", fallback=fallback("username")),
+        password=dict(type="str", no_log=True, fallback=fallback("password")),
         cloud=dict(type="str", default="public", choices=list(CLOUDS)),
         graph_endpoint=dict(type="str"),
         authority_host=dict(type="str", fallback=fallback("authority_host")),
@@ -116,13 +123,15 @@ def resolve_auth_source(params):
         return "certificate"
     if params.get("federated_token_file"):
         return "workload_identity"
+    if params.get("username") and params.get("password"):
+        return "username_password"
     if os.environ.get("IDENTITY_ENDPOINT") or os.environ.get("MSI_ENDPOINT"):
         return "managed_identity"
     if shutil.which("az"):
         return "cli"
     raise AuthError(
         "No Graph credentials found. Set client_id, tenant_id and client_secret (or client_certificate_path, "
-        "federated_token_file, access_token), or the AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET "
+        "federated_token_file, access_token, username and password), or the AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET "
         "environment variables, or choose auth_source explicitly (managed_identity, cli)."
     )
 
@@ -170,6 +179,8 @@ def validate_auth(params):
             raise AuthError("auth_source=certificate needs client_certificate_path or client_certificate (PEM content).")
     elif source == "workload_identity":
         _require(params, source, "tenant_id", "client_id", "federated_token_file")
+    elif source == "username_password":
+        _require(params, source, "tenant_id", "client_id", "username", "password")
     elif source == "access_token" and not params.get("access_token"):
         raise AuthError("auth_source=access_token needs access_token.")
     return source
@@ -187,7 +198,8 @@ def credential_fingerprint(params):
     source = validate_auth(params)
     graph, authority = endpoints(params)
     parts = [source, graph, authority, params.get("tenant_id") or "", params.get("client_id") or ""]
-    for secret_option in ("client_secret", "client_certificate", "client_certificate_password"):
+    parts.append(params.get("username") or "")
+    for secret_option in ("client_secret", "client_certificate", "client_certificate_password", "password"):
         parts.append(params.get(secret_option) or "")
     for path_option in ("client_certificate_path", "federated_token_file"):
         path = params.get(path_option)
@@ -206,6 +218,7 @@ def build_credential(params):
         ClientAssertionCredential,
         ClientSecretCredential,
         ManagedIdentityCredential,
+        UsernamePasswordCredential,
     )
 
     source = validate_auth(params)
@@ -239,9 +252,29 @@ def build_credential(params):
     if source == "managed_identity":
         extra = {"connection_verify": verify} if verify is not None else {}
         return ManagedIdentityCredential(client_id=client_id, **extra) if client_id else ManagedIdentityCredential(**extra)
+    if source == "username_password":
+        # A user's (delegated) token, for tenants that still allow the password grant (no MFA, not federated);
+        # client_id is a public client app registration with "Allow public client flows" on.
+        with warnings.catch_warnings():
+            # azure-identity deprecates the credential (Microsoft discourages the grant); the option says when it fits.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            _skip_user_realm_discovery_off_port_443(authority)
+            return UsernamePasswordCredential(client_id, params.get("username"), params.get("password"), tenant_id=tenant_id, **common)
     if source == "cli":
         return AzureCliCredential(tenant_id=tenant_id) if tenant_id else AzureCliCredential()
     raise AuthError("auth_source=%s does not build a credential." % source)
+
+
+def _skip_user_realm_discovery_off_port_443(authority):
+    """MSAL asks https://<authority host>/common/userrealm whether a user is federated before the password grant,
+    dropping the authority's port (msal/authority.py, user_realm_discovery), so with an authority on another port
+    (the Graph lab) it would ask another server. There the grant goes straight to the token endpoint, as it does
+    for every managed (not federated) user; only Entra ID's own hosts, on 443, know federated users anyway."""
+    parsed = urlsplit(authority)
+    if parsed.port not in (None, 443):
+        from msal.authority import Authority  # pylint: disable=import-outside-toplevel
+
+        Authority._domains_without_user_realm_discovery.add(parsed.hostname)  # pylint: disable=protected-access
 
 
 def _is_private_authority(authority):

@@ -38,3 +38,18 @@ def test_task_args_are_converted_like_module_args_and_other_options_are_left_out
 def test_a_wrong_type_is_refused_naming_the_option():
     with pytest.raises(AuthError, match="request_timeout"):
         validated_auth_options(dict(SECRET, request_timeout="soon"))
+
+
+USER = dict(tenant_id="t", client_id="c", username="admin@contoso.com", password="p")
+
+
+def test_username_and_password_choose_the_user_sign_in_and_need_tenant_and_client():
+    assert resolve_auth_source(validated_auth_options(USER)) == "username_password"
+    with pytest.raises(AuthError, match="auth_source=username_password needs tenant_id, client_id"):
+        credential_fingerprint(validated_auth_options(dict(username="u", password="p", auth_source="username_password")))
+
+
+def test_the_token_cache_key_changes_with_the_user_and_the_password():
+    key = credential_fingerprint(validated_auth_options(USER))
+    assert credential_fingerprint(validated_auth_options(dict(USER, username="other@contoso.com"))) != key
+    assert credential_fingerprint(validated_auth_options(dict(USER, password="rotated"))) != key
