@@ -84,7 +84,13 @@ class Admin:
 
     def seed(self, body, query):
         added = {}
+        # "replace": collection keys emptied first, so a test can start from none (e.g. no connectors).
+        replace = body.pop("replace", [])
+        if not isinstance(replace, list) or any(key not in self.lab.registry.collections for key in replace):
+            raise ValueError(f"replace: expected a list of collection keys; known: {sorted(self.lab.registry.collections)}")
         with self.lab.lock:
+            for key in replace:
+                self.lab.objects[key] = {}
             for key, items in body.items():
                 if not isinstance(items, list):
                     raise ValueError(f"{key}: expected a list of objects")

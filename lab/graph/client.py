@@ -64,9 +64,10 @@ class LabClient:
     def state(self):
         return self._call("GET", "/_lab/state")
 
-    def seed(self, data):
-        """data: {"<collection key>": [objects...]}; returns {"added": {key: [ids]}}."""
-        return self._call("POST", "/_lab/seed", data)
+    def seed(self, data, replace=()):
+        """data: {"<collection key>": [objects...]}; the collections named in replace are emptied first.
+        Returns {"added": {key: [ids]}}."""
+        return self._call("POST", "/_lab/seed", dict(data, replace=list(replace)) if replace else data)
 
     def enroll_device(self, serial_number, user_principal_name=None, device_name=None):
         """Play a deployment of the Autopilot device with this serial (its profile must be assigned):

@@ -122,6 +122,17 @@ def test_request_log_counts_and_clear(lab, graph):
     assert count_named(graph, "Logged") == 1   # clearing the log keeps the state
 
 
+def test_seed_replace_empties_the_named_collections_first(lab, graph):
+    lab.client.seed({}, replace=["domainJoinConnectors"])
+    assert graph.ok("GET", "/beta/deviceManagement/domainJoinConnectors")["value"] == []
+    lab.client.seed({"domainJoinConnectors": [{"displayName": "ODJ03", "state": "active", "version": "6.2501.2000.5",
+                                               "lastConnectionSecondsAgo": 60}]}, replace=["domainJoinConnectors"])
+    assert [c["displayName"] for c in graph.ok("GET", "/beta/deviceManagement/domainJoinConnectors")["value"]] == ["ODJ03"]
+    assert count_named(graph, "Lab-Pilot-Devices") == 1   # other collections keep their seed
+    with pytest.raises(Exception, match="replace: expected a list of collection keys"):
+        lab.client.seed({}, replace=["widgets"])
+
+
 def test_reset_seed_and_state(lab, graph):
     graph.ok("POST", GROUPS, 201, json=new_group("Temporary"))
     added = lab.client.seed({"groups": [new_group("Seeded")],
