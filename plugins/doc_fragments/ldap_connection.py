@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 
 class ModuleDocFragment:
     # Connection options of every module that talks LDAP to Active Directory.
@@ -69,3 +72,17 @@ requirements:
   - ldap3
   - gssapi (only for O(auth=kerberos))
 """
+
+    # The same options as one dict option, ldap, for modules that also take the Graph options (which have
+    # their own ca_path and validate_certs): extends_documentation_fragment: intune.autopilot.ldap_connection.nested
+    _OPTIONS, _REQUIREMENTS = DOCUMENTATION.split("requirements:\n")
+    _OPTION_NAMES = re.findall(r"^  (\w+):$", _OPTIONS, flags=re.MULTILINE)
+    NESTED = (
+        "\noptions:\n  ldap:\n    description:\n"
+        "      - The LDAP connection to a domain controller, with the options of M(intune.autopilot.ou_account_limit).\n"
+        "    type: dict\n    suboptions:\n"
+        + textwrap.indent(
+            re.sub(r"O\((%s)([=)])" % "|".join(_OPTION_NAMES), r"O(ldap.\1\2", _OPTIONS.split("options:\n", 1)[1]),
+            "    ")
+        + "requirements:\n" + _REQUIREMENTS.replace("O(auth=", "O(ldap.auth=")
+    )

@@ -28,6 +28,13 @@ NT_SECURITY_DESCRIPTOR_ATTRIBUTE_ID = 0x00020119
 LDAP_NO_SUCH_OBJECT = 32
 CONNECTOR_MSA_FILTER = "(&(objectClass=msDS-ManagedServiceAccount)(sAMAccountName=msaODJ*))"
 PRINCIPAL_ATTRIBUTES = ["objectSid", "sAMAccountName", "objectClass"]
+# objectClass values that tell what kind of account a connector runs as, most specific first.
+ACCOUNT_KINDS = (
+    ("msds-groupmanagedserviceaccount", "group_managed_service_account"),
+    ("msds-managedserviceaccount", "managed_service_account"),
+    ("computer", "computer"),
+    ("user", "user"),
+)
 
 
 class DirectoryError(Exception):
@@ -93,6 +100,29 @@ def resolve_principal(connection, base_dn: str, principal: str | None) -> Princi
     if len(found) > 1:
         raise DirectoryError(f"principal {principal!r} matches {len(found)} objects: " + "; ".join(entry["dn"] for entry in found) + ". Give its DN or SID.")
     return _principal(found[0])
+
+
+def find_connector_msas(connection, base_dn: str) -> list[Principal]:
+    """Every msaODJ* managed service account (the updated connector creates one per server), by name."""
+    found = _search(connection, base_dn, CONNECTOR_MSA_FILTER, PRINCIPAL_ATTRIBUTES)
+    return sorted((_principal(entry) for entry in found), key=lambda principal: principal.sam_account_name.casefold())
+
+
+def find_computer_account(connection, base_dn: str, host_name: str) -> Principal | None:
+    """The computer account of a server named by its DNS name or host name, or None."""
+    host_name = host_name.strip()
+    short_name = host_name.split(".", 1)[0]
+    search_filter = (f"(&(objectClass=computer)(|(dNSHostName={escape_filter_chars(host_name)})"
+                     f"(sAMAccountName={escape_filter_chars(short_name)}$)))")
+    found = _search(connection, base_dn, search_filter, PRINCIPAL_ATTRIBUTES)
+    return _principal(found[0]) if len(found) == 1 else None
+
+
+def account_kind(connection, dn: str) -> str:
+    """managed_service_account, group_managed_service_account, computer, user or other, from objectClass."""
+    entry = _read_entry(connection, dn, ["objectClass"]) or {"raw_attributes": {}}
+    classes = {value.decode("utf-8").casefold() for value in entry["raw_attributes"].get("objectClass") or []}
+    return next((kind for object_class, kind in ACCOUNT_KINDS if object_class in classes), "other")
 
 
 def read_dacl(connection, dn: str) -> DaclSnapshot:
