@@ -66,7 +66,7 @@ def _write_private(path, data):
 
 
 def requested_group_names(args):
-    """The groups a task's assignments option names (ids among them simply never match the cache's names)."""
+    """The groups a task's assignments (or groups) option names (ids among them simply never match the cache's names)."""
     names = set()
     assignments = args.get("assignments")
     for entries in assignments.values() if isinstance(assignments, dict) else ():
@@ -74,6 +74,10 @@ def requested_group_names(args):
             group = entry.get("group") if isinstance(entry, dict) else None
             if isinstance(group, str):
                 names.add(group)
+    # automatic_enrollment names its user groups as plain strings under groups.add / remove / set.
+    groups = args.get("groups")
+    for entries in groups.values() if isinstance(groups, dict) else ():
+        names.update(entry for entry in (entries if isinstance(entries, list) else ()) if isinstance(entry, str))
     return names
 
 
