@@ -13,7 +13,14 @@ from .base import CollectionSpec, Response
 KEY = "mobileDeviceManagementPolicies"
 
 
+def _require_valid(obj):
+    # Graph's mobilityManagementPolicy: isValid "Whether policy is valid. Invalid policies may not be updated".
+    if obj.get("isValid") is False:
+        raise SPEC.bad("The policy is not valid (isValid is false) and cannot be updated.")
+
+
 def on_update(req, obj, changes):
+    _require_valid(obj)
     if "appliesTo" in changes:
         if len(changes) > 1:
             raise SPEC.bad("appliesTo cannot be updated together with other properties.")
@@ -41,6 +48,7 @@ def list_included_groups(req):
 
 def add_included_group(req):
     obj = SPEC.find(req)
+    _require_valid(obj)
     body = req.body if isinstance(req.body, dict) else {}
     match = re.search(r"/groups/([0-9a-fA-F-]{36})$", body.get("@odata.id") or "")
     if set(body) != {"@odata.id"} or not match:
@@ -58,6 +66,7 @@ def add_included_group(req):
 
 def remove_included_group(req):
     obj = SPEC.find(req)
+    _require_valid(obj)
     group_id = req.params["group_id"]
     if group_id not in obj["includedGroups"]:
         raise GraphError(404, "ResourceNotFound", f"Group '{group_id}' is not included in this policy.")

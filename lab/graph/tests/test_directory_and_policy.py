@@ -140,6 +140,17 @@ def test_mobility_scope_changes(delegated):
     assert delegated.ok("GET", f"{item}/includedGroups")["value"] == []
 
 
+def test_an_invalid_mobility_policy_is_not_updated(lab, delegated):
+    item = f"{POLICIES}/{INTUNE}"
+    policy = dict(delegated.ok("GET", item), isValid=False)
+    lab.client.seed({"mobileDeviceManagementPolicies": [policy]})
+    delegated.error("PATCH", item, 400, json={"appliesTo": "all"})
+    delegated.error("PATCH", item, 400, json={"termsOfUseUrl": "https://contoso.example/terms"})
+    delegated.error("POST", f"{item}/includedGroups/$ref", 400,
+                    json={"@odata.id": f"https://graph.microsoft.com/beta/groups/{MDM_USERS_GROUP}"})
+    assert delegated.ok("GET", item)["appliesTo"] == "none"
+
+
 def test_connectors(lab, graph, reader):
     connectors = reader.ok("GET", "/beta/deviceManagement/domainJoinConnectors")["value"]
     active = [c for c in connectors if c["state"] == "active"]
