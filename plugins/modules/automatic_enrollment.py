@@ -92,7 +92,7 @@ options:
 notes:
   - "Graph: C(/beta/policies/mobileDeviceManagementPolicies) (beta only). Delegated permissions only - C(Policy.Read.All)
     to read, C(Policy.ReadWrite.MobilityManagement) to write, C(Group.Read.All) to find groups by name; the signed-in
-    user also needs an Entra role that may manage the policy (for example Intune Administrator)."
+    user also needs an Entra role that allows it (Graph names Cloud Device Administrator the least privileged one)."
   - Only Windows devices are affected. The scope applies to users, so name user groups, not device groups.
   - What Graph does when the last group of a V(selected) scope is removed is not documented, so the module never does it.
 seealso:

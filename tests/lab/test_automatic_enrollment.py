@@ -102,6 +102,20 @@ def test_selected_to_none_is_one_patch(lab):
     assert sent == [("PATCH", POLICY, {"appliesTo": "none"})] and policy(lab) == ("none", [])
 
 
+@pytest.mark.parametrize("wanted, expected", [
+    ([MDM_USERS, WAVE2], [("POST", REF, WAVE2)]),
+    # Only an addition makes the scope selected: a listed group is removed and added again.
+    ([MDM_USERS], [("DELETE", POLICY + "/includedGroups/%s/$ref" % MDM_USERS[1], None), ("POST", REF, MDM_USERS)]),
+])
+def test_groups_a_none_scope_still_lists_are_reused_not_added_twice(lab, wanted, expected):
+    # Graph documents that all drops the groups, not that none does; a policy seeded so shows the module copes.
+    (stored,) = lab.client.state()["mobileDeviceManagementPolicies"]
+    lab.client.seed({"mobileDeviceManagementPolicies": [dict(stored, appliesTo="none", includedGroups=[MDM_USERS[1]])]})
+    _result, sent = converge(lab, scope="selected", groups={"set": [group[0] for group in wanted]})
+    assert sent == [(method, path, ref(lab, body) if method == "POST" else body) for method, path, body in expected]
+    assert policy(lab) == ("selected", sorted(group[1] for group in wanted))
+
+
 def test_check_mode_sends_no_write_and_diff_shows_the_plan(lab):
     planned, sent = enroll(lab, check=True, diff=True, scope="selected", groups={"add": [MDM_USERS[0]]})
     assert planned["changed"] is True and sent == [] and policy(lab) == ("none", [])

@@ -14,7 +14,7 @@ KEY = "mobileDeviceManagementPolicies"
 
 
 def _require_valid(obj):
-    # Graph's mobilityManagementPolicy: isValid "Whether policy is valid. Invalid policies may not be updated".
+    # mobilityManagementPolicy.isValid: "Whether policy is valid. Invalid policies may not be updated and should be deleted."
     if obj.get("isValid") is False:
         raise SPEC.bad("The policy is not valid (isValid is false) and cannot be updated.")
 

@@ -132,7 +132,8 @@ def plan_writes(current_scope, current_ids, desired_scope, desired_ids, url_chan
       with the URLs asked for.
     - To `all` or `none`: one PATCH of appliesTo, which also drops every included group (one call, however many
       groups; from `selected` to `none` it narrows at once instead of group by group).
-    - To `selected` from `none` or `all`: only the group POSTs. From `all`, the first POST narrows the scope to
+    - To `selected` from `none` or `all`: only the group POSTs (and the DELETEs of groups a `none` scope may still
+      list, which are dormant, first). From `all`, the first POST narrows the scope to
       that group (the service switches appliesTo to `selected`) and the rest widen it to the asked set; going
       through `none` first would cost a PATCH and shut everyone out meanwhile.
     - From `selected` to another set of groups: removals before additions, so the scope is never the union of
@@ -144,11 +145,16 @@ def plan_writes(current_scope, current_ids, desired_scope, desired_ids, url_chan
         if current_scope != desired_scope:
             writes.append(("PATCH", "", {"appliesTo": desired_scope}))
         return writes
-    removals = [group_id for group_id in current_ids if group_id not in desired_ids] if current_scope == "selected" else []
-    additions = [group_id for group_id in desired_ids if group_id not in current_ids or current_scope != "selected"]
+    removals = [group_id for group_id in current_ids if group_id not in desired_ids]
+    additions = [group_id for group_id in desired_ids if group_id not in current_ids]
+    if current_scope != "selected" and not additions:
+        # Graph documents that `all` drops the groups, not that `none` does; groups a `none` scope still lists
+        # are dormant, and only an addition switches to `selected`, so one wanted group is removed and added again.
+        removals.append(desired_ids[0])
+        additions.append(desired_ids[0])
     remove = [("DELETE", "/includedGroups/%s/$ref" % group_id, None) for group_id in removals]
     add = [("POST", "/includedGroups/$ref", group_id) for group_id in additions]
-    if removals and additions and len(removals) == len(current_ids):
+    if current_scope == "selected" and additions and len(removals) == len(current_ids):
         return writes + remove[:-1] + add[:1] + remove[-1:] + add[1:]
     return writes + remove + add
 
@@ -229,8 +235,9 @@ class MobilityScope:
         else:
             writes = plan_writes(current_scope, list(current), desired_scope, desired_ids, url_changes)
         if writes and policy.get("isValid") is False:
-            raise EngineError("The mobility policy '%s' (%s) is marked invalid (isValid: false), and Graph does not update an "
-                              "invalid policy. Check the MDM authority and Intune's configuration in the tenant."
+            raise EngineError("The mobility policy '%s' (%s) is invalid (isValid: false): Graph marks a policy so when its "
+                              "application's service principal was deleted, and does not update it. Restore Intune's service "
+                              "principal in the tenant (or delete the invalid policy, as Microsoft advises) first."
                               % (INTUNE_POLICY_NAME, policy_id))
         if not self.module.check_mode:
             self.send(policy_id, writes)
