@@ -44,14 +44,13 @@ DELEGATED_ONLY = (
 
 
 def argument_spec():
-    names = dict(type="list", elements="str")
-    url = dict(type="str")
+    group_list = dict(type="list", elements="str")
     return dict(
         scope=dict(type="str", choices=list(SCOPES)),
-        groups=dict(type="dict", options=dict(add=names, remove=names, set=names),
+        groups=dict(type="dict", options=dict(add=group_list, remove=group_list, set=group_list),
                     mutually_exclusive=[("set", "add"), ("set", "remove")]),
         group_ids=dict(type="dict"),
-        **{option: url for option in URL_OPTIONS}
+        **{option: dict(type="str") for option in URL_OPTIONS}
     )
 
 
