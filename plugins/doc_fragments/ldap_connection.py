@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import re
-import textwrap
-
 
 class ModuleDocFragment:
     # Connection options of every module that talks LDAP to Active Directory.
@@ -74,15 +71,75 @@ requirements:
 """
 
     # The same options as one dict option, ldap, for modules that also take the Graph options (which have
-    # their own ca_path and validate_certs): extends_documentation_fragment: intune.autopilot.ldap_connection.nested
-    _OPTIONS, _REQUIREMENTS = DOCUMENTATION.split("requirements:\n")
-    _OPTION_NAMES = re.findall(r"^  (\w+):$", _OPTIONS, flags=re.MULTILINE)
-    NESTED = (
-        "\noptions:\n  ldap:\n    description:\n"
-        "      - The LDAP connection to a domain controller, with the options of M(intune.autopilot.ou_account_limit).\n"
-        "    type: dict\n    suboptions:\n"
-        + textwrap.indent(
-            re.sub(r"O\((%s)([=)])" % "|".join(_OPTION_NAMES), r"O(ldap.\1\2", _OPTIONS.split("options:\n", 1)[1]),
-            "    ")
-        + "requirements:\n" + _REQUIREMENTS.replace("O(auth=", "O(ldap.auth=")
-    )
+    # their own ca_path, validate_certs, username and password):
+    # extends_documentation_fragment: intune.autopilot.ldap_connection.nested
+    # A literal, as ansible-test reads fragments without running them; tests/unit/plugins/doc_fragments
+    # checks that it is DOCUMENTATION nested under ldap, word for word.
+    NESTED = r"""
+options:
+  ldap:
+    description:
+      - The LDAP connection to a domain controller, with the options of M(intune.autopilot.ou_account_limit).
+    type: dict
+    suboptions:
+      server:
+        description:
+          - One or more domain controllers, by the host name in their TLS certificate.
+          - They are tried in order while one is unreachable or fails TLS; a refused bind stops at once,
+            because every DC of a domain gives the same answer.
+        type: list
+        elements: str
+        required: true
+      port:
+        description:
+          - TCP port, 1 to 65535. Defaults to 636 for O(ldap.tls_mode=ldaps) and 389 for O(ldap.tls_mode=start_tls).
+        type: int
+      tls_mode:
+        description:
+          - V(ldaps) opens TLS first (LDAP over SSL); V(start_tls) upgrades a plain LDAP connection with
+            StartTLS before binding. Plain unencrypted LDAP is not offered.
+        type: str
+        choices: [ldaps, start_tls]
+        default: ldaps
+      validate_certs:
+        description:
+          - Check the DC's certificate chain and host name. Set to V(false) only for a throwaway lab.
+        type: bool
+        default: true
+      ca_path:
+        description:
+          - PEM file with the CA certificate(s) that issued the DC's certificate, for example your AD CS
+            root. Without it the controller's system trust store is used.
+        type: path
+      auth:
+        description:
+          - V(simple) binds with O(ldap.username) (a DN, V(user@domain) or V(DOMAIN\\user)) and O(ldap.password) over TLS.
+          - V(kerberos) binds with SASL GSSAPI from the Kerberos ticket cache (run C(kinit) first, or set
+            E(KRB5CCNAME)); it needs the Python package C(gssapi). O(ldap.password) must not be set.
+          - V(ntlm) binds with NTLM as O(ldap.username) in the form V(DOMAIN\\user); it works against Windows AD
+            but cannot be tested against Samba, which lacks the bind that ldap3 uses for it.
+        type: str
+        choices: [simple, kerberos, ntlm]
+        default: simple
+      username:
+        description:
+          - The account to bind as, for O(ldap.auth=simple) and O(ldap.auth=ntlm).
+        type: str
+      password:
+        description:
+          - The password of O(ldap.username).
+        type: str
+      connect_timeout:
+        description:
+          - Seconds to wait for a TCP connection to each server; must be positive.
+        type: int
+        default: 10
+      operation_timeout:
+        description:
+          - Seconds to wait for the answer to each LDAP operation; must be positive.
+        type: int
+        default: 60
+requirements:
+  - ldap3
+  - gssapi (only for O(ldap.auth=kerberos))
+"""

@@ -242,6 +242,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils._ad.connector_rig
 from ansible_collections.intune.autopilot.plugins.module_utils._ad.dacl import HAS_WINACL, WINACL_IMPORT_ERROR
 from ansible_collections.intune.autopilot.plugins.module_utils._ad.dn import normalise_dn, split_dn
 
+
 def validate(module):
     """Refuse bad input before any request, naming the option and the fix."""
     params = module.params
