@@ -32,9 +32,10 @@ def test_parse_version(text, parsed):
     assert parse_version(text) == parsed
 
 
-def test_a_later_fourth_part_with_more_digits_is_later():
-    assert parse_version("6.2501.2000.10") > parse_version("6.2501.2000.5")
-    assert "6.2501.2000.10" < "6.2501.2000.5"  # why text comparison would be wrong
+@pytest.mark.parametrize("later, earlier", [("6.2501.2000.10", "6.2501.2000.5"), ("10.0.0.0", "6.2501.2000.5")])
+def test_a_part_with_more_digits_is_later_though_as_text_it_sorts_first(later, earlier):
+    assert later < earlier  # the text comparison this replaces
+    assert parse_version(later) > parse_version(earlier)
 
 
 @pytest.mark.parametrize("text", ["2026-11-30T11:00:00Z", "2026-11-30T11:00:00.1234567Z", "2026-11-30T12:00:00+01:00",
