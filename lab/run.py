@@ -35,6 +35,9 @@ from .graph.client import LabClient
 LAB_TENANT_ID = "7e1ab000-0000-4000-8000-000000000001"
 LAB_CLIENT_ID = "7e1ab000-0000-4000-8000-00000000a001"
 LAB_CLIENT_SECRET = "lab-admin-secret"
+# A seeded user of the lab's tenant (lab/graph/seed.json), for step 1's delegated sign-in.
+LAB_ADMIN_USER = "admin@lab.example"
+LAB_ADMIN_PASSWORD = "lab-admin-password"
 
 # Generous: the lab generates its CA and keys on start; this only stops a hung lab blocking CI.
 GRAPH_LAB_START_SECONDS = 120
@@ -63,6 +66,8 @@ e.g. tenant.yml:
     tenant_id: <directory (tenant) id>
     client_id: <app registration's application id>
     client_secret: <its secret>          # or see README.md "Authentication" for certificates etc.
+  hybrid_join_delegated_auth:            # step 1 needs a signed-in user; omit to skip it
+    auth_source: cli                     # after `az login` as an Intune administrator
   hybrid_join_ldap_server: dc01.contoso.com
   hybrid_join_ldap_port: 636
   hybrid_join_ldap_username: <account allowed to change permissions on the OU>
@@ -188,6 +193,14 @@ def graph_auth(graph_details: dict) -> dict:
     }
 
 
+def delegated_auth(graph_details: dict) -> dict:
+    """Step 1's sign-in as the lab's seeded admin user (Graph allows the MDM user scope only to a user)."""
+    app = graph_auth(graph_details)
+    return {"auth_source": "username_password", "tenant_id": app["tenant_id"], "client_id": LAB_CLIENT_ID,
+            "username": LAB_ADMIN_USER, "password": LAB_ADMIN_PASSWORD, "graph_endpoint": app["graph_endpoint"],
+            "authority_host": app["authority_host"], "ca_path": app["ca_path"]}
+
+
 def ldap_auth(ad_details: dict, username: str, password: str) -> dict:
     """LDAPS connection to the AD lab's DC (validated against the lab's own CA)."""
     return {
@@ -207,6 +220,7 @@ def playbook_extra_vars(graph_details: dict, ad_details: dict | None) -> dict:
     """The hybrid_join_* variables the role reads, filled from the running labs."""
     extra_vars = {
         "hybrid_join_graph_auth": graph_auth(graph_details),
+        "hybrid_join_delegated_auth": delegated_auth(graph_details),
         "hybrid_join_device_csv_files": [str(SAMPLE_DEVICES_CSV)],
         "hybrid_join_device_users": SAMPLE_DEVICE_USERS,
         # Modules import httpx and friends: run them with this venv's Python, not the system's.

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The hybrid_join role (steps 4 to 9) against the Graph lab, as playbooks/hybrid_join.yml runs it."""
+"""The hybrid_join role (steps 1 and 3 to 9) against the Graph lab, as playbooks/hybrid_join.yml runs it."""
 
 from __future__ import annotations
 
@@ -140,3 +140,38 @@ def test_steps_4_and_9_say_why_they_were_skipped(lab):
     assert "hybrid_join_device_csv_files" in messages["Step 4 - say why it was skipped"], messages
     assert "hybrid_join_device_users" in messages["Step 9 - say why it was skipped"], messages
     assert not [e for e in lab.client.requests() if "DeviceIdentities" in e["path"] or "windowsAutopilotSettings" in e["path"]]
+
+
+def delegated_sign_in(lab):
+    """The lab's seeded admin user (lab/graph/seed.json), as step 1 needs a user's token."""
+    app = graph_auth(lab)
+    return dict(auth_source="username_password", tenant_id=app["tenant_id"], client_id=app["client_id"],
+                username="admin@lab.example", password="lab-admin-password", graph_endpoint=lab.url,
+                authority_host=lab.url, ca_path=lab.ca)
+
+
+def mdm_scope(lab):
+    (policy,) = [p for p in lab.client.state()["mobileDeviceManagementPolicies"] if p["displayName"] == "Microsoft Intune"]
+    return policy["appliesTo"]
+
+
+def test_step_1_sets_the_mdm_user_scope_with_a_user_sign_in_and_a_second_run_sends_no_write(lab):
+    assert mdm_scope(lab) == "none"
+    first = run_tasks([role_task(lab, hybrid_join_delegated_auth=delegated_sign_in(lab))])
+    assert not any(result["failed"] for result in first), first
+    assert mdm_scope(lab) == "all"
+    lab.client.clear_log()
+    second = run_tasks([role_task(lab, hybrid_join_delegated_auth=delegated_sign_in(lab))])
+    assert not any(result.get("changed") or result["failed"] for result in second), second
+    assert writes(lab.client.requests()) == []
+
+
+def test_step_1_refuses_application_credentials_before_any_write_and_says_why_when_skipped(lab):
+    refused = run_tasks([role_task(lab, hybrid_join_delegated_auth=graph_auth(lab))])
+    (failure,) = [result for result in refused if result["failed"]]
+    assert "automatic Intune enrollment" in failure["_task"] and "only to a signed-in user" in failure["msg"], failure
+    assert writes(lab.client.requests()) == [] and mdm_scope(lab) == "none"
+
+    skipped = run_tasks([role_task(lab)])
+    (message,) = [result.get("msg", "") for result in skipped if result["_task"].endswith("Step 1 - say why it was skipped")]
+    assert "hybrid_join_delegated_auth" in message
