@@ -219,13 +219,6 @@ accounts:
       type: bool
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.connector_health import (
-    CONNECTORS_PATH,
-    check_connectors,
-    parse_version,
-)
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
-
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.intune.autopilot.plugins.module_utils._ad.connection import (
@@ -241,6 +234,13 @@ from ansible_collections.intune.autopilot.plugins.module_utils._ad.connector_rig
 )
 from ansible_collections.intune.autopilot.plugins.module_utils._ad.dacl import HAS_WINACL, WINACL_IMPORT_ERROR
 from ansible_collections.intune.autopilot.plugins.module_utils._ad.dn import normalise_dn, split_dn
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.connector_health import (
+    CONNECTORS_PATH,
+    DEFAULT_MINIMUM_VERSION,
+    check_connectors,
+    parse_version,
+)
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 
 
 def validate(module):
@@ -310,7 +310,7 @@ def run(module, ou):
 def main():
     module = GraphModule(
         argument_spec=dict(
-            minimum_version=dict(type="str", default="6.2501.2000.5"),
+            minimum_version=dict(type="str", default=DEFAULT_MINIMUM_VERSION),
             max_contact_age_hours=dict(type="float", default=2),
             expected_servers=dict(type="list", elements="str", default=[]),
             ldap=dict(type="dict", options=LDAP_CONNECTION_ARGUMENT_SPEC),
