@@ -175,3 +175,20 @@ def test_step_1_refuses_application_credentials_before_any_write_and_says_why_wh
     skipped = run_tasks([role_task(lab)])
     (message,) = [result.get("msg", "") for result in skipped if result["_task"].endswith("Step 1 - say why it was skipped")]
     assert "hybrid_join_delegated_auth" in message
+
+
+def test_step_2_stops_the_role_before_step_3_when_no_connector_can_serve_or_warns_when_told(lab):
+    lab.client.seed({"domainJoinConnectors": []}, replace=["domainJoinConnectors"])
+    lab.client.clear_log()
+
+    stopped = run_tasks([role_task(lab)])
+
+    (failure,) = [result for result in stopped if result["failed"]]
+    assert failure["_task"].endswith("Stop before step 3 when the connector cannot serve hybrid join"), failure
+    assert "hybrid_join_connector_check_fatal" in failure["msg"], failure
+    assert writes(lab.client.requests()) == []  # nothing after step 2 ran
+
+    warned = run_tasks([role_task(lab, hybrid_join_connector_check_fatal=False)])
+    assert not any(result["failed"] for result in warned), warned
+    (warning,) = [result["msg"] for result in warned if result["_task"].endswith("Warn instead when told to")]
+    assert warning.startswith("WARNING: the Intune Connector") and lab.client.state()["windowsAutopilotDeploymentProfiles"]
