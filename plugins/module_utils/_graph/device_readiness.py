@@ -1,0 +1,348 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the intune.autopilot collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Is each Autopilot device ready to deploy (tutorial step 10)? The chain the tutorial walks by hand, read
+from Graph: imported -> Entra device with [ZTDId] -> member of the step 5 group -> hybrid user-driven
+deployment profile assigned -> ESP and domain join profile targeting it -> enrolled. Never writes.
+
+What one evaluation costs Graph, by design: one paged listing of the identities (`$select`, pages of 999);
+the staging rows once, only when a named serial has no identity; the Entra devices of the identities that
+have one, 15 per request; each group's members once; the ESPs and the domain join profiles once each when
+named; per device only what the chain needs for devices that got that far: its assigned deployment profile
+(status assigned), its managed device (enrolled); and the Autopilot events once when any device is enrolled.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.intune.autopilot.plugins.module_utils._graph import waiter
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_devices import (
+    IDENTITIES,
+    IMPORT_ERRORS,
+    STAGING,
+    STAGING_FIELDS,
+    DeviceRun,
+    _import_status,
+)
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import IDS_PER_FILTER, target_key
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_esp import ESP
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_domain_join_profile import PROFILE as DOMAIN_JOIN
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError
+
+IDENTITY_FIELDS = ("id,serialNumber,groupTag,azureAdDeviceId,deploymentProfileAssignmentStatus,"
+                   "deploymentProfileAssignedDateTime,enrollmentState,managedDeviceId")
+EVENT_FIELDS = "id,deviceSerialNumber,eventDateTime,deploymentState,enrollmentType,enrollmentFailureDetails"
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+# Graph's "never" for a DateTimeOffset it has not set.
+NEVER_PREFIX = "0001-01-01"
+ASSIGNED = ("assignedInSync", "assignedOutOfSync", "assignedUnkownSyncState")  # sic: Graph's spelling
+HYBRID_PROFILE = "microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile"
+POLL_CAP = 30  # seconds between polls of a wait at most: Intune's steps take minutes
+
+LINKS = ("imported", "entra_device", "group_member", "deployment_profile", "esp", "domain_join_profile", "enrolled")
+# The links "ready to deploy" needs; esp and domain_join_profile only when named (else not_checked).
+READY_LINKS = LINKS[:-1]
+
+
+def link(name, state, ok, reason="", fix_step=None):
+    return dict(link=name, state=state, ok=ok, reason=reason, fix_step=fix_step)
+
+
+class Readiness:
+    """One evaluation of the chain for the selected devices; `evaluate()` may be called again while waiting."""
+
+    def __init__(self, graph, serial_numbers=None, group_tag=None, device_group_id=None, device_group_name=None,
+                 profile=None, esp=None, domain_join_profile=None):
+        self.graph = graph
+        self.serial_numbers = serial_numbers
+        self.group_tag = group_tag
+        self.device_group_id = device_group_id
+        self.device_group_name = device_group_name or device_group_id
+        self.profile = profile
+        self.esp_name = esp
+        self.domain_join_name = domain_join_profile
+        self.reads = 0
+        self._members = {}
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def _pages(self, path, fields):
+        # autopilot_device's paged listing ($select, pages of 999, a refused $top sent again without it).
+        return DeviceRun._pages(self, path, fields)  # pylint: disable=protected-access
+
+    def identities(self):
+        """[identity] of the selected devices, from one listing; by serial, the wanted keys too."""
+        wanted = {serial.lower() for serial in self.serial_numbers or ()}
+        tag = (self.group_tag or "").casefold()
+        found = []
+        for identity in self._pages(IDENTITIES, IDENTITY_FIELDS):
+            serial = (identity.get("serialNumber") or "").lower()
+            if self.serial_numbers is not None and serial not in wanted:
+                continue
+            if self.group_tag is not None and (identity.get("groupTag") or "").casefold() != tag:
+                continue
+            found.append(identity)
+        return found
+
+    def staging_rows(self, keys):
+        rows = {}
+        for row in self._pages(STAGING, STAGING_FIELDS):
+            key = (row.get("serialNumber") or "").lower()
+            if key in keys:
+                rows.setdefault(key, []).append(row)
+        return rows
+
+    def entra_devices(self, device_ids):
+        """{deviceId: Entra device} for the identities' azureAdDeviceIds, 15 per request."""
+        found = {}
+        ordered = sorted(device_ids)
+        for start in range(0, len(ordered), IDS_PER_FILTER):
+            chunk = ordered[start:start + IDS_PER_FILTER]
+            quoted = ", ".join("'%s'" % device_id for device_id in chunk)
+            params = {"$filter": "deviceId in (%s)" % quoted, "$select": "id,deviceId,displayName,physicalIds"}
+            try:
+                devices = self.graph.list("devices", api="v1.0", params=params)
+            except GraphError as exc:
+                if exc.status != 400:
+                    raise
+                # Graph documents eq on deviceId; `in` is the directory's general rule. A refusal asks one by one.
+                devices = []
+                for device_id in chunk:
+                    devices += self.graph.list("devices", api="v1.0", params=dict(params, **{"$filter": "deviceId eq '%s'" % device_id}))
+            for device in devices:
+                found[(device.get("deviceId") or "").lower()] = device
+        return found
+
+    def members(self, group_id):
+        """Object ids of a group's direct members (a dynamic group's devices are direct members), read once."""
+        if group_id not in self._members:
+            listed = self.graph.list("groups/%s/members" % group_id, api="v1.0", params={"$select": "id", "$top": "999"})
+            self._members[group_id] = {member["id"].lower() for member in listed}
+        return self._members[group_id]
+
+    def named_object(self, resource, name):
+        """(object with assignments, reason when not exactly one) of the resource named `name`."""
+        matches = [obj for obj in self.graph.list(resource.collection, api=resource.api, params={"$expand": "assignments"})
+                   if resource.is_type(obj) and resource.key_matches(obj, name)]
+        if len(matches) == 1:
+            return matches[0], ""
+        if not matches:
+            return None, "No %s is named '%s'." % (resource.noun, name)
+        return None, "%d %ss are named '%s'; rename all but one." % (len(matches), resource.noun, name)
+
+    # -- the chain --------------------------------------------------------------------------------
+
+    def evaluate(self):
+        """[device report] in the order of serial_numbers (else of the listing)."""
+        identities = self.identities()
+        by_serial = {}
+        for identity in identities:
+            by_serial.setdefault(identity["serialNumber"].lower(), []).append(identity)
+        if self.serial_numbers is not None:
+            missing = [serial for serial in self.serial_numbers if serial.lower() not in by_serial]
+            staging = self.staging_rows({serial.lower() for serial in missing}) if missing else {}
+            order = [(serial, by_serial.get(serial.lower(), [])) for serial in self.serial_numbers]
+        else:
+            staging = {}
+            order = [(found[0]["serialNumber"], found) for found in by_serial.values()]
+        device_ids = {identity["azureAdDeviceId"].lower() for identity in identities if _set_guid(identity.get("azureAdDeviceId"))}
+        entra = self.entra_devices(device_ids) if device_ids else {}
+        esp = self.named_object(ESP, self.esp_name) if self.esp_name else None
+        domain_join = self.named_object(DOMAIN_JOIN, self.domain_join_name) if self.domain_join_name else None
+        reports = [self.chain(serial, found, staging.get(serial.lower(), []), entra, esp, domain_join) for serial, found in order]
+        self.add_events(reports)
+        return reports
+
+    def chain(self, serial, found, staging_rows, entra, esp, domain_join):
+        links = []
+        report = dict(serial_number=serial, ready=False, enrolled=False, chain=links)
+        if len(found) != 1:
+            links.append(self.not_imported(staging_rows) if not found else link(
+                "imported", "duplicate", False, "%d Autopilot devices have this serial number." % len(found), 4))
+            return self.close(report)
+        identity = found[0]
+        report["id"] = identity["id"]
+        links.append(link("imported", "registered", True))
+        device = entra.get((identity.get("azureAdDeviceId") or "").lower())
+        links.append(self.entra_link(identity, device))
+        if not links[-1]["ok"]:
+            return self.close(report)
+        object_id = device["id"].lower()
+        links.append(self.group_link(object_id))
+        links.append(self.profile_link(identity))
+        links.append(self.targeting_link("esp", ESP.noun, esp, object_id, 6))
+        links.append(self.targeting_link("domain_join_profile", DOMAIN_JOIN.noun, domain_join, object_id, 8))
+        links.append(self.enrolled_link(identity))
+        report["_identity"] = identity
+        return self.close(report)
+
+    @staticmethod
+    def close(report):
+        """The links the chain did not reach, and the verdicts."""
+        reached = {entry["link"] for entry in report["chain"]}
+        report["chain"] += [link(name, "not_reached", None, "An earlier link is broken.") for name in LINKS if name not in reached]
+        by_name = {entry["link"]: entry for entry in report["chain"]}
+        # A link that was not checked (an option left out) does not hold readiness back; one not reached does.
+        report["ready"] = all(by_name[name]["ok"] is not False and by_name[name]["state"] != "not_reached" for name in READY_LINKS)
+        report["enrolled"] = by_name["enrolled"]["ok"] is True
+        return report
+
+    @staticmethod
+    def not_imported(rows):
+        if not rows:
+            return link("imported", "missing", False, "No Autopilot device has this serial number and no import of it is under way.", 4)
+        status = {_import_status(row) for row in rows}
+        if "complete" in status:
+            return link("imported", "awaiting_sync", False,
+                        "Intune registered the device; it appears after the next Autopilot sync.", 4)
+        if status - {"error", "partial"}:
+            return link("imported", "importing", False, "Intune is still importing the device (minutes).", 4)
+        state = rows[-1].get("state") or {}
+        name = state.get("deviceErrorName") or ""
+        reason, fix = IMPORT_ERRORS.get(name, ("Intune refused the import: %s (code %s)." % (name or "no error name", state.get("deviceErrorCode")),
+                                               "Check the serial number and hash, then import it again."))
+        return link("imported", "import_failed", False, "%s %s" % (reason, fix), 4)
+
+    @staticmethod
+    def entra_link(identity, device):
+        if not _set_guid(identity.get("azureAdDeviceId")):
+            return link("entra_device", "pending", False,
+                        "Intune has not created the device's Entra device yet (minutes after the sync).", 4)
+        if device is None:
+            return link("entra_device", "missing", False,
+                        "The Entra device %s the Autopilot device names does not exist (deleted?)." % identity["azureAdDeviceId"], 4)
+        if not any((entry or "").lower().startswith("[ztdid]") for entry in device.get("physicalIds") or ()):
+            return link("entra_device", "no_ztdid", False,
+                        "The Entra device has no [ZTDId] entry yet, so the step 5 rule cannot match it (Intune adds it minutes after the sync).", 4)
+        return link("entra_device", "present", True)
+
+    def group_link(self, object_id):
+        if not self.device_group_id:
+            return link("group_member", "not_checked", None, "device_group was not given.")
+        if object_id in self.members(self.device_group_id):
+            return link("group_member", "member", True)
+        return link("group_member", "not_member", False,
+                    "Not a member of '%s' yet: dynamic membership is evaluated minutes after the device's [ZTDId] (or group tag) "
+                    "appears; check the group's rule matches the device." % self.device_group_name, 5)
+
+    def profile_link(self, identity):
+        status = identity.get("deploymentProfileAssignmentStatus") or "unknown"
+        if status == "pending":
+            return link("deployment_profile", "pending", False, "Intune is assigning a deployment profile (it can take a while).", 7)
+        if status == "notAssigned":
+            return link("deployment_profile", "not_assigned", False,
+                        "No deployment profile targets the device: assign the hybrid join profile to its group.", 7)
+        if status not in ASSIGNED:
+            return link("deployment_profile", status, False, "Intune reports the profile assignment as %s." % status, 7)
+        if (identity.get("deploymentProfileAssignedDateTime") or NEVER_PREFIX).startswith(NEVER_PREFIX):
+            return link("deployment_profile", "pending", False, "Intune reports the profile assigned but not when; it is still settling.", 7)
+        self.reads += 1
+        profile = self.graph.get_or_none("%s/%s/deploymentProfile" % (IDENTITIES, identity["id"]))
+        if profile is None:
+            return link("deployment_profile", "pending", False, "Intune reports a profile assigned but returns none yet.", 7)
+        name = profile.get("displayName") or profile.get("id")
+        if (profile.get("@odata.type") or "").lstrip("#") != HYBRID_PROFILE:
+            return link("deployment_profile", "wrong_join_type", False,
+                        "The assigned profile '%s' joins devices to Entra ID only, not hybrid: assign the hybrid join profile "
+                        "(when several target a device the oldest-created wins)." % name, 7)
+        if ((profile.get("outOfBoxExperienceSetting") or {}).get("deviceUsageType") or "singleUser") != "singleUser":
+            return link("deployment_profile", "not_user_driven", False, "The assigned profile '%s' is self-deploying, not user-driven." % name, 7)
+        if self.profile and name.casefold() != self.profile.casefold():
+            return link("deployment_profile", "other_profile", False,
+                        "The assigned profile is '%s', not '%s' (when several target a device the oldest-created wins)." % (name, self.profile), 7)
+        return link("deployment_profile", "assigned", True, "'%s'" % name)
+
+    def targeting_link(self, name, noun, named, object_id, step):
+        if named is None:
+            return link(name, "not_checked", None, "%s was not given." % name)
+        obj, problem = named
+        if obj is None:
+            return link(name, "missing", False, problem, step)
+        keys = [target_key(assignment.get("target") or {}) for assignment in obj.get("assignments") or ()]
+        if any(self.device_in(group_id, object_id) for kind, group_id in keys if kind == "exclude"):
+            return link(name, "excluded", False, "The device is in a group the %s '%s' excludes." % (noun, obj.get("displayName")), step)
+        if any(kind == "all_devices" for kind, _group_id in keys) or \
+                any(self.device_in(group_id, object_id) for kind, group_id in keys if kind == "include"):
+            return link(name, "targeted", True)
+        return link(name, "not_targeted", False, "The %s '%s' targets no group the device is in%s." % (
+            noun, obj.get("displayName"), " (assign it to '%s')" % self.device_group_name if self.device_group_id else ""), step)
+
+    def device_in(self, group_id, object_id):
+        return bool(group_id) and object_id in self.members(group_id)
+
+    def enrolled_link(self, identity):
+        state = identity.get("enrollmentState") or "unknown"
+        if state != "enrolled" or not _set_guid(identity.get("managedDeviceId")):
+            if state in ("failed", "blocked"):
+                return link("enrolled", state, False, "Intune reports the enrollment %s." % state, 10)
+            return link("enrolled", "not_enrolled", False, "Not deployed yet: start the device on the corporate network (step 10).", 10)
+        self.reads += 1
+        managed = self.graph.get_or_none("deviceManagement/managedDevices/%s" % identity["managedDeviceId"])
+        if managed is None:
+            return link("enrolled", "missing", False, "Intune names a managed device that does not exist (retired or deleted).", 10)
+        if managed.get("joinType") != "hybridAzureADJoined":
+            return link("enrolled", "wrong_join_type", False,
+                        "The managed device is %s, not hybrid joined." % (managed.get("joinType") or "of unknown join type"), 10)
+        return link("enrolled", "enrolled", True)
+
+    def add_events(self, reports):
+        """The latest Autopilot event of each enrolled device (one listing, only when any is enrolled)."""
+        enrolled = {report["serial_number"].lower(): report for report in reports if report["enrolled"]}
+        for report in reports:
+            report.pop("_identity", None)
+        if not enrolled:
+            return
+        latest = {}
+        for event in self._pages("deviceManagement/autopilotEvents", EVENT_FIELDS):
+            key = (event.get("deviceSerialNumber") or "").lower()
+            if key in enrolled and (event.get("eventDateTime") or "") >= (latest.get(key, {}).get("eventDateTime") or ""):
+                latest[key] = event
+        for key, report in enrolled.items():
+            event = latest.get(key)
+            entry = report["chain"][-1]
+            if event is None:
+                entry["reason"] = "No Autopilot event (Intune keeps them 30 days)."
+                continue
+            entry["deployment_state"] = event.get("deploymentState")
+            entry["event_time"] = event.get("eventDateTime")
+            if event.get("deploymentState") not in ("success", "successWithTimeout", "successOnRetry"):
+                entry["reason"] = "The last Autopilot deployment ended %s: %s" % (
+                    event.get("deploymentState"), event.get("enrollmentFailureDetails") or "no details")
+
+
+def summary(reports):
+    counts = dict(total=len(reports), ready=0, enrolled=0, not_ready=0, broken_at={})
+    for report in reports:
+        counts["ready"] += report["ready"]
+        counts["enrolled"] += report["enrolled"]
+        if not report["ready"]:
+            counts["not_ready"] += 1
+            first = next((entry["link"] for entry in report["chain"] if entry["ok"] is False), "unknown")
+            counts["broken_at"][first] = counts["broken_at"].get(first, 0) + 1
+    return counts
+
+
+def reached(reports, target):
+    """Whether every device reached the target (`ready` or `enrolled`); no device at all is not."""
+    return bool(reports) and all(report[target] for report in reports)
+
+
+def wait(readiness, target, timeout, note):
+    """Evaluate until every device reached `target`; (reports, Wait). `note` gets a line per poll."""
+    last = {}
+
+    def check():
+        reports = readiness.evaluate()
+        last["reports"] = reports
+        counts = summary(reports)
+        note("%d of %d devices %s%s" % (counts[target] if target == "enrolled" else counts["ready"], counts["total"], target,
+                                        "; not ready at: " + ", ".join("%s %d" % item for item in sorted(counts["broken_at"].items()))
+                                        if counts["broken_at"] else ""))
+        return True if reached(reports, target) else None
+
+    result = waiter.wait_for(check, timeout=timeout, waited_for="every device %s" % target, max_delay=POLL_CAP)
+    return last["reports"], result
+
+
+def _set_guid(value):
+    return bool(value) and value != EMPTY_GUID

@@ -1,0 +1,281 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""autopilot_device_info against the Graph lab: the step 10 chain of devices imported with autopilot_device,
+link by link as the lab clock plays Intune's import, sync, Entra device, group evaluation and profile
+assignment, then a deployment; devices never imported or refused; a profile of the wrong join type; waits
+that end and waits that time out. Every claim about what was read (and that nothing was written) comes from
+the lab's request log."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from module_runner import graph_auth, run_module, writes
+
+from lab.graph.resources.timeline import DELAYS
+
+IDENTITIES = "/beta/deviceManagement/windowsAutopilotDeviceIdentities"
+GROUP = "Autopilot-HAADJ-Devices"
+ZTD_RULE = '(device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]"))'
+PROFILE = "Autopilot hybrid join user driven"
+ESP = "Autopilot hybrid join ESP"
+DOMAIN_JOIN = "Autopilot hybrid join domain join"
+HYBRID = "#microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile"
+ENTRA_JOIN = "#microsoft.graph.azureADWindowsAutopilotDeploymentProfile"
+ALL_DEVICES = {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"}
+
+
+def hardware_hash(serial):
+    return base64.b64encode(("hash of %s " % serial).encode() * 8).decode()
+
+
+def info(lab, check=False, **args):
+    return run_module("autopilot_device_info", dict(graph_auth(lab), **args), check=check)
+
+
+def import_devices(lab, *serials, **args):
+    devices = [dict(serial_number=serial, hardware_hash=hardware_hash(serial)) for serial in serials]
+    return run_module("autopilot_device", dict(graph_auth(lab), devices=devices, **args))
+
+
+def group_target(group_id):
+    return {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": group_id}
+
+
+def stored(assignment_type, target):
+    """An assignment in the form the lab stores (a seed takes that form)."""
+    return {"@odata.type": "#microsoft.graph." + assignment_type, "id": "%s_%s" % (assignment_type, target.get("groupId", "all")),
+            "target": target, "source": "direct"}
+
+
+def seed_tenant(lab, profile_type=HYBRID, profile_target=None):
+    """Steps 5 to 8 as the tutorial leaves them: the dynamic group, and the profile, ESP and domain join profile
+    assigned to it. Returns the group's id."""
+    (group_id,) = lab.client.seed({"groups": [{
+        "displayName": GROUP, "mailEnabled": False, "mailNickname": "autopilothaadjdevices", "securityEnabled": True,
+        "groupTypes": ["DynamicMembership"], "membershipRule": ZTD_RULE, "membershipRuleProcessingState": "On"}]})["added"]["groups"]
+    target = profile_target or group_target(group_id)
+    lab.client.seed({
+        "windowsAutopilotDeploymentProfiles": [{
+            "@odata.type": profile_type, "displayName": PROFILE if profile_type == HYBRID else "Entra join profile",
+            "outOfBoxExperienceSetting": {"deviceUsageType": "singleUser"}, "assignments": [stored("windowsAutopilotDeploymentProfileAssignment", target)]}],
+        "deviceEnrollmentConfigurations": [{
+            "@odata.type": "#microsoft.graph.windows10EnrollmentCompletionPageConfiguration", "displayName": ESP,
+            "assignments": [stored("enrollmentConfigurationAssignment", group_target(group_id))]}],
+        "deviceConfigurations": [{
+            "@odata.type": "#microsoft.graph.windowsDomainJoinConfiguration", "displayName": DOMAIN_JOIN,
+            "computerNameStaticPrefix": "HAADJ-", "computerNameSuffixRandomCharCount": 9,
+            "activeDirectoryDomainName": "lab.example", "assignments": [stored("deviceConfigurationAssignment", ALL_DEVICES)]}],
+    })
+    return group_id
+
+
+def chain_of(result, serial=None):
+    """{link: (state, ok, fix_step)} of one device (the only one, or by serial)."""
+    devices = result["devices"]
+    device = devices[0] if serial is None else next(entry for entry in devices if entry["serial_number"] == serial)
+    return {entry["link"]: (entry["state"], entry["ok"], entry["fix_step"]) for entry in device["chain"]}
+
+
+def reason(result, name, serial=None):
+    devices = result["devices"]
+    device = devices[0] if serial is None else next(entry for entry in devices if entry["serial_number"] == serial)
+    return next(entry["reason"] for entry in device["chain"] if entry["link"] == name)
+
+
+@pytest.fixture
+def frozen(lab):
+    """The lab's clock stands still but for the modules' own waits, so Intune's delays are exact."""
+    lab.client.advance_clock(0, freeze=True)
+    return lab
+
+
+FULL = dict(device_group=GROUP, profile=PROFILE, esp=ESP, domain_join_profile=DOMAIN_JOIN)
+
+
+def test_the_chain_link_by_link_as_intune_works_through_an_import(frozen):
+    lab = frozen
+    seed_tenant(lab)
+    # An import that has not finished within import_timeout keeps its staging row: Intune is still at it.
+    started = import_devices(lab, "CHAIN-0001", import_timeout=1)
+    assert started["failed"], started
+
+    importing = info(lab, serial_numbers=["CHAIN-0001"], **FULL)
+    assert not importing["failed"] and not importing["changed"]
+    assert chain_of(importing)["imported"] == ("importing", False, 4)
+    assert chain_of(importing)["entra_device"] == ("not_reached", None, None)
+    assert not importing["ready"] and importing["summary"]["broken_at"] == {"imported": 1}
+
+    lab.client.advance_clock(DELAYS["import_done"])
+    registered = info(lab, serial_numbers=["CHAIN-0001"], **FULL)
+    assert chain_of(registered)["imported"] == ("awaiting_sync", False, 4)
+    assert "after the next Autopilot sync" in reason(registered, "imported")
+
+    # The second run follows the row and syncs (the module's waits move the lab clock).
+    assert not import_devices(lab, "CHAIN-0001")["failed"]
+    synced = info(lab, serial_numbers=["chain-0001"], **FULL)
+    assert synced["devices"][0]["serial_number"] == "chain-0001"
+    assert chain_of(synced)["imported"] == ("registered", True, None)
+    assert chain_of(synced)["entra_device"] == ("pending", False, 4)
+
+    lab.client.advance_clock(DELAYS["device_object"])
+    with_device = info(lab, serial_numbers=["CHAIN-0001"], **FULL)
+    links = chain_of(with_device)
+    assert links["entra_device"] == ("present", True, None)
+    assert links["group_member"] == ("not_member", False, 5) and GROUP in reason(with_device, "group_member")
+    assert links["deployment_profile"] == ("not_assigned", False, 7)
+    # The ESP targets the group the device is not in yet; the domain join profile targets all devices.
+    assert links["esp"] == ("not_targeted", False, 6) and links["domain_join_profile"] == ("targeted", True, None)
+
+    lab.client.advance_clock(DELAYS["membership"])
+    member = info(lab, serial_numbers=["CHAIN-0001"], **FULL)
+    links = chain_of(member)
+    assert links["group_member"] == ("member", True, None) and links["esp"] == ("targeted", True, None)
+    assert links["deployment_profile"] == ("pending", False, 7) and not member["ready"]
+    assert member["summary"] == dict(total=1, ready=0, enrolled=0, not_ready=1, broken_at={"deployment_profile": 1})
+
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+    lab.client.clear_log()
+    ready = info(lab, serial_numbers=["CHAIN-0001"], **FULL)
+    links = chain_of(ready)
+    assert links["deployment_profile"] == ("assigned", True, None) and PROFILE in reason(ready, "deployment_profile")
+    assert links["enrolled"] == ("not_enrolled", False, 10)
+    assert ready["ready"] and ready["devices"][0]["ready"] and not ready["enrolled"]
+    assert ready["summary"] == dict(total=1, ready=1, enrolled=0, not_ready=0, broken_at={})
+    assert writes(lab.client.requests()) == []
+
+    lab.client.enroll_device("CHAIN-0001")
+    enrolled = info(lab, serial_numbers=["CHAIN-0001"], **FULL)
+    (device,) = enrolled["devices"]
+    assert device["enrolled"] and enrolled["enrolled"] and enrolled["summary"]["enrolled"] == 1
+    assert device["chain"][-1]["state"] == "enrolled" and device["chain"][-1]["deployment_state"] == "success"
+
+
+def test_reads_are_bounded_and_nothing_is_written_in_check_mode_either(frozen):
+    lab = frozen
+    seed_tenant(lab)
+    serials = ["BOUND-%04d" % number for number in range(20)]
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": serial, "groupTag": "Bound"} for serial in serials]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+    lab.client.enroll_device("BOUND-0000")
+    lab.client.clear_log()
+
+    result = info(lab, check=True, group_tag="bound", **FULL)
+
+    assert result["ready"] and result["summary"]["total"] == 20 and result["summary"]["enrolled"] == 1
+    requests = lab.client.requests()
+    assert writes(requests) == []
+    paths = [entry["path"] for entry in requests]
+    assert paths.count(IDENTITIES) == 1
+    assert len([path for path in paths if path.endswith("/deploymentProfile")]) == 20
+    assert len([path for path in paths if "/managedDevices/" in path]) == 1
+    assert len([path for path in paths if path.endswith("/members")]) == 1  # the group, read once for 20 devices
+    assert paths.count("/v1.0/devices") == 2  # 15 Entra devices per request
+    # The group's name, the identities, Entra devices, members, ESPs, domain join profiles, events, and the per-device reads.
+    assert len(requests) == 1 + 1 + 2 + 1 + 1 + 1 + 1 + 20 + 1
+
+
+def test_a_device_never_imported_and_one_intune_refused(frozen):
+    lab = frozen
+    lab.client.seed({"importedWindowsAutopilotDeviceIdentities": [{
+        "serialNumber": "OTHER-TENANT-0001", "hardwareIdentifier": hardware_hash("OTHER-TENANT-0001"),
+        "state": {"deviceImportStatus": "error", "deviceErrorName": "ZtdDeviceAssignedToOtherTenant", "deviceErrorCode": 808,
+                  "deviceRegistrationId": ""}}]})
+
+    result = info(lab, serial_numbers=["NEVER-0001", "OTHER-TENANT-0001"])
+
+    assert not result["failed"] and not result["ready"]
+    assert chain_of(result, "NEVER-0001")["imported"] == ("missing", False, 4)
+    assert chain_of(result, "OTHER-TENANT-0001")["imported"] == ("import_failed", False, 4)
+    assert "another organisation's tenant" in reason(result, "imported", "OTHER-TENANT-0001")
+    assert [device["serial_number"] for device in result["devices"]] == ["NEVER-0001", "OTHER-TENANT-0001"]
+    assert result["summary"] == dict(total=2, ready=0, enrolled=0, not_ready=2, broken_at={"imported": 2})
+
+
+def test_an_entra_join_profile_is_not_ready_and_names_what_to_fix(frozen):
+    lab = frozen
+    seed_tenant(lab, profile_type=ENTRA_JOIN, profile_target=ALL_DEVICES)
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "WRONG-0001"}]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+
+    result = info(lab, serial_numbers=["WRONG-0001"], device_group=GROUP)
+
+    assert chain_of(result)["deployment_profile"] == ("wrong_join_type", False, 7)
+    assert "Entra join profile" in reason(result, "deployment_profile") and "not hybrid" in reason(result, "deployment_profile")
+    assert not result["ready"]
+    # Links whose options are left out are not checked and do not hold the device back.
+    assert chain_of(result)["esp"] == ("not_checked", None, None)
+
+
+def test_another_profile_than_the_one_named(frozen):
+    lab = frozen
+    seed_tenant(lab)
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "OTHER-0001"}]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+
+    result = info(lab, serial_numbers=["OTHER-0001"], profile="Autopilot kiosk")
+
+    assert chain_of(result)["deployment_profile"] == ("other_profile", False, 7)
+    assert "'%s', not 'Autopilot kiosk'" % PROFILE in reason(result, "deployment_profile")
+
+
+def test_wait_for_ready_polls_until_intune_has_assigned_the_profile(frozen):
+    lab = frozen
+    seed_tenant(lab)
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "WAIT-0001"}, {"serialNumber": "WAIT-0002"}]})
+
+    result = info(lab, serial_numbers=["WAIT-0001", "WAIT-0002"], wait_for="ready", wait_timeout=3600, fail_unless_ready=True, **FULL)
+
+    assert not result["failed"] and result["ready"], result
+    (wait,) = result["waits"]
+    assert wait["done"] and DELAYS["profile_assignment"] <= wait["seconds"] < 3600 and wait["polls"] > 1
+    assert result["progress"][0] == "0 of 2 devices ready; not ready at: deployment_profile 2"
+    assert result["progress"][-1] == "2 of 2 devices ready"
+    assert writes(lab.client.requests()) == []
+
+
+def test_a_wait_that_times_out_says_why_and_fails_only_when_asked(frozen):
+    lab = frozen
+    seed_tenant(lab)
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "SLOW-0001"}]})
+
+    failed = info(lab, serial_numbers=["SLOW-0001"], wait_for="ready", wait_timeout=60, fail_unless_ready=True, **FULL)
+
+    assert failed["failed"] and not failed["ready"]
+    assert failed["msg"].startswith("After waiting 60 s: 1 of 1 devices are not ready. SLOW-0001 at deployment_profile")
+    assert "(step 7)" in failed["msg"] and failed["waits"][0]["done"] is False
+
+    warned = info(lab, serial_numbers=["SLOW-0001"], wait_for="enrolled", wait_timeout=30, **FULL)
+    assert not warned["failed"] and "are not enrolled" in warned["warnings"][0]
+
+
+def test_bad_options_fail_before_any_request(lab):
+    lab.client.clear_log()
+    for args, message in [
+        (dict(serial_numbers=[]), "serial_numbers: give at least one"),
+        (dict(serial_numbers=["PF1", "pf1"]), "pf1 is named twice"),
+        (dict(serial_numbers=["PF1", " "]), "entry 1 is empty"),
+        (dict(wait_timeout=0), "wait_timeout: give 1 to 14400"),
+        (dict(esp=""), "esp: give a name"),
+        (dict(serial_numbers=["PF1"], group_tag="x"), "mutually exclusive"),
+    ]:
+        result = info(lab, **args)
+        assert result["failed"] and message in result["msg"], (args, result)
+    assert lab.client.requests() == []
+
+
+def test_an_unknown_device_group_is_named(lab):
+    result = info(lab, device_group="No-Such-Group")
+    assert result["failed"] and result["msg"].startswith("device_group: no group named 'No-Such-Group'")
+
+
+def test_every_device_when_none_is_named(frozen):
+    lab = frozen
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "ALL-0001"}, {"serialNumber": "ALL-0002", "groupTag": "X"}]})
+    result = info(lab)
+    assert sorted(device["serial_number"] for device in result["devices"]) == ["ALL-0001", "ALL-0002"]
+    assert chain_of(result, "ALL-0001")["deployment_profile"] == ("not_assigned", False, 7)
+    untagged = info(lab, group_tag="")
+    assert [device["serial_number"] for device in untagged["devices"]] == ["ALL-0001"]
