@@ -9,6 +9,7 @@ the lab's request log."""
 from __future__ import annotations
 
 import base64
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -193,6 +194,10 @@ def test_a_device_never_imported_and_one_intune_refused(frozen):
     assert [device["serial_number"] for device in result["devices"]] == ["NEVER-0001", "OTHER-TENANT-0001"]
     assert result["summary"] == dict(total=2, ready=0, enrolled=0, not_ready=2, broken_at={"imported": 2})
 
+    refused = info(lab, serial_numbers=["NEVER-0001", "OTHER-TENANT-0001"], fail_unless_ready=True)
+    assert refused["failed"] and refused["msg"].startswith("2 of 2 devices are not ready. NEVER-0001 at imported: No Autopilot device")
+    assert refused["devices"] == result["devices"]
+
 
 def test_an_entra_join_profile_is_not_ready_and_names_what_to_fix(frozen):
     lab = frozen
@@ -234,6 +239,21 @@ def test_wait_for_ready_polls_until_intune_has_assigned_the_profile(frozen):
     assert result["progress"][0] == "0 of 2 devices ready; not ready at: deployment_profile 2"
     assert result["progress"][-1] == "2 of 2 devices ready"
     assert writes(lab.client.requests()) == []
+
+
+def test_a_wait_from_just_after_the_sync_follows_every_link_to_ready(frozen):
+    lab = frozen
+    seed_tenant(lab)
+    assert not import_devices(lab, "FOLLOW-0001")["failed"]
+
+    result = info(lab, serial_numbers=["FOLLOW-0001"], wait_for="ready", **FULL)
+
+    assert result["ready"], result
+    # The Entra device, the group's evaluation and the profile assignment come one after the other, each seen by a poll.
+    seen = [line.split("at: ")[1] for line in result["progress"] if "at: " in line]
+    assert seen[0] == "entra_device 1" and "group_member 1" in seen and seen[-1] == "deployment_profile 1"
+    waited = result["waits"][0]["seconds"]
+    assert DELAYS["device_object"] + DELAYS["membership"] + DELAYS["profile_assignment"] <= waited < 3600
 
 
 def test_a_wait_that_times_out_says_why_and_fails_only_when_asked(frozen):
@@ -279,3 +299,16 @@ def test_every_device_when_none_is_named(frozen):
     assert chain_of(result, "ALL-0001")["deployment_profile"] == ("not_assigned", False, 7)
     untagged = info(lab, group_tag="")
     assert [device["serial_number"] for device in untagged["devices"]] == ["ALL-0001"]
+
+
+def test_entra_devices_are_read_one_by_one_when_graph_refuses_the_in_filter(frozen):
+    lab = frozen
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "IN-0001"}, {"serialNumber": "IN-0002"}]})
+    lab.client.fault("status", method="GET", path="^/v1.0/devices$", status=400, count=1)
+    lab.client.clear_log()
+
+    result = info(lab, serial_numbers=["IN-0001", "IN-0002"])
+
+    assert [chain_of(result, serial)["entra_device"] for serial in ("IN-0001", "IN-0002")] == [("present", True, None)] * 2
+    filters = [parse_qs(entry["query"])["$filter"][0] for entry in lab.client.requests() if entry["path"] == "/v1.0/devices"]
+    assert len(filters) == 3 and filters[0].startswith("deviceId in (") and all(text.startswith("deviceId eq '") for text in filters[1:])

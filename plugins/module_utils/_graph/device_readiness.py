@@ -61,7 +61,6 @@ class Readiness:
         self.profile = profile
         self.esp_name = esp
         self.domain_join_name = domain_join_profile
-        self.reads = 0
         self._members = {}
 
     # -- reading ----------------------------------------------------------------------------------
@@ -114,7 +113,7 @@ class Readiness:
         return found
 
     def members(self, group_id):
-        """Object ids of a group's direct members (a dynamic group's devices are direct members), read once."""
+        """Object ids of a group's direct members (a dynamic group's devices are direct members), read once per evaluation."""
         if group_id not in self._members:
             listed = self.graph.list("groups/%s/members" % group_id, api="v1.0", params={"$select": "id", "$top": "999"})
             self._members[group_id] = {member["id"].lower() for member in listed}
@@ -134,6 +133,7 @@ class Readiness:
 
     def evaluate(self):
         """[device report] in the order of serial_numbers (else of the listing)."""
+        self._members = {}  # a wait evaluates again because memberships change
         identities = self.identities()
         by_serial = {}
         for identity in identities:
@@ -236,7 +236,6 @@ class Readiness:
             return link("deployment_profile", status, False, "Intune reports the profile assignment as %s." % status, 7)
         if (identity.get("deploymentProfileAssignedDateTime") or NEVER_PREFIX).startswith(NEVER_PREFIX):
             return link("deployment_profile", "pending", False, "Intune reports the profile assigned but not when; it is still settling.", 7)
-        self.reads += 1
         profile = self.graph.get_or_none("%s/%s/deploymentProfile" % (IDENTITIES, identity["id"]))
         if profile is None:
             return link("deployment_profile", "pending", False, "Intune reports a profile assigned but returns none yet.", 7)
@@ -276,7 +275,6 @@ class Readiness:
             if state in ("failed", "blocked"):
                 return link("enrolled", state, False, "Intune reports the enrollment %s." % state, 10)
             return link("enrolled", "not_enrolled", False, "Not deployed yet: start the device on the corporate network (step 10).", 10)
-        self.reads += 1
         managed = self.graph.get_or_none("deviceManagement/managedDevices/%s" % identity["managedDeviceId"])
         if managed is None:
             return link("enrolled", "missing", False, "Intune names a managed device that does not exist (retired or deleted).", 10)
