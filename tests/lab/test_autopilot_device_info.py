@@ -312,3 +312,27 @@ def test_entra_devices_are_read_one_by_one_when_graph_refuses_the_in_filter(froz
     assert [chain_of(result, serial)["entra_device"] for serial in ("IN-0001", "IN-0002")] == [("present", True, None)] * 2
     filters = [parse_qs(entry["query"])["$filter"][0] for entry in lab.client.requests() if entry["path"] == "/v1.0/devices"]
     assert len(filters) == 3 and filters[0].startswith("deviceId in (") and all(text.startswith("deviceId eq '") for text in filters[1:])
+
+
+def test_the_read_only_app_reads_the_whole_chain(frozen):
+    lab = frozen
+    seed_tenant(lab)
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "READER-0001"}]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+    lab.client.enroll_device("READER-0001")
+
+    result = run_module("autopilot_device_info", dict(graph_auth(lab, app="lab-reader"), serial_numbers=["READER-0001"], **FULL))
+
+    assert not result["failed"] and result["ready"] and result["enrolled"], result
+
+
+def test_a_failed_assignment_carries_intunes_detailed_status(frozen):
+    lab = frozen
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{
+        "serialNumber": "FAILED-0001", "deploymentProfileAssignmentStatus": "failed",
+        "deploymentProfileAssignmentDetailedStatus": "hardwareRequirementsNotMet"}]})
+
+    result = info(lab, serial_numbers=["FAILED-0001"])
+
+    assert chain_of(result)["deployment_profile"] == ("failed", False, 7)
+    assert reason(result, "deployment_profile") == "Intune reports the profile assignment as failed (hardwareRequirementsNotMet)."

@@ -30,7 +30,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_d
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError
 
 IDENTITY_FIELDS = ("id,serialNumber,groupTag,azureAdDeviceId,deploymentProfileAssignmentStatus,"
-                   "deploymentProfileAssignedDateTime,enrollmentState,managedDeviceId")
+                   "deploymentProfileAssignmentDetailedStatus,deploymentProfileAssignedDateTime,enrollmentState,managedDeviceId")
 EVENT_FIELDS = "id,deviceSerialNumber,eventDateTime,deploymentState,enrollmentType,enrollmentFailureDetails"
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 # Graph's "never" for a DateTimeOffset it has not set.
@@ -190,7 +190,8 @@ class Readiness:
     @staticmethod
     def not_imported(rows):
         if not rows:
-            return link("imported", "missing", False, "No Autopilot device has this serial number and no import of it is under way.", 4)
+            return link("imported", "missing", False, "No Autopilot device has this serial number and no import of it is under way: "
+                        "import it; one imported already appears after the next Autopilot sync.", 4)
         status = {_import_status(row) for row in rows}
         if "complete" in status:
             return link("imported", "awaiting_sync", False,
@@ -233,7 +234,9 @@ class Readiness:
             return link("deployment_profile", "not_assigned", False,
                         "No deployment profile targets the device: assign the hybrid join profile to its group.", 7)
         if status not in ASSIGNED:
-            return link("deployment_profile", status, False, "Intune reports the profile assignment as %s." % status, 7)
+            detail = identity.get("deploymentProfileAssignmentDetailedStatus") or "none"
+            return link("deployment_profile", status, False, "Intune reports the profile assignment as %s%s." % (
+                status, "" if detail == "none" else " (%s)" % detail), 7)
         if (identity.get("deploymentProfileAssignedDateTime") or NEVER_PREFIX).startswith(NEVER_PREFIX):
             return link("deployment_profile", "pending", False, "Intune reports the profile assigned but not when; it is still settling.", 7)
         profile = self.graph.get_or_none("%s/%s/deploymentProfile" % (IDENTITIES, identity["id"]))
