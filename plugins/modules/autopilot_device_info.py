@@ -261,8 +261,8 @@ def not_ready_message(reports, target):
     described = []
     for report in lagging[:NAMED_IN_MESSAGE]:
         broken = next((entry for entry in report["chain"] if entry["ok"] is False), {})
-        described.append("%s at %s: %s%s" % (report["serial_number"], broken.get("link"), broken.get("reason"),
-                                            " (step %s)" % broken["fix_step"] if broken.get("fix_step") else ""))
+        step = " (step %s)" % broken["fix_step"] if broken.get("fix_step") else ""
+        described.append("%s at %s: %s%s" % (report["serial_number"], broken.get("link"), broken.get("reason"), step))
     return "%d of %d devices are not %s. %s" % (len(lagging), len(reports), target, "; ".join(described))
 
 
