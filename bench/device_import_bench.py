@@ -33,27 +33,32 @@ scaled run is stricter on the wall-time target than Intune's 20 s would be.
 Exits 1 when a target fails (tests/integration/pytest/test_device_import_bench.py runs it at N = 500 with a
 10 s window; at that size the memory check is weak, the slack dominates the input's growth).
 
-Measured on this machine (2 cores, shared) on 2026-11-30, defaults (--devices 10000 --window 5), 624 s:
+Measured on this machine (2 cores, shared) on 2026-11-30, defaults (--devices 10000 --window 5), 616 s:
 
     run      devices requests  writes   reads  429s  req/device wr/device    wall s floor s wall/floor  module RSS
-    mem-small    1000     1010    1003       7     0      1.0100    1.0030      10.1     off                57.4 MB
-    mem-N      10000    10055   10021      34     0      1.0055    1.0021      37.9     off               186.2 MB
-    import     10000    10155   10121      34   100      1.0155    1.0121     543.2   501.0       1.08    186.3 MB
-    noop       10000       12       0      12     0      0.0012    0.0000       5.3     0.1                96.0 MB
-    memory: module peak RSS 57.4 MB at 1000 devices, 186.2 MB at 10000; grew 128.8 MB for 45.9 MB more input
+    mem-small    1000     1010    1003       7     0      1.0100    1.0030       4.2     off                56.2 MB
+    mem-N      10000    10055   10021      34     0      1.0055    1.0021      29.8     off               103.0 MB
+    import     10000    10257   10223      34   202      1.0257    1.0223     555.0   501.0       1.11     97.9 MB
+    noop       10000       12       0      12     0      0.0012    0.0000       5.6     0.1                84.9 MB
+    memory: module peak RSS 56.2 MB at 1000 devices, 103.0 MB at 10000; grew 46.8 MB for 45.9 MB more input
 
-    PASS requests per device 1.0155 (<= 1.05); PASS wall time 1.08x the floor (<= 1.2x); PASS no-op 0.0012
-    requests per device, 0 writes; FAIL memory: peak RSS grew 128.8 MB for 45.9 MB more input (bound 61.4 MB).
+    PASS requests per device 1.0257 (<= 1.05); PASS wall time 1.11x the floor (<= 1.2x); PASS no-op 0.0012
+    requests per device, 0 writes; PASS memory: peak RSS grew 46.8 MB for 45.9 MB more input (bound 61.4 MB).
 
   Writes: 20 import POSTs, 10,000 staging-row DELETEs, 1 sync; each window admits 99 writes after the first
-  (the refused request counts, README "Throttling budgets"), hence 100 429s. Without budgets the same import
-  takes 38 s: the module and the lab are ~13x faster than the budgets, so the wall time is the budgets'.
-  Memory: read_input alone holds the input once (+54.6 MB for the 51 MB CSV), and tracemalloc over an
-  in-process run (tests/lab/module_runner.py) peaks at 29.4 MB of Python objects at 2,000 devices and 74.6 MB
-  at 10,000, i.e. 1.1x the input's growth: what the module keeps is flat beyond the input, but the process's
-  peak RSS is not (about 2.8x). The gap is outside the objects Python traces (the allocator keeping freed
-  per-batch answers, or the module process under Ansible): unexplained so far; not holding the hashes at all
-  (re-reading the CSV per batch) would make both flat.
+  (the refused request counts, README "Throttling budgets"); the refused ones are the 429s. Without budgets the
+  same import takes 30 s (mem-N): the module and the lab are far faster than the budgets, so the wall time is
+  the budgets'.
+  Memory: the 186.2 MB recorded here before was the module that read a CSV file whole (before commit 8c06a51;
+  that tree measures 57.3 and 186.5 MB under this bench). Read a line at a time it measured 54.9 and 111.8 MB:
+  +56.9 MB, 1.24x the input's growth. Per phase, in-process (tests/lab/module_runner.py, the peak RSS reset at
+  each phase, 1,000 against 10,000 devices): reading the input grew 1.09x the input, the hashes' base64 text
+  being most of it; each import batch peaks ~11 MB above what it leaves (its body, and its answer, which echoes
+  the 500 hashes), the same at any N; the listing after the sync held every identity at once (+5.4 MB at
+  10,000); the batches leave ~6.5 MB more at 10,000 than at 1,000 (outcomes, allocator fragments). Now a CSV
+  row's hash is held as the bytes it encodes (3/4 of its text) and the listing after the sync is read a page at
+  a time. The measure is fair: the module's arguments are a path, and Ansible's module wrapper adds ~3 MB at
+  any N (54.9 MB against 51.8 MB in-process at 1,000 devices).
 """
 
 from __future__ import annotations

@@ -28,26 +28,30 @@ UPN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 class Device:
     """One named device. None means "not given": the module leaves that property as it is;
-    assigned_user "" means unassign."""
+    assigned_user "" means unassign. held_hash is hardware_hash as given, or compact (compact_hash) for a CSV row."""
 
-    __slots__ = ("serial_number", "hardware_hash", "product_key", "group_tag", "assigned_user",
+    __slots__ = ("serial_number", "key", "held_hash", "product_key", "group_tag", "assigned_user",
                  "assigned_user_display_name", "source")
 
     def __init__(self, serial_number, source, hardware_hash=None, product_key=None, group_tag=None,
                  assigned_user=None, assigned_user_display_name=None):
         self.serial_number = serial_number
+        # Intune matches serial numbers case-insensitively (an import of the same serial in another case
+        # is ZtdDeviceAlreadyAssigned). Made once: the run's tables of outcomes share it instead of a copy each.
+        self.key = serial_number.lower()
         self.source = source
-        self.hardware_hash = hardware_hash
+        self.held_hash = hardware_hash
         self.product_key = product_key
         self.group_tag = group_tag
         self.assigned_user = assigned_user
         self.assigned_user_display_name = assigned_user_display_name
 
     @property
-    def key(self):
-        # Intune matches serial numbers case-insensitively (an import of the same serial in another case
-        # is ZtdDeviceAlreadyAssigned).
-        return self.serial_number.lower()
+    def hardware_hash(self):
+        """The base64 hardware hash as given (a CSV row's is held compact: see compact_hash)."""
+        if isinstance(self.held_hash, bytes):
+            return base64.b64encode(self.held_hash).decode("ascii")
+        return self.held_hash
 
 
 class RowError:
@@ -91,6 +95,17 @@ def read_lines(handle):
                 raise EncodingError(number) from None
 
 
+def compact_hash(text):
+    """A base64 hash as the bytes it encodes, 3/4 of its text, when encoding them gives the text back; else the
+    text. What a Device holds of a CSV row's hash (a file's hashes are most of what a run holds); two compact
+    hashes are equal exactly when their texts are."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:  # not base64: row_errors names it
+        return text
+    return raw if raw and base64.b64encode(raw).decode("ascii") == text else text
+
+
 def parse_csv(lines, name):
     """Devices and RowErrors of one CSV file's lines; `name` is how the file is named in errors."""
     lines = iter(lines)
@@ -120,8 +135,9 @@ def parse_csv(lines, name):
         fields += [""] * (5 - columns)
         serial, product_key, hardware_hash, group_tag, assigned_user = (field.strip() for field in fields)
         # An empty optional cell sets nothing: a file cannot clear a tag or unassign a user (use `devices`).
-        devices.append(Device(serial, source, hardware_hash=hardware_hash or None, product_key=product_key or None,
-                              group_tag=group_tag or None, assigned_user=assigned_user or None))
+        devices.append(Device(serial, source, hardware_hash=compact_hash(hardware_hash) if hardware_hash else None,
+                              product_key=product_key or None, group_tag=group_tag or None,
+                              assigned_user=assigned_user or None))
     if not devices and not errors:
         errors.append(RowError("%s:2" % name, "The file names no device.", "Add one row per device under the header."))
     return devices, errors
@@ -174,8 +190,10 @@ def check_devices(devices):
             errors.append(RowError(device.source, "The serial number %s is also named at %s." % (device.serial_number, earlier.source),
                                    "Name each device once.", device.serial_number))
             continue
-        if device.hardware_hash:
-            earlier = first_by_hash.setdefault(device.hardware_hash, device)
+        if device.held_hash:
+            # A `devices` entry holds its hash as text, a CSV row compact: compared compact.
+            held = device.held_hash
+            earlier = first_by_hash.setdefault(compact_hash(held) if isinstance(held, str) else held, device)
             if earlier is not device:
                 errors.append(RowError(device.source, "The hardware hash is also given for %s at %s." % (earlier.serial_number, earlier.source),
                                        "One hash belongs to one device: capture this device's hash again.", device.serial_number))

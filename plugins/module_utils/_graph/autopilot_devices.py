@@ -351,28 +351,31 @@ class DeviceRun:
 
     def after_sync(self):
         """The identities the sync made: what their import could not carry (the user's display name, the
-        properties of a device registered earlier) is set now."""
-        settled = list(self.registered_now.values())
-        if not settled:
+        properties of a device registered earlier) is set now. The listing is read a page at a time and only
+        the identities that differ are kept: a large import's identities are never all held at once."""
+        unlisted = dict(self.registered_now)
+        if not unlisted:
             return
-        identities = self.identities({device.key for device in settled})
-        unseen = 0
-        for device in settled:
-            found = identities.get(device.key)
+        differing = []
+        for identity in self._pages(IDENTITIES, IDENTITY_FIELDS):
+            device = unlisted.pop((identity.get("serialNumber") or "").lower(), None)
+            if device is not None and planned_actions(device, identity):
+                differing.append((device, identity))
+        for device, identity in differing:
             imported = self.outcomes[device.key][0] == "imported"
-            if not found and not imported:
-                # ZtdDeviceAlreadyAssigned matches the serial or the hash: with the sync done and no identity of
-                # this serial, the hash is registered under another serial number.
-                self.settle(device, "failed", "Intune says the device is registered already, yet after a sync no Autopilot "
-                            "device has this serial number: its hardware hash is registered under another serial number.",
-                            "Check the serial number and hash against the registered devices; deregister the wrong one, then run again.")
-                continue
-            if not found:
-                unseen += 1
-                continue
-            self.update(device, found[0])
+            self.update(device, identity)
             if imported and self.outcomes[device.key][0] != "failed":
                 self.settle(device, "imported")  # an import that needed a touch is still an import
+        unseen = 0
+        for device in unlisted.values():
+            if self.outcomes[device.key][0] == "imported":
+                unseen += 1
+                continue
+            # ZtdDeviceAlreadyAssigned matches the serial or the hash: with the sync done and no identity of
+            # this serial, the hash is registered under another serial number.
+            self.settle(device, "failed", "Intune says the device is registered already, yet after a sync no Autopilot "
+                        "device has this serial number: its hardware hash is registered under another serial number.",
+                        "Check the serial number and hash against the registered devices; deregister the wrong one, then run again.")
         if unseen:
             self.module.warn("%d imported devices are not listed yet after the sync; Intune shows them later." % unseen)
 
