@@ -14,6 +14,10 @@ SERVICE_CONFIG_READ, SERVICE_CONFIG_WRITE = read_write("DeviceManagementServiceC
 CONFIGURATION_READ, CONFIGURATION_WRITE = read_write("DeviceManagementConfiguration")
 MANAGED_DEVICES_READ, MANAGED_DEVICES_WRITE = read_write("DeviceManagementManagedDevices")
 GROUP_READ, GROUP_WRITE = read_write("Group")
+# Listing groups and a group's members also takes GroupMember.Read.All (its least privileged permission for
+# members): microsoft-graph-docs-contrib api-reference/v1.0/includes/permissions/group-list-members-permissions.md
+# and group-list-permissions.md.
+GROUP_READ = Permission(GROUP_READ.any_of + ("GroupMember.Read.All", "GroupMember.ReadWrite.All"))
 GROUP_CREATE = Permission(("Group.ReadWrite.All", "Group.Create"))
 DEVICE_READ, DEVICE_WRITE = read_write("Device")
 USER_READ, USER_WRITE = read_write("User")

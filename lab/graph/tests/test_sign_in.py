@@ -195,3 +195,11 @@ def test_discovery_and_keys_answer(lab):
     assert config["token_endpoint"] == f"{lab.url}/{lab.tenant}/oauth2/v2.0/token"
     keys = httpx.get(config["jwks_uri"], verify=verify).json()["keys"]
     assert keys[0]["kid"] == jwt.parse(app_token(lab))[0]["kid"]
+
+
+def test_group_member_read_lists_groups_and_members_but_writes_nothing(lab):
+    members_only = Graph(lab, app_token(lab, roles=["GroupMember.Read.All"]))
+    (group,) = members_only.ok("GET", "/v1.0/groups", params={"$filter": "displayName eq 'Lab-Pilot-Devices'"})["value"]
+    assert members_only.ok("GET", f"/v1.0/groups/{group['id']}/members")["value"] == []
+    members_only.error("POST", "/v1.0/groups", 403, json={"displayName": "G", "mailEnabled": False,
+                                                          "mailNickname": "g", "securityEnabled": True})
