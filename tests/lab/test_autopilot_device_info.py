@@ -314,14 +314,17 @@ def test_entra_devices_are_read_one_by_one_when_graph_refuses_the_in_filter(froz
     assert len(filters) == 3 and filters[0].startswith("deviceId in (") and all(text.startswith("deviceId eq '") for text in filters[1:])
 
 
-def test_the_read_only_app_reads_the_whole_chain(frozen):
+def test_the_permissions_the_readme_names_read_the_whole_chain(frozen):
     lab = frozen
     seed_tenant(lab)
-    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "READER-0001"}]})
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "LEAST-0001"}]})
     lab.client.advance_clock(DELAYS["profile_assignment"])
-    lab.client.enroll_device("READER-0001")
+    lab.client.enroll_device("LEAST-0001")
+    token = lab.client.mint_token(kind="app", app=lab.apps["lab-reader"]["client_id"], roles=[
+        "DeviceManagementServiceConfig.Read.All", "Device.Read.All", "GroupMember.Read.All",
+        "DeviceManagementManagedDevices.Read.All", "DeviceManagementConfiguration.Read.All"])
 
-    result = run_module("autopilot_device_info", dict(graph_auth(lab, app="lab-reader"), serial_numbers=["READER-0001"], **FULL))
+    result = run_module("autopilot_device_info", dict(graph_auth(lab), access_token=token, serial_numbers=["LEAST-0001"], **FULL))
 
     assert not result["failed"] and result["ready"] and result["enrolled"], result
 
