@@ -339,3 +339,18 @@ def test_a_failed_assignment_carries_intunes_detailed_status(frozen):
 
     assert chain_of(result)["deployment_profile"] == ("failed", False, 7)
     assert reason(result, "deployment_profile") == "Intune reports the profile assignment as failed (hardwareRequirementsNotMet)."
+
+
+def test_a_wait_reads_an_assigned_profile_once_not_per_poll(frozen):
+    lab = frozen
+    seed_tenant(lab)
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "ONCE-0001"}]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+    lab.client.clear_log()
+
+    result = info(lab, serial_numbers=["ONCE-0001"], wait_for="enrolled", wait_timeout=60, device_group=GROUP)
+
+    assert result["ready"] and not result["enrolled"] and result["waits"][0]["polls"] > 3
+    paths = [entry["path"] for entry in lab.client.requests()]
+    assert paths.count(IDENTITIES) == result["waits"][0]["polls"]
+    assert len([path for path in paths if path.endswith("/deploymentProfile")]) == 1

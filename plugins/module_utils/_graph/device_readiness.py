@@ -10,7 +10,8 @@ What one evaluation costs Graph, by design: one paged listing of the identities 
 the staging rows once, only when a named serial has no identity; the Entra devices of the identities that
 have one, 15 per request; each group's members once; the ESPs and the domain join profiles once each when
 named; per device only what the chain needs for devices that got that far: its assigned deployment profile
-(status assigned), its managed device (enrolled); and the Autopilot events once when any device is enrolled.
+(status assigned; a wait reads it again only when its assignment time changes), its managed device (enrolled);
+and the Autopilot events once when any device is enrolled.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class Readiness:
         self.esp_name = esp
         self.domain_join_name = domain_join_profile
         self._members = {}
+        # (identity id, assignment time) -> its deployment profile: a wait reads it again only when Intune re-assigned.
+        self._profiles = {}
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -239,7 +242,10 @@ class Readiness:
                 status, "" if detail == "none" else " (%s)" % detail), 7)
         if (identity.get("deploymentProfileAssignedDateTime") or NEVER_PREFIX).startswith(NEVER_PREFIX):
             return link("deployment_profile", "pending", False, "Intune reports the profile assigned but not when; it is still settling.", 7)
-        profile = self.graph.get_or_none("%s/%s/deploymentProfile" % (IDENTITIES, identity["id"]))
+        assignment = (identity["id"], identity["deploymentProfileAssignedDateTime"])
+        profile = self._profiles.get(assignment) or self.graph.get_or_none("%s/%s/deploymentProfile" % (IDENTITIES, identity["id"]))
+        if profile is not None:
+            self._profiles[assignment] = profile
         if profile is None:
             return link("deployment_profile", "pending", False, "Intune reports a profile assigned but returns none yet.", 7)
         name = profile.get("displayName") or profile.get("id")
