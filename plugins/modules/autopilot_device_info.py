@@ -44,13 +44,22 @@ options:
     description:
       - The devices, by serial number (compared case-insensitively, as Intune compares them). A serial number no
         Autopilot device has is reported with the reason.
-      - Leave out O(serial_numbers) and O(group_tag) for every Autopilot device of the tenant.
+      - Leave out O(serial_numbers), O(csv_files) and O(group_tag) for every Autopilot device of the tenant.
     type: list
     elements: str
+  csv_files:
+    description:
+      - The devices of the Intune portal's import CSV files (the files M(intune.autopilot.autopilot_device) imports),
+        by their serial numbers, after those of O(serial_numbers). Relative paths are looked up as
+        M(ansible.builtin.copy) looks up C(src).
+      - The header and each row's format are checked as M(intune.autopilot.autopilot_device) checks them; a bad row
+        fails the task before any request, naming its file and line. The hashes are not read.
+    type: list
+    elements: path
   group_tag:
     description:
       - The devices with this group tag (C(OrderID) in dynamic group rules), compared case-insensitively; V("")
-        selects the devices without one. Cannot be combined with O(serial_numbers).
+        selects the devices without one. Cannot be combined with O(serial_numbers) or O(csv_files).
     type: str
   device_group:
     description:
@@ -106,8 +115,8 @@ notes:
     999, only the fields the chain needs); the import staging rows once, only when a named serial number has no
     Autopilot device; the Entra devices, 15 per request; each group's members once; the ESPs and the domain join
     profiles once each when named; the Autopilot events once when any device is enrolled. Per device: one read of
-    its assigned deployment profile, only when Intune reports one assigned, and one of its managed device, only
-    when it is enrolled."
+    its assigned deployment profile, only when Intune reports one assigned (once per wait, unless Intune assigns
+    it again), and one of its managed device, only when it is enrolled."
   - The ESP that applies to a device is the one of highest priority among those targeting it; this module checks
     that the named one targets it, not that no ESP of higher priority does.
 seealso:
@@ -136,9 +145,11 @@ EXAMPLES = r"""
     msg: "{{ item.serial_number }}: {{ item.chain | rejectattr('ok', 'ne', false) | map(attribute='reason') | list }}"
   loop: "{{ readiness.devices | rejectattr('ready') | list }}"
 
-- name: After importing, wait until the devices are ready, and stop the play if they are not within an hour
+- name: After importing the CSV files (step 4), wait until their devices are ready; stop the play if they are not within an hour
   intune.autopilot.autopilot_device_info:
-    serial_numbers: [PF3ABCDE, PF3FGHIJ]
+    csv_files:
+      - autopilot-devices-batch1.csv
+      - autopilot-devices-batch2.csv
     device_group: Autopilot-HAADJ-Devices
     wait_for: ready
     wait_timeout: 3600
@@ -209,11 +220,13 @@ progress:
 """
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph import device_readiness
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_device_input import EncodingError, parse_csv, read_lines
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import GroupResolver
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 
 ARGUMENT_SPEC = dict(
     serial_numbers=dict(type="list", elements="str"),
+    csv_files=dict(type="list", elements="path"),
     group_tag=dict(type="str"),
     device_group=dict(type="str"),
     profile=dict(type="str"),
@@ -225,26 +238,46 @@ ARGUMENT_SPEC = dict(
     progress_file=dict(type="path"),
 )
 WAIT_TIMEOUT_BOUNDS = (1, 14400)
-# How many not-ready devices a failure message names.
+# How many not-ready devices a failure message names, and how many input errors.
 NAMED_IN_MESSAGE = 3
+ERRORS_IN_MESSAGE = 5
+
+
+def named_serials(params):
+    """(serial numbers of serial_numbers and csv_files in order, or None for a selection by group tag or all;
+    what is wrong with them), found before any request."""
+    if params["serial_numbers"] is None and params["csv_files"] is None:
+        return None, []
+    named, errors = [], []  # named: (serial, where it is named)
+    for index, serial in enumerate(params["serial_numbers"] or []):
+        if not serial.strip():
+            errors.append("serial_numbers[%d] is empty; remove it." % index)
+        named.append((serial.strip(), "serial_numbers[%d]" % index))
+    for path in params["csv_files"] or []:
+        try:
+            with open(path, "rb") as handle:
+                devices, rows = parse_csv(read_lines(handle), path)
+        except OSError as exc:
+            errors.append("csv_files: cannot read %s: %s." % (path, exc.strerror))
+            continue
+        except EncodingError as exc:
+            errors.append("csv_files: %s:%d is neither UTF-8 nor ANSI (Windows-1252); save the file as one of them." % (path, exc.line))
+            continue
+        errors.extend("csv_files: %s" % row for row in rows)
+        named.extend((device.serial_number, device.source) for device in devices)
+    if not named and not errors:
+        errors.append("serial_numbers, csv_files: name at least one device, or leave both out for every device.")
+    first = {}
+    for serial, source in named:
+        earlier = first.setdefault(serial.lower(), source)
+        if serial and earlier != source:
+            errors.append("%s names %s again (named at %s; serial numbers compare case-insensitively): name it once." % (source, serial, earlier))
+    return [serial for serial, _source in named], errors
 
 
 def input_errors(params):
-    """What is wrong with the options, found before any request."""
+    """What is wrong with the options other than the devices, found before any request."""
     errors = []
-    serials = params["serial_numbers"]
-    if serials is not None:
-        if not serials:
-            errors.append("serial_numbers: give at least one serial number, or leave serial_numbers out for every device.")
-        blank = [index for index, serial in enumerate(serials) if not serial.strip()]
-        if blank:
-            errors.append("serial_numbers: entry %d is empty; remove it." % blank[0])
-        seen = {}
-        for serial in serials:
-            if serial.strip() and serial.strip().lower() in seen:
-                errors.append("serial_numbers: %s is named twice (serial numbers compare case-insensitively); name it once." % serial)
-                break
-            seen[serial.strip().lower()] = serial
     low, high = WAIT_TIMEOUT_BOUNDS
     if not low <= params["wait_timeout"] <= high:
         errors.append("wait_timeout: give %d to %d seconds, not %d." % (low, high, params["wait_timeout"]))
@@ -267,11 +300,13 @@ def not_ready_message(reports, target):
 
 
 def main():
-    module = GraphModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, mutually_exclusive=[("serial_numbers", "group_tag")])
+    module = GraphModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, mutually_exclusive=[("serial_numbers", "group_tag"), ("csv_files", "group_tag")])
     params = module.params
-    errors = input_errors(params)
+    serials, errors = named_serials(params)
+    errors += input_errors(params)
     if errors:
-        module.fail_json(msg=" ".join(errors))
+        module.fail_json(msg=" ".join(errors[:ERRORS_IN_MESSAGE]) + (" (and %d more)" % (len(errors) - ERRORS_IN_MESSAGE)
+                                                                    if len(errors) > ERRORS_IN_MESSAGE else ""))
     progress = []
 
     def note(line):
@@ -288,7 +323,7 @@ def main():
             except ValueError as exc:
                 module.fail_json(msg=str(exc).replace("assignments: ", "device_group: ", 1))
         readiness = device_readiness.Readiness(
-            module.graph, serial_numbers=[serial.strip() for serial in params["serial_numbers"]] if params["serial_numbers"] else None,
+            module.graph, serial_numbers=serials,
             group_tag=params["group_tag"], device_group_id=group_id, device_group_name=params["device_group"],
             profile=params["profile"], esp=params["esp"], domain_join_profile=params["domain_join_profile"])
         target = params["wait_for"] or "ready"

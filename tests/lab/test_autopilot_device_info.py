@@ -271,12 +271,44 @@ def test_a_wait_that_times_out_says_why_and_fails_only_when_asked(frozen):
     assert not warned["failed"] and "are not enrolled" in warned["warnings"][0]
 
 
+CSV_HEADER = "Device Serial Number,Windows Product ID,Hardware Hash,Group Tag"
+
+
+def test_the_devices_of_the_portals_csv_files_after_the_serial_numbers(frozen, tmp_path):
+    lab = frozen
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "CSV-0001"}, {"serialNumber": "CSV-0002"}]})
+    csv_file = tmp_path / "devices.csv"
+    csv_file.write_text("%s\nCSV-0002,,%s,Pilot\nCSV-0003,,%s,Pilot\n" % (CSV_HEADER, hardware_hash("CSV-0002"), hardware_hash("CSV-0003")))
+
+    result = info(lab, serial_numbers=["CSV-0001"], csv_files=[str(csv_file)])
+
+    assert [device["serial_number"] for device in result["devices"]] == ["CSV-0001", "CSV-0002", "CSV-0003"]
+    assert chain_of(result, "CSV-0003")["imported"] == ("missing", False, 4)
+
+
+def test_a_bad_csv_row_or_a_device_named_twice_fails_before_any_request(lab, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Device Serial Number,Hardware Hash\nPF1,abc\n")
+    good = tmp_path / "good.csv"
+    good.write_text("%s\nPF1,,%s,\n" % (CSV_HEADER, hardware_hash("PF1")))
+    lab.client.clear_log()
+
+    header = info(lab, csv_files=[str(bad)])
+    twice = info(lab, serial_numbers=["pf1"], csv_files=[str(good)])
+
+    assert header["failed"] and header["msg"].startswith("csv_files: %s:1: The header is" % bad)
+    assert twice["failed"] and twice["msg"] == "%s:2 names PF1 again (named at serial_numbers[0]; serial numbers compare " \
+        "case-insensitively): name it once." % good
+    assert lab.client.requests() == []
+
+
 def test_bad_options_fail_before_any_request(lab):
     lab.client.clear_log()
     for args, message in [
-        (dict(serial_numbers=[]), "serial_numbers: give at least one"),
-        (dict(serial_numbers=["PF1", "pf1"]), "pf1 is named twice"),
-        (dict(serial_numbers=["PF1", " "]), "entry 1 is empty"),
+        (dict(serial_numbers=[]), "serial_numbers, csv_files: name at least one device"),
+        (dict(serial_numbers=["PF1", "pf1"]), "serial_numbers[1] names pf1 again (named at serial_numbers[0]"),
+        (dict(serial_numbers=["PF1", " "]), "serial_numbers[1] is empty"),
+        (dict(csv_files=["/no/such.csv"]), "csv_files: cannot read /no/such.csv"),
         (dict(wait_timeout=0), "wait_timeout: give 1 to 14400"),
         (dict(esp=""), "esp: give a name"),
         (dict(serial_numbers=["PF1"], group_tag="x"), "mutually exclusive"),
