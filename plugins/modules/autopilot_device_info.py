@@ -300,13 +300,14 @@ def not_ready_message(reports, target):
 
 
 def main():
-    module = GraphModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, mutually_exclusive=[("serial_numbers", "group_tag"), ("csv_files", "group_tag")])
+    module = GraphModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                         mutually_exclusive=[("serial_numbers", "group_tag"), ("csv_files", "group_tag")])
     params = module.params
     serials, errors = named_serials(params)
     errors += input_errors(params)
     if errors:
-        module.fail_json(msg=" ".join(errors[:ERRORS_IN_MESSAGE]) + (" (and %d more)" % (len(errors) - ERRORS_IN_MESSAGE)
-                                                                    if len(errors) > ERRORS_IN_MESSAGE else ""))
+        more = len(errors) - ERRORS_IN_MESSAGE
+        module.fail_json(msg=" ".join(errors[:ERRORS_IN_MESSAGE]) + (" (and %d more)" % more if more > 0 else ""))
     progress = []
 
     def note(line):
