@@ -386,3 +386,23 @@ def test_a_wait_reads_an_assigned_profile_once_not_per_poll(frozen):
     paths = [entry["path"] for entry in lab.client.requests()]
     assert paths.count(IDENTITIES) == result["waits"][0]["polls"]
     assert len([path for path in paths if path.endswith("/deploymentProfile")]) == 1
+
+
+def test_an_esp_not_found_and_a_domain_join_profile_that_excludes_the_group(frozen):
+    lab = frozen
+    group_id = seed_tenant(lab)
+    lab.client.seed({"deviceConfigurations": [{
+        "@odata.type": "#microsoft.graph.windowsDomainJoinConfiguration", "displayName": "Excluding domain join",
+        "computerNameStaticPrefix": "EXC-", "computerNameSuffixRandomCharCount": 9, "activeDirectoryDomainName": "lab.example",
+        "assignments": [stored("deviceConfigurationAssignment", {
+            "@odata.type": "#microsoft.graph.exclusionGroupAssignmentTarget", "groupId": group_id})]}]})
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "EXCL-0001"}]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+
+    result = info(lab, serial_numbers=["EXCL-0001"], device_group=GROUP, esp="No such ESP", domain_join_profile="excluding DOMAIN join")
+
+    links = chain_of(result)
+    assert links["deployment_profile"] == ("assigned", True, None)
+    assert links["esp"] == ("missing", False, 6) and reason(result, "esp") == "No Enrollment Status Page profile is named 'No such ESP'."
+    assert links["domain_join_profile"] == ("excluded", False, 8)
+    assert "excludes" in reason(result, "domain_join_profile") and not result["ready"]

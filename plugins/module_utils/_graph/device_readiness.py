@@ -73,7 +73,7 @@ class Readiness:
         return DeviceRun._pages(self, path, fields)  # pylint: disable=protected-access
 
     def identities(self):
-        """[identity] of the selected devices, from one listing; by serial, the wanted keys too."""
+        """[identity] of the selected devices (the named serials, a group tag, or all), from one listing."""
         wanted = {serial.lower() for serial in self.serial_numbers or ()}
         tag = (self.group_tag or "").casefold()
         found = []
