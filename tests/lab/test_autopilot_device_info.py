@@ -406,3 +406,13 @@ def test_an_esp_not_found_and_a_domain_join_profile_that_excludes_the_group(froz
     assert links["esp"] == ("missing", False, 6) and reason(result, "esp") == "No Enrollment Status Page profile is named 'No such ESP'."
     assert links["domain_join_profile"] == ("excluded", False, 8)
     assert "excludes" in reason(result, "domain_join_profile") and not result["ready"]
+
+
+def test_two_autopilot_devices_with_one_serial_number(frozen):
+    lab = frozen
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "TWICE-0001"}, {"serialNumber": "twice-0001"}]})
+
+    result = info(lab, serial_numbers=["TWICE-0001"])
+
+    assert chain_of(result)["imported"] == ("duplicate", False, 4)
+    assert reason(result, "imported").startswith("2 Autopilot devices have this serial number: delete the stale ones")

@@ -161,7 +161,8 @@ class Readiness:
         report = dict(serial_number=serial, ready=False, enrolled=False, chain=links)
         if len(found) != 1:
             links.append(self.not_imported(staging_rows) if not found else link(
-                "imported", "duplicate", False, "%d Autopilot devices have this serial number." % len(found), 4))
+                "imported", "duplicate", False, "%d Autopilot devices have this serial number: delete the stale ones in Intune "
+                "(Devices > Windows > Enrollment > Devices)." % len(found), 4))
             return self.close(report)
         identity = found[0]
         report["id"] = identity["id"]
