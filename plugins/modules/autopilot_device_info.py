@@ -174,6 +174,8 @@ devices:
       V(missing), V(wrong_join_type); any link: V(not_checked), V(not_reached)."
     - The C(enrolled) link of an enrolled device adds C(deployment_state) and C(event_time) of its latest Autopilot
       event.
+    - C(verdict) says the same in one line for a job log - V(enrolled), V(ready to deploy), or C(not ready) with the
+      first broken link, its reason and the step that fixes it.
   returned: always
   type: list
   elements: dict
@@ -182,6 +184,7 @@ devices:
       id: 5e8f0a2c-0000-4000-8000-000000000001
       ready: false
       enrolled: false
+      verdict: "not ready: deployment_profile pending - Intune is assigning a deployment profile (it can take a while). (fix: step 7)"
       chain:
         - {link: imported, state: registered, ok: true, reason: "", fix_step: null}
         - {link: entra_device, state: present, ok: true, reason: "", fix_step: null}

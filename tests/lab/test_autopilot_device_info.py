@@ -136,6 +136,8 @@ def test_the_chain_link_by_link_as_intune_works_through_an_import(frozen):
     assert links["group_member"] == ("member", True, None) and links["esp"] == ("targeted", True, None)
     assert links["deployment_profile"] == ("pending", False, 7) and not member["ready"]
     assert member["summary"] == dict(total=1, ready=0, enrolled=0, not_ready=1, broken_at={"deployment_profile": 1})
+    verdict = member["devices"][0]["verdict"]
+    assert verdict.startswith("not ready: deployment_profile pending - ") and verdict.endswith("(fix: step 7)"), verdict
 
     lab.client.advance_clock(DELAYS["profile_assignment"])
     lab.client.clear_log()
@@ -145,6 +147,7 @@ def test_the_chain_link_by_link_as_intune_works_through_an_import(frozen):
     assert links["enrolled"] == ("not_enrolled", False, 10)
     assert ready["ready"] and ready["devices"][0]["ready"] and not ready["enrolled"]
     assert ready["summary"] == dict(total=1, ready=1, enrolled=0, not_ready=0, broken_at={})
+    assert ready["devices"][0]["verdict"] == "ready to deploy"
     assert writes(lab.client.requests()) == []
 
     lab.client.enroll_device("CHAIN-0001")
@@ -152,6 +155,7 @@ def test_the_chain_link_by_link_as_intune_works_through_an_import(frozen):
     (device,) = enrolled["devices"]
     assert device["enrolled"] and enrolled["enrolled"] and enrolled["summary"]["enrolled"] == 1
     assert device["chain"][-1]["state"] == "enrolled" and device["chain"][-1]["deployment_state"] == "success"
+    assert device["verdict"] == "enrolled"
 
 
 def test_reads_are_bounded_and_nothing_is_written_in_check_mode_either(frozen):

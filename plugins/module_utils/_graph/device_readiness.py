@@ -189,6 +189,7 @@ class Readiness:
         # A link that was not checked (an option left out) does not hold readiness back; one not reached does.
         report["ready"] = all(by_name[name]["ok"] is not False and by_name[name]["state"] != "not_reached" for name in READY_LINKS)
         report["enrolled"] = by_name["enrolled"]["ok"] is True
+        report["verdict"] = verdict(report)
         return report
 
     @staticmethod
@@ -316,6 +317,17 @@ class Readiness:
             if event.get("deploymentState") not in ("success", "successWithTimeout", "successOnRetry"):
                 entry["reason"] = "The last Autopilot deployment ended %s: %s" % (
                     event.get("deploymentState"), event.get("enrollmentFailureDetails") or "no details")
+
+
+def verdict(report):
+    """The device's state in one line, for a job log: what holds it back and the step that fixes it."""
+    if report["enrolled"]:
+        return "enrolled"
+    if report["ready"]:
+        return "ready to deploy"
+    broken = next(entry for entry in report["chain"] if entry["ok"] is False or entry["state"] == "not_reached")
+    return "not ready: %s %s - %s%s" % (broken["link"], broken["state"], broken["reason"],
+                                        " (fix: step %s)" % broken["fix_step"] if broken["fix_step"] else "")
 
 
 def summary(reports):
