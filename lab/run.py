@@ -53,6 +53,7 @@ SAMPLE_DEVICE_USERS = [{"serial_number": "LABPC0001", "assigned_user": "alice@la
 # (lab/graph/resources/timeline.py), so the main job's import and the wait for the group stay short.
 MAIN_JOB_DELAY_SCALE = 0.02
 GROUP_WAIT_SECONDS = 120
+READINESS_WAIT_SECONDS = 300
 
 RECAP_HOST_LINE = re.compile(r"^(?P<host>\S+)\s*:\s*(?P<counts>(?:\w+=\d+\s*)+)$")
 CHANGED_RESULT_LINE = re.compile(r"^changed: \[(?P<host>[^\]]+)\]")
@@ -223,6 +224,9 @@ def playbook_extra_vars(graph_details: dict, ad_details: dict | None) -> dict:
         "hybrid_join_delegated_auth": delegated_auth(graph_details),
         "hybrid_join_device_csv_files": [str(SAMPLE_DEVICES_CSV)],
         "hybrid_join_device_users": SAMPLE_DEVICE_USERS,
+        # Step 10 waits until the sample devices are ready, on the lab's quickened clock.
+        "hybrid_join_readiness_wait_for": "ready",
+        "hybrid_join_readiness_wait_timeout": READINESS_WAIT_SECONDS,
         # Modules import httpx and friends: run them with this venv's Python, not the system's.
         "ansible_python_interpreter": sys.executable,
     }

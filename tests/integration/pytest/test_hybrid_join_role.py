@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The hybrid_join role (steps 1 and 3 to 9) against the Graph lab, as playbooks/hybrid_join.yml runs it."""
+"""The hybrid_join role (steps 1 to 10) against the Graph lab, as playbooks/hybrid_join.yml runs it."""
 
 from __future__ import annotations
 
@@ -127,6 +127,9 @@ def test_steps_4_and_9_register_devices_and_assign_a_user_and_a_second_run_sends
     assert state.get("importedWindowsAutopilotDeviceIdentities", []) == []  # staging rows cleaned up
     step4 = [result for result in first if result["_task"].endswith("then sync Autopilot")]
     assert step4 and step4[0]["changed"] and step4[0]["counts"]["imported"] == 2, step4
+    # Step 10 follows the same two devices (the lab plays the pipeline at once here) and says so line by line.
+    (readiness,) = [result["msg"] for result in first if result["_task"].endswith("Readiness of each device")]
+    assert readiness == ["2 of 2 devices ready to deploy", "ROLEPC01: ready to deploy", "ROLEPC02: ready to deploy"], readiness
 
     lab.client.clear_log()
     second = run_tasks([role_task(lab, hybrid_join_devices=devices, hybrid_join_device_users=users)])
