@@ -166,8 +166,10 @@ group:
 resolved_groups:
   description:
     - The group's name and ID, which the action plugin keeps for the rest of the run so that later tasks' C(assignments)
-      name the group without looking it up again. Not returned in check mode before the group exists, nor after deletion.
-  returned: when the group exists after the run
+      name the group without looking it up again. Not returned after deletion.
+    - In check mode, a group that would be created has an empty ID; later check-mode tasks of the run then plan their
+      assignments to it instead of failing to find it, and tasks that write look the name up.
+  returned: when the group exists after the run, or would in check mode
   type: dict
   sample: {Autopilot-HAADJ-Devices: 6e1e0c5a-3f8b-4f51-9a8e-2c1d3b4a5f60}
 """

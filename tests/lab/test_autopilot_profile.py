@@ -350,3 +350,19 @@ def test_absent_removes_assignments_then_the_profile(lab):
     lab.client.clear_log()
     assert not run(lab, display_name=NAME, state="absent")["changed"]
     assert graph_writes(lab) == []
+
+
+def test_a_group_a_check_mode_run_would_create_is_planned_in_check_mode_and_looked_up_otherwise(lab):
+    # What the run's group cache holds after a check-mode device_group task that would create the group.
+    planned = {"Lab-Pilot-Devices": ""}
+    checked = run(lab, check=True, display_name=NAME, group_ids=planned, assignments={"add": [{"group": "Lab-Pilot-Devices"}]})
+    assert checked["changed"] and not checked.get("failed"), checked
+    assert checked["assignments"] == [{"group": "Lab-Pilot-Devices", "exclude": False}]
+    assert [e for e in lab.client.requests() if "/groups" in e["path"]] == []  # planned, not looked up
+    assert graph_writes(lab) == []
+
+    # A task that writes never trusts a plan: it looks the name up and assigns the real group.
+    applied = run(lab, display_name=NAME, group_ids=planned, assignments={"add": [{"group": "Lab-Pilot-Devices"}]})
+    assert applied["changed"] and not applied.get("failed"), applied
+    assert [e for e in lab.client.requests() if e["path"] == "/v1.0/groups"]
+    assert targets(only_profile(lab)) == [("#microsoft.graph.groupAssignmentTarget", PILOT)]

@@ -47,6 +47,9 @@ CREATE_CONFIRM_WINDOW = 60.0
 MAX_NAME_LENGTH = 200
 # Graph accepts at most 15 values in one `id in (...)` filter.
 IDS_PER_FILTER = 15
+# In the run's group cache: a group a check-mode device_group task would create. Later check-mode tasks plan
+# their assignments to it; a task that writes never trusts it (it looks the name up).
+PLANNED_GROUP_ID = ""
 # The page size asked for ($top) when listing a collection to find an object by name. Graph documents no
 # maximum for the Intune collections; 999 is the most Graph takes anywhere it documents one (directory
 # objects), and Intune's own default page is 1000 (lab/graph/README.md, "Query options", has the sources).
@@ -305,12 +308,15 @@ class GroupResolver:
 
     `known`: {display name: id} that earlier tasks of the same run resolved (the action plugin keeps them
     with the run's token), trusted without asking Graph again; `looked_up` holds what this run asked for.
+    With `check_mode`, a name known as PLANNED_GROUP_ID (a group a check-mode task would create) resolves to
+    a stand-in id naming it, so a whole run in check mode can plan assignments to a group it has not made.
     """
 
-    def __init__(self, graph, known=None):
+    def __init__(self, graph, known=None, check_mode=False):
         self.graph = graph
         self.names = {}  # id -> display name, for output
-        self.known = {name.casefold(): group_id.lower() for name, group_id in (known or {}).items()}
+        self.known = {name.casefold(): group_id.lower() for name, group_id in (known or {}).items()
+                      if group_id != PLANNED_GROUP_ID or check_mode}
         self.looked_up = {}  # display name -> id, resolved here
 
     def resolve(self, value, known_ids):
@@ -320,7 +326,7 @@ class GroupResolver:
                 raise ValueError("assignments: no group with id %s exists. Check the id, or name the group by its display name." % value)
             return group_id
         if value.casefold() in self.known:
-            group_id = self.known[value.casefold()]
+            group_id = self.known[value.casefold()] or "(the group '%s' this run would create)" % value
             self.names[group_id] = value
             return group_id
         quoted = value.replace("'", "''")
@@ -603,7 +609,7 @@ class DesiredStateEngine:
         spec = self.params.get("assignments")
         if not self.resource.assignments or not spec:
             return None
-        resolver = GroupResolver(self.graph, self.params.get("group_ids"))
+        resolver = GroupResolver(self.graph, self.params.get("group_ids"), check_mode=self.module.check_mode)
         known_ids = {group_id for _kind, group_id in current_keys if group_id}
         try:
             if spec.get("set") is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import DesiredStateEngine, Prop, Resource
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import PLANNED_GROUP_ID, DesiredStateEngine, Prop, Resource
 
 DYNAMIC = "DynamicMembership"
 # The tutorial's rule for every Autopilot device, as it writes it (step 5).
@@ -221,6 +221,9 @@ class GroupEngine(DesiredStateEngine):
             # Through the action plugin's run cache, later tasks assign to this group without looking its name up,
             # which Graph may not answer yet for a group just created.
             self.resolved_groups[obj["displayName"]] = obj["id"]
+        elif obj and self.module.check_mode and self.params["state"] == "present":
+            # Would be created: later check-mode tasks of the run plan their assignments to it.
+            self.resolved_groups[obj["displayName"]] = PLANNED_GROUP_ID
         result = super().result(obj, keys)
         result[self.resource.return_key].pop("@odata.type", None)
         return result

@@ -59,6 +59,19 @@ def test_check_mode_run_sends_no_write(lab):
     assert writes(lab.client.requests()) == []
 
 
+def test_check_mode_on_a_new_tenant_plans_the_group_and_its_assignments_without_writing(lab):
+    planned = run_tasks([role_task(lab)], check=True, diff=True)
+
+    assert not any(result["failed"] for result in planned), [r for r in planned if r["failed"]]
+    changed = {result["_task"].rsplit(" : ", 1)[-1]: result for result in planned if result.get("changed")}
+    assert len(changed) == 4, sorted(changed)
+    # Steps 6-8 plan their assignments to the group step 5 would create, shown by its name.
+    profile = next(result for name, result in changed.items() if "deployment profile" in name)
+    assert profile["assignments"] == [{"group": DEVICE_GROUP, "exclude": False}], profile
+    assert writes(lab.client.requests()) == []
+    assert not [g for g in lab.client.state()["groups"] if g["displayName"] == DEVICE_GROUP]
+
+
 def test_wrong_variables_fail_before_any_request(lab):
     results = run_tasks([role_task(lab, hybrid_join_profile_user_account_type="superuser")])
     (failure,) = [result for result in results if result["failed"]]
