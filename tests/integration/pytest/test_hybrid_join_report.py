@@ -92,6 +92,14 @@ def test_report_holds_every_step_the_connector_checks_and_each_device_verdict(la
     assert "| 4 | Register devices | changed | Imported: 2;" in markdown
 
 
+def test_a_second_run_rewrites_the_report_and_still_changes_nothing(lab, report_dir):
+    run_role_and_report(lab, report_dir)
+    (report_dir / "hybrid_join_localhost.md").unlink()
+    second = run_role_and_report(lab, report_dir)
+    assert not any(result.get("changed") for result in second), second
+    assert "| 5 | Autopilot device group | no change |" in (report_dir / "hybrid_join_localhost.md").read_text()
+
+
 def test_report_escapes_what_it_shows_and_holds_no_secret(lab, report_dir):
     run_role_and_report(lab, report_dir, hybrid_join_device_group_description=HOSTILE)
 
