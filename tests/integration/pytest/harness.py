@@ -43,6 +43,12 @@ def run_tasks(tasks, check=False, diff=False, extra_env=None, extra_args=()):
     with tempfile.TemporaryDirectory() as workdir:
         playbook = Path(workdir, "play.yml")
         playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+        return run_playbook(playbook, check, diff, extra_env, extra_args)[0]
+
+
+def run_playbook(playbook, check=False, diff=False, extra_env=None, extra_args=()):
+    """Run a playbook on localhost; return every task result (dicts) in order, and the completed process."""
+    with tempfile.TemporaryDirectory() as workdir:
         results = Path(workdir, "results.jsonl")
         env = dict(
             os.environ,
@@ -63,7 +69,7 @@ def run_tasks(tasks, check=False, diff=False, extra_env=None, extra_args=()):
         completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
         if not results.exists():
             raise AssertionError("ansible-playbook produced no result:\n%s\n%s" % (completed.stdout, completed.stderr))
-        return [json.loads(line) for line in results.read_text().splitlines()]
+        return [json.loads(line) for line in results.read_text().splitlines()], completed
 
 
 def run_module(module, args, check=False, diff=False, extra_env=None):
