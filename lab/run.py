@@ -51,6 +51,9 @@ SAMPLE_DEVICE_USERS = [{"serial_number": "LABPC0001", "assigned_user": "alice@la
                         "assigned_user_display_name": "Alice (lab)"}]
 # The Autopilot pipeline's minutes (import, sync, Entra device, group membership) played in seconds
 # (lab/graph/resources/timeline.py), so the main job's import and the wait for the group stay short.
+# The role's readiness report (roles/hybrid_join/tasks/report.yml) outlives the labs' temporary directory
+# here; tests/output is gitignored.
+LAB_REPORT_DIR = CHECKOUT_ROOT / "tests" / "output" / "lab-report"
 MAIN_JOB_DELAY_SCALE = 0.02
 GROUP_WAIT_SECONDS = 120
 READINESS_WAIT_SECONDS = 300
@@ -227,6 +230,7 @@ def playbook_extra_vars(graph_details: dict, ad_details: dict | None) -> dict:
         # Step 10 waits until the sample devices are ready, on the lab's quickened clock.
         "hybrid_join_readiness_wait_for": "ready",
         "hybrid_join_readiness_wait_timeout": READINESS_WAIT_SECONDS,
+        "hybrid_join_report_dir": str(LAB_REPORT_DIR),
         # Modules import httpx and friends: run them with this venv's Python, not the system's.
         "ansible_python_interpreter": sys.executable,
     }
@@ -343,6 +347,8 @@ def write_private(path: Path, text: str) -> None:
 
 
 def command_playbook(arguments: argparse.Namespace) -> int:
+    # A report left by an earlier run must not pass for this run's.
+    shutil.rmtree(LAB_REPORT_DIR, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="intune-autopilot-lab-") as work_dir:
         with running_labs(Path(work_dir)) as (graph_details, ad_details):
             extra_vars_file = Path(work_dir) / "extra-vars.json"
@@ -355,6 +361,11 @@ def command_playbook(arguments: argparse.Namespace) -> int:
             print("\n== Second run: must change nothing", flush=True)
             check_idempotent(run_playbook(arguments.playbook, extra_vars_file))
     print("\nBoth runs passed; the second reported changed=0.\n")
+    reports = sorted(LAB_REPORT_DIR.glob("*.html"))
+    for report in reports:
+        print("Readiness report of the second run: %s (Markdown for job logs: %s)" % (report, report.with_suffix(".md")))
+    if not reports:
+        print("No readiness report was written to %s.\n" % LAB_REPORT_DIR)
     print(REAL_TENANT_HINT.format(playbook=arguments.playbook))
     return 0
 

@@ -94,6 +94,8 @@ def test_extra_vars_point_graph_at_the_lab_and_log_in_to_ad_as_the_ou_delegate()
     assert extra_vars["hybrid_join_ldap_ca_path"] == "/tmp/ad/ca.pem"
     assert extra_vars["hybrid_join_domain_name"] == "autopilot.test"
     assert extra_vars["hybrid_join_domain_join_ou"] == "OU=Autopilot,DC=autopilot,DC=test"
+    # make lab's report outlives the labs' temporary directory and stays out of git.
+    assert extra_vars["hybrid_join_report_dir"] == str(CHECKOUT_ROOT / "tests" / "output" / "lab-report")
 
 
 def test_without_the_ad_lab_no_ldap_vars_are_passed_and_the_graph_steps_get_the_graph_labs_domain():
