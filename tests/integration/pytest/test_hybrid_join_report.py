@@ -36,7 +36,7 @@ def run_role_and_report(lab, report_dir, check=False, extra_args=(), **variables
     report = dict(imported(role_task(lab, hybrid_join_report_dir=str(report_dir), **variables), tasks_from="report"),
                   name="hybrid join report", tags=["always"])
     results = run_tasks([role, report], check=check, extra_args=extra_args)
-    assert not any(result["failed"] for result in results), results
+    assert not [result for result in results if result["failed"]], [result for result in results if result["failed"]]
     return results
 
 
@@ -90,6 +90,21 @@ def test_report_holds_every_step_the_connector_checks_and_each_device_verdict(la
         assert "| %s | ready to deploy |" % serial in markdown
         assert "### %s: ready to deploy" % serial in markdown
     assert "| 4 | Register devices | changed | Imported: 2;" in markdown
+
+
+def test_a_device_not_ready_shows_its_broken_link_with_the_reason_and_the_step_that_fixes_it(lab, report_dir):
+    lab.client.config(delay_scale=0)
+    # Steps 6 to 8 left out: the devices are registered and in the group, but no profile targets them.
+    run_role_and_report(lab, report_dir, extra_args=["--tags", "step4,step5,step10"], hybrid_join_devices=devices())
+
+    _, text = parse((report_dir / "hybrid_join_localhost.html").read_text())
+    markdown = (report_dir / "hybrid_join_localhost.md").read_text()
+    assert "0 of 2 devices ready to deploy" in text
+    for serial in SERIALS:
+        assert "### %s: not ready: deployment_profile not_assigned" % serial in markdown, markdown
+    unassigned = "| deployment profile | BROKEN: not assigned | No deployment profile targets the device"
+    assert [line for line in markdown.splitlines() if line.startswith(unassigned) and line.endswith("| 7 |")], markdown
+    assert "No deployment profile targets the device" in text
 
 
 def test_a_second_run_rewrites_the_report_and_still_changes_nothing(lab, report_dir):
