@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness import graph_auth, run_tasks
-from test_hybrid_join_role import fake_hash, role_task
+from test_hybrid_join_role import delegated_sign_in, fake_hash, role_task
 
 SERIALS = ("REPORTPC01", "REPORTPC02")
 HOSTILE = '<script>alert("report")</script> & <b>bold</b>'
@@ -72,7 +72,8 @@ def fixture_report_dir(tmp_path):
 
 def test_report_holds_every_step_the_connector_checks_and_each_device_verdict(lab, report_dir):
     lab.client.config(delay_scale=0)  # the import finishes at once, so the devices are ready in this run
-    results = run_role_and_report(lab, report_dir, hybrid_join_devices=devices())
+    results = run_role_and_report(lab, report_dir, hybrid_join_devices=devices(),
+                                  hybrid_join_delegated_auth=delegated_sign_in(lab))
 
     html_path, markdown_path = report_dir / "hybrid_join_localhost.html", report_dir / "hybrid_join_localhost.md"
     (where,) = [result["msg"] for result in results if result["_task"].endswith("Report - where it is")]
@@ -82,14 +83,17 @@ def test_report_holds_every_step_the_connector_checks_and_each_device_verdict(la
     for number, title in enumerate(STEP_TITLES, start=1):
         assert title in text, (number, title)
     assert "connector_recent_contact passed" in text
-    assert "Step 1 skipped" not in text and "hybrid_join_delegated_auth is empty" in text
+    assert "hybrid_join_ldap_server is not set" in text  # step 3 skipped, and why
     assert "2 of 2 devices ready to deploy" in text
     markdown = markdown_path.read_text()
     for serial in SERIALS:
         assert "%s: ready to deploy" % serial in text
         assert "| %s | ready to deploy |" % serial in markdown
         assert "### %s: ready to deploy" % serial in markdown
+    assert "| 1 | Windows automatic Intune enrollment | changed | MDM user scope before: none; MDM user scope after: all" in markdown
     assert "| 4 | Register devices | changed | Imported: 2;" in markdown
+    for secret in (graph_auth(lab)["client_secret"], delegated_sign_in(lab)["password"]):
+        assert secret not in html_path.read_text() and secret not in markdown
 
 
 def test_a_device_not_ready_shows_its_broken_link_with_the_reason_and_the_step_that_fixes_it(lab, report_dir):
