@@ -59,6 +59,7 @@ def test_what_the_tenant_has_is_checked_against_the_role_before_any_write(lab):
         {"intune.autopilot.domain_join_profile": dict(auth, display_name="Legacy domain join", computer_name_prefix="LEG-",
                                                       domain="lab.example", organizational_unit="OU=Autopilot,DC=lab,DC=example",
                                                       assignments={"set": [{"all_devices": True}]})},
+        {"intune.autopilot.autopilot_profile": dict(auth, display_name="Legacy hybrid profile", assignments={"set": [{"all_devices": True}]})},
     ]
     seeded = run_tasks(existing)
     assert not any(result["failed"] for result in seeded), seeded
@@ -66,13 +67,14 @@ def test_what_the_tenant_has_is_checked_against_the_role_before_any_write(lab):
 
     problems = preflight_failure(run_tasks([role_task(lab)]))[1:]
 
-    assert len(problems) == 4, problems
-    entra, esp, ou, legacy = problems
+    assert len(problems) == 5, problems
+    entra, esp, ou, legacy, legacy_profile = problems
     assert "join type" in entra and "hybrid_join_profile_recreate" in entra
     assert "'Autopilot hybrid join - ESP' targets lab-pilot-devices, not autopilot-haadj-devices" in esp and "hybrid_join_device_group" in esp
     assert "names the OU OU=Old,DC=lab,DC=example" in ou and "hybrid_join_domain_join_ou" in ou
     assert "'Legacy domain join' already targets all devices" in legacy and "hybrid_join_domain_join_assign_all_devices" in legacy
+    assert "Autopilot profile 'Legacy hybrid profile' already targets all devices" in legacy_profile
     assert writes(lab.client.requests()) == []
     # Another domain join profile on all devices is no conflict once the role assigns its own to the group.
     problems = preflight_failure(run_tasks([role_task(lab, hybrid_join_domain_join_assign_all_devices=False)]))[1:]
-    assert not [problem for problem in problems if "Legacy domain join" in problem], problems
+    assert not [problem for problem in problems if "Legacy" in problem], problems
