@@ -132,7 +132,7 @@ domain_join_profiles:
       assignments: {set: [{all_devices: true}]}
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import GroupResolver, describe
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import GroupResolver, describe, list_light
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_profile import PROFILE as AUTOPILOT_PROFILE
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_domain_join_profile import PROFILE as DOMAIN_JOIN_PROFILE
@@ -147,11 +147,24 @@ KINDS = {
 
 
 def list_objects(graph, resource, display_name):
-    """Objects of exactly the resource's type (not its kin), named as the module would match them, with assignments."""
-    return [
-        obj for obj in graph.list(resource.collection, api=resource.api, params={"$expand": "assignments"})
-        if resource.is_type(obj) and (display_name is None or resource.key_matches(obj, display_name))
-    ]
+    """Objects of exactly the resource's type (not its kin), named as the module would match them, with assignments.
+
+    The deployment profiles' collection holds only deployment profiles, so it is listed whole with assignments.
+    The other two hold every configuration of the tenant, often thousands: ids and names are listed (by name
+    through Graph's filter where the collection takes one), and only the objects of the type are read, by id."""
+    wanted = (lambda obj: resource.is_type(obj) and (display_name is None or resource.key_matches(obj, display_name)))
+    if resource is AUTOPILOT_PROFILE:
+        return [obj for obj in graph.list(resource.collection, api=resource.api, params={"$expand": "assignments"}) if wanted(obj)]
+    filter_text = "displayName eq '%s'" % display_name.replace("'", "''") if display_name and resource.filter_by_key else None
+    found = []
+    for entry in list_light(graph, resource, ("id", "displayName"), filter_text):
+        # An entry without @odata.type is read to tell: an object of the type must never go unseen.
+        if "@odata.type" in entry and not wanted(entry):
+            continue
+        obj = graph.get_or_none("%s/%s" % (resource.collection, entry["id"]), api=resource.api, params={"$expand": "assignments"})
+        if obj is not None and wanted(obj):
+            found.append(obj)
+    return found
 
 
 def run(module):

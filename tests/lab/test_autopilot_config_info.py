@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 import pytest
 
 from module_runner import graph_auth, run_module, writes
@@ -57,8 +59,26 @@ def test_kinds_and_display_name_narrow_the_listing(lab, configured):
                                                     resolve_group_names=False))
     assert [obj["display_name"] for obj in info["domain_join_profiles"]] == ["Adopt me - domain join"]
     assert "esps" not in info and "autopilot_profiles" not in info
-    requested = {entry["path"] for entry in lab.client.requests()}
-    assert requested == {"/beta/deviceManagement/deviceConfigurations"}
+    # Graph's name filter, then the one match read with its assignments.
+    requested = [(entry["path"], parse_qs(entry["query"])) for entry in lab.client.requests()]
+    (listing, listed_query), (read, read_query) = requested
+    assert listing == "/beta/deviceManagement/deviceConfigurations" and listed_query["$filter"] == ["displayName eq 'Adopt me - domain join'"]
+    assert read == "%s/%s" % (listing, info["domain_join_profiles"][0]["id"]) and read_query == {"$expand": ["assignments"]}
+
+
+def test_thousands_of_other_configurations_cost_pages_of_ids_not_pages_of_assignments(lab, configured):
+    unrelated = [{"@odata.type": "#microsoft.graph.windows10CustomConfiguration", "displayName": "Other %04d" % index}
+                 for index in range(1500)]
+    lab.client.seed({"deviceConfigurations": unrelated})
+    lab.client.clear_log()
+
+    info = run_module("autopilot_config_info", dict(configured, kinds=["domain_join_profile"], resolve_group_names=False))
+
+    assert [obj["display_name"] for obj in info["domain_join_profiles"]] == ["Adopt me - domain join"]
+    requested = [(entry["path"], parse_qs(entry["query"])) for entry in lab.client.requests()]
+    listings = [query for path, query in requested if path == "/beta/deviceManagement/deviceConfigurations"]
+    assert len(listings) == 2 and all(query["$select"] == ["id,displayName"] for query in listings), listings  # 999 a page
+    assert len(requested) == len(listings) + 1  # and the one domain join profile, read by id
 
 
 def test_group_ids_stay_ids_when_names_are_not_resolved(lab, configured):

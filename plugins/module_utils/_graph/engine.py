@@ -303,6 +303,25 @@ def describe_target(key, names=None):
     return {"target_type": kind, "group": group_id}
 
 
+def list_light(graph, resource, fields, filter_text=None):
+    """Only `fields` of every object in the resource's collection (Graph adds the @odata.type of derived types in
+    a polymorphic collection), in pages of `list_page_size`, narrowed by `filter_text` when given. Graph's support
+    of $filter and $top differs per collection and is not all documented, so a 400 sends the listing again without
+    the filter, then without $top: a refusal costs a request, not the run."""
+    selected = {"$select": ",".join(fields)}
+    paged = dict(selected, **({"$top": str(resource.list_page_size)} if resource.list_page_size else {}))
+    listings = ([dict(paged, **{"$filter": filter_text})] if filter_text else []) + [paged]
+    if paged != selected:
+        listings.append(selected)
+    for params in listings[:-1]:
+        try:
+            return graph.list(resource.collection, api=resource.api, params=params)
+        except GraphError as exc:
+            if exc.status != 400:
+                raise
+    return graph.list(resource.collection, api=resource.api, params=listings[-1])
+
+
 class GroupResolver:
     """Group display names and ids -> ids, checked before any write.
 
@@ -398,22 +417,7 @@ class DesiredStateEngine:
         return self.find_by_key()
 
     def list_light(self, fields, filter_text=None):
-        """Only `fields` of every object in the collection (Graph adds the @odata.type of derived types in a
-        polymorphic collection), in pages of `list_page_size`, narrowed by `filter_text` when given. Graph's
-        support of $filter and $top differs per collection and is not all documented, so a 400 sends the
-        listing again without the filter, then without $top: a refusal costs a request, not the run."""
-        selected = {"$select": ",".join(fields)}
-        paged = dict(selected, **({"$top": str(self.resource.list_page_size)} if self.resource.list_page_size else {}))
-        listings = ([dict(paged, **{"$filter": filter_text})] if filter_text else []) + [paged]
-        if paged != selected:
-            listings.append(selected)
-        for params in listings[:-1]:
-            try:
-                return self.graph.list(self.collection, api=self.resource.api, params=params)
-            except GraphError as exc:
-                if exc.status != 400:
-                    raise
-        return self.graph.list(self.collection, api=self.resource.api, params=listings[-1])
+        return list_light(self.graph, self.resource, fields, filter_text)
 
     def list_keys(self):
         """id, key and @odata.type of the objects the name look-up must consider: those the name filter lets
