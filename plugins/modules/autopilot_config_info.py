@@ -152,7 +152,9 @@ def list_objects(graph, resource, display_name):
     The deployment profiles' collection holds only deployment profiles, so it is listed whole with assignments.
     The other two hold every configuration of the tenant, often thousands: ids and names are listed (by name
     through Graph's filter where the collection takes one), and only the objects of the type are read, by id."""
-    wanted = (lambda obj: resource.is_type(obj) and (display_name is None or resource.key_matches(obj, display_name)))
+    def wanted(obj):
+        return resource.is_type(obj) and (display_name is None or resource.key_matches(obj, display_name))
+
     if resource is AUTOPILOT_PROFILE:
         return [obj for obj in graph.list(resource.collection, api=resource.api, params={"$expand": "assignments"}) if wanted(obj)]
     filter_text = "displayName eq '%s'" % display_name.replace("'", "''") if display_name and resource.filter_by_key else None
