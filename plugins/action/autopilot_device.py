@@ -2,86 +2,27 @@
 # Copyright: contributors to the intune.autopilot collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Acquires the Graph token on the controller (see plugin_utils/graph_action), resolves the task's relative paths
-there (csv_files as copy's src is found: files/ of the role or playbook, then the playbook directory; report_file
-against the playbook directory), and shows the module's progress in the job log while it runs.
-
-A module cannot print while it runs. This one appends a line per step to progress_file; unless the task sets
-it, the action plugin points it at a private file in the run's temporary directory and, while the module runs,
-a thread shows each new line through Display (from a worker process Display hands it to the main process, so
-it appears in the job log at once). The module runs on the controller, where the file is."""
+there (csv_files as copy's src is found; report_file against the playbook directory), and shows the module's
+progress in the job log while it runs (see plugin_utils/progress_action)."""
 
 from __future__ import annotations
 
 import os
-import tempfile
-import threading
 
-from ansible import constants as C
-from ansible.errors import AnsibleError
-from ansible.utils.display import Display
-
-from ansible_collections.intune.autopilot.plugins.plugin_utils.graph_action import GraphTokenAction
-
-display = Display()
-# Seconds between looks at the progress file: the lines are minutes apart, a second late is fine.
-FOLLOW_INTERVAL = 1.0
+from ansible_collections.intune.autopilot.plugins.plugin_utils.progress_action import DeviceProgressAction
 
 
-class ProgressFollower(threading.Thread):
-    """Shows the lines appended to a file until stopped, then the rest."""
-
-    def __init__(self, path, prefix):
-        super().__init__(daemon=True)
-        self.path = path
-        self.prefix = prefix
-        self.stopped = threading.Event()
-        self.offset = 0
-
-    def show_new_lines(self):
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                handle.seek(self.offset)
-                text = handle.read()
-        except OSError:
-            return
-        complete = text[:text.rfind("\n") + 1]  # a line still being written waits for the next look
-        self.offset += len(complete.encode("utf-8"))
-        for line in complete.splitlines():
-            display.display("%s: %s" % (self.prefix, line))
-
-    def run(self):
-        while not self.stopped.wait(FOLLOW_INTERVAL):
-            self.show_new_lines()
-
-    def stop(self):
-        self.stopped.set()
-        self.join()
-        self.show_new_lines()
-
-
-class ActionModule(GraphTokenAction):
+class ActionModule(DeviceProgressAction):
 
     def run(self, tmp=None, task_vars=None):
         args = dict(self._task.args)
-        try:
-            if isinstance(args.get("csv_files"), list):
-                args["csv_files"] = [self._find_needle("files", path) if isinstance(path, str) else path
-                                     for path in args["csv_files"]]
-        except AnsibleError as exc:
-            return dict(failed=True, msg="csv_files: %s" % exc.message)
+        missing = self.find_csv_files(args)
+        if missing:
+            return dict(failed=True, msg=missing)
         report = args.get("report_file")
         if isinstance(report, str) and not os.path.isabs(os.path.expanduser(report)):
             args["report_file"] = os.path.join(self._loader.get_basedir(), report)
         if args.get("progress_file"):
             self._task.args = args
             return super().run(tmp, task_vars)
-        descriptor, args["progress_file"] = tempfile.mkstemp(prefix="autopilot_device_progress_", dir=C.DEFAULT_LOCAL_TMP)
-        os.close(descriptor)
-        self._task.args = args
-        follower = ProgressFollower(args["progress_file"], "%s %s" % (self._task.get_name(), task_vars.get("inventory_hostname", "")))
-        follower.start()
-        try:
-            return super().run(tmp, task_vars)
-        finally:
-            follower.stop()
-            os.remove(args["progress_file"])
+        return self.run_following_progress(args, tmp, task_vars)

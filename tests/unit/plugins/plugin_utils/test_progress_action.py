@@ -1,19 +1,19 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The autopilot_device action plugin shows each line the module appends to its progress file once, whole,
+"""The device modules' action plugins show each line the module appends to its progress file once, whole,
 in order, and the last ones when the module has ended."""
 
 from __future__ import annotations
 
-from ansible_collections.intune.autopilot.plugins.action import autopilot_device
+from ansible_collections.intune.autopilot.plugins.plugin_utils import progress_action
 
 
 def test_each_complete_line_is_shown_once_and_a_partial_line_waits(tmp_path, monkeypatch):
     shown = []
-    monkeypatch.setattr(autopilot_device.display, "display", shown.append)
+    monkeypatch.setattr(progress_action.display, "display", shown.append)
     path = tmp_path / "progress"
     path.write_text("")
-    follower = autopilot_device.ProgressFollower(str(path), "register localhost")
+    follower = progress_action.ProgressFollower(str(path), "register localhost")
 
     with open(path, "a", encoding="utf-8") as handle:
         handle.write("Batch 1 of 2: 500 devices sent\nImports fin")
@@ -29,11 +29,11 @@ def test_each_complete_line_is_shown_once_and_a_partial_line_waits(tmp_path, mon
 
 def test_stop_shows_what_came_after_the_last_look(tmp_path, monkeypatch):
     shown = []
-    monkeypatch.setattr(autopilot_device.display, "display", shown.append)
-    monkeypatch.setattr(autopilot_device, "FOLLOW_INTERVAL", 3600)
+    monkeypatch.setattr(progress_action.display, "display", shown.append)
+    monkeypatch.setattr(progress_action, "FOLLOW_INTERVAL", 3600)
     path = tmp_path / "progress"
     path.write_text("")
-    follower = autopilot_device.ProgressFollower(str(path), "task")
+    follower = progress_action.ProgressFollower(str(path), "task")
     follower.start()
     path.write_text("Autopilot sync completed\n")
     follower.stop()
