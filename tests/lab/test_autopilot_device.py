@@ -243,6 +243,20 @@ def test_group_tag_user_and_display_name_are_set_where_they_differ_then_left_alo
     assert second["groupTag"] == "Same"
 
 
+def test_a_refused_page_size_lists_the_identities_again_without_it(frozen):
+    lab = frozen
+    seed_identity(lab, "PAGE-0001", groupTag="Same")
+    lab.client.clear_log()
+    lab.client.fault("status", method="GET", path="^%s$" % IDENTITIES, count=1, status=400)
+
+    result = run(lab, devices=[dict(serial_number="PAGE-0001", group_tag="Same")])
+
+    assert not result["changed"] and not result.get("failed") and result["counts"]["unchanged"] == 1, result
+    listings = [entry for entry in lab.client.requests() if entry["method"] == "GET" and entry["path"] == IDENTITIES]
+    assert [(entry["status"], "%24top" in entry["query"]) for entry in listings] == [(400, True), (200, False)], listings
+    assert graph_writes(lab) == []
+
+
 def test_a_new_device_gets_its_user_display_name_after_the_sync(frozen):
     lab = frozen
     result = run(lab, devices=[device("NAMED-0001", assigned_user=USER, assigned_user_display_name="Adele Vance")])

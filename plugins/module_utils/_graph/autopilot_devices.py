@@ -58,6 +58,33 @@ IMPORT_ERRORS = {
 }
 
 
+def paged(graph, path, fields):
+    """Items of a collection, page by page (pages of 999; the whole listing is never held)."""
+    try:
+        # The first page is asked for here, so that a refused $top is known before anything is yielded.
+        pages = graph.items(path, params={"$select": fields, "$top": str(PAGE_SIZE)})
+        first = next(pages, None)
+    except GraphError as exc:
+        if exc.status != 400:
+            raise
+        # The largest page Intune takes is not documented: a refused $top sends the listing without it.
+        pages = graph.items(path, params={"$select": fields})
+        first = next(pages, None)
+    if first is not None:
+        yield first
+        yield from pages
+
+
+def staging_rows(graph, keys):
+    """{device key: [staging row, ...]} for the devices whose keys are given."""
+    found = {}
+    for row in paged(graph, STAGING, STAGING_FIELDS):
+        key = (row.get("serialNumber") or "").lower()
+        if key in keys:
+            found.setdefault(key, []).append(row)
+    return found
+
+
 class DeviceRun:
     """One autopilot_device task: plan from two listings, then write (unless check mode)."""
 
@@ -79,43 +106,13 @@ class DeviceRun:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def _pages(self, path, fields):
-        """Items of a collection, page by page (pages of 999; the whole listing is never held)."""
-        params = {"$select": fields, "$top": str(PAGE_SIZE)}
-        try:
-            page = self.graph.get(path, params=params) or {}
-        except GraphError as exc:
-            if exc.status != 400:
-                raise
-            # The largest page Intune takes is not documented: a refused $top sends the listing without it.
-            page = self.graph.get(path, params={"$select": fields}) or {}
-        followed = set()
-        while True:
-            yield from page.get("value", [])
-            link = page.get("@odata.nextLink")
-            if not link:
-                return
-            if link in followed:
-                raise GraphError("GET %s: Graph's paging does not end (an @odata.nextLink came back)." % path,
-                                 method="GET", path=path)
-            followed.add(link)
-            page = self.graph.get(link) or {}
-
     def identities(self, keys):
         """{device key: [identity, ...]} for the named devices only."""
         found = {}
-        for identity in self._pages(IDENTITIES, IDENTITY_FIELDS):
+        for identity in paged(self.graph, IDENTITIES, IDENTITY_FIELDS):
             key = (identity.get("serialNumber") or "").lower()
             if key in keys:
                 found.setdefault(key, []).append(identity)
-        return found
-
-    def staging_rows(self, keys):
-        found = {}
-        for row in self._pages(STAGING, STAGING_FIELDS):
-            key = (row.get("serialNumber") or "").lower()
-            if key in keys:
-                found.setdefault(key, []).append(row)
         return found
 
     # -- outcomes ---------------------------------------------------------------------------------
@@ -139,7 +136,7 @@ class DeviceRun:
     def present(self):
         keys = {device.key for device in self.devices}
         identities = self.identities(keys)
-        staging = self.staging_rows(keys)
+        staging = staging_rows(self.graph, keys)
         to_update, to_import, adopted, missing_hash, stale = [], [], {}, [], []
         for device in self.devices:
             found = identities.get(device.key, [])
@@ -249,7 +246,7 @@ class DeviceRun:
         return rows
 
     def _rows_of_import(self, import_id):
-        return [row for row in self._pages(STAGING, STAGING_FIELDS) if row.get("importId") == import_id]
+        return [row for row in paged(self.graph, STAGING, STAGING_FIELDS) if row.get("importId") == import_id]
 
     def finish_batch(self, rows):
         """Follow staging rows to their end state, settle their devices and delete the rows. False when
@@ -257,7 +254,7 @@ class DeviceRun:
         states = {}
 
         def check():
-            for row in self._pages(STAGING, STAGING_FIELDS):
+            for row in paged(self.graph, STAGING, STAGING_FIELDS):
                 if row["id"] in rows and _import_status(row) in FINISHED_IMPORT:
                     states[row["id"]] = row["state"]
             return True if len(states) == len(rows) else None
@@ -357,7 +354,7 @@ class DeviceRun:
         if not unlisted:
             return
         differing = []
-        for identity in self._pages(IDENTITIES, IDENTITY_FIELDS):
+        for identity in paged(self.graph, IDENTITIES, IDENTITY_FIELDS):
             device = unlisted.pop((identity.get("serialNumber") or "").lower(), None)
             if device is not None and planned_actions(device, identity):
                 differing.append((device, identity))

@@ -20,10 +20,9 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph import wai
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_devices import (
     IDENTITIES,
     IMPORT_ERRORS,
-    STAGING,
-    STAGING_FIELDS,
-    DeviceRun,
     _import_status,
+    paged,
+    staging_rows,
 )
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import IDS_PER_FILTER, target_key
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_esp import ESP
@@ -68,16 +67,12 @@ class Readiness:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def _pages(self, path, fields):
-        # autopilot_device's paged listing ($select, pages of 999, a refused $top sent again without it).
-        return DeviceRun._pages(self, path, fields)  # pylint: disable=protected-access
-
     def identities(self):
         """[identity] of the selected devices (the named serials, a group tag, or all), from one listing."""
         wanted = {serial.lower() for serial in self.serial_numbers or ()}
         tag = (self.group_tag or "").casefold()
         found = []
-        for identity in self._pages(IDENTITIES, IDENTITY_FIELDS):
+        for identity in paged(self.graph, IDENTITIES, IDENTITY_FIELDS):
             serial = (identity.get("serialNumber") or "").lower()
             if self.serial_numbers is not None and serial not in wanted:
                 continue
@@ -85,14 +80,6 @@ class Readiness:
                 continue
             found.append(identity)
         return found
-
-    def staging_rows(self, keys):
-        rows = {}
-        for row in self._pages(STAGING, STAGING_FIELDS):
-            key = (row.get("serialNumber") or "").lower()
-            if key in keys:
-                rows.setdefault(key, []).append(row)
-        return rows
 
     def entra_devices(self, device_ids):
         """{deviceId: Entra device} for the identities' azureAdDeviceIds, 15 per request."""
@@ -143,7 +130,7 @@ class Readiness:
             by_serial.setdefault(identity["serialNumber"].lower(), []).append(identity)
         if self.serial_numbers is not None:
             missing = [serial for serial in self.serial_numbers if serial.lower() not in by_serial]
-            staging = self.staging_rows({serial.lower() for serial in missing}) if missing else {}
+            staging = staging_rows(self.graph, {serial.lower() for serial in missing}) if missing else {}
             order = [(serial, by_serial.get(serial.lower(), [])) for serial in self.serial_numbers]
         else:
             staging = {}
@@ -156,11 +143,11 @@ class Readiness:
         self.add_events(reports)
         return reports
 
-    def chain(self, serial, found, staging_rows, entra, esp, domain_join):
+    def chain(self, serial, found, rows, entra, esp, domain_join):
         links = []
         report = dict(serial_number=serial, ready=False, enrolled=False, chain=links)
         if len(found) != 1:
-            links.append(self.not_imported(staging_rows) if not found else link(
+            links.append(self.not_imported(rows) if not found else link(
                 "imported", "duplicate", False, "%d Autopilot devices have this serial number: delete the stale ones in Intune "
                 "(Devices > Windows > Enrollment > Devices)." % len(found), 4))
             return self.close(report)
@@ -302,7 +289,7 @@ class Readiness:
         if not enrolled:
             return
         latest = {}
-        for event in self._pages("deviceManagement/autopilotEvents", EVENT_FIELDS):
+        for event in paged(self.graph, "deviceManagement/autopilotEvents", EVENT_FIELDS):
             key = (event.get("deviceSerialNumber") or "").lower()
             if key in enrolled and (event.get("eventDateTime") or "") >= (latest.get(key, {}).get("eventDateTime") or ""):
                 latest[key] = event

@@ -342,11 +342,17 @@ class GraphClient:
 
     def list(self, path, api="beta", params=None):
         """Every item of a collection, following @odata.nextLink to the last page."""
+        return list(self.items(path, api=api, params=params))
+
+    def items(self, path, api="beta", params=None):
+        """The items of a collection one page at a time, so a caller need not hold the whole listing."""
         page = self.get(path, api=api, params=params) or {}
-        items = list(page.get("value", []))
         followed = set()
-        while page.get("@odata.nextLink"):
-            link = page["@odata.nextLink"]
+        while True:
+            yield from page.get("value", [])
+            link = page.get("@odata.nextLink")
+            if not link:
+                return
             if link in followed or len(followed) >= MAX_PAGES:
                 raise GraphError(
                     "GET %s: Graph's paging does not end (%s); stopped after %d pages."
@@ -355,5 +361,3 @@ class GraphClient:
                 )
             followed.add(link)
             page = self.get(link) or {}
-            items.extend(page.get("value", []))
-        return items
