@@ -14,8 +14,12 @@ options:
       - Which credential to use for Microsoft Graph.
       - V(auto) picks, in this order, O(access_token), a client secret, a client certificate, a federated
         token file (workload identity), O(username) and O(password), managed identity (when C(IDENTITY_ENDPOINT) or
-        C(MSI_ENDPOINT) is set), then the Azure CLI when C(az) is installed. Options win over the C(AZURE_*)
-        environment variables.
+        C(MSI_ENDPOINT) is set), then the Azure CLI when C(az) is installed.
+      - Each option not given is read from the environment. First come azure-identity's names, then the names AWX's
+        built-in C(Microsoft Azure Resource Manager) credential injects and C(azure.azcollection) reads
+        (E(AZURE_TENANT), E(AZURE_SECRET), E(AZURE_AD_USER), E(AZURE_CLOUD_ENVIRONMENT)), so that credential works
+        unchanged in an AWX job template. The first variable set wins; an empty one counts as unset. An option given
+        in the task wins over all of them.
       - V(username_password) signs a user in with O(username) and O(password) (the OAuth password grant) and gives
         a delegated token, which the MDM user scope policy (M(intune.autopilot.automatic_enrollment)) requires. It
         needs O(tenant_id) and O(client_id), a public client app registration with "Allow public client flows" on,
@@ -29,7 +33,7 @@ options:
   tenant_id:
     description:
       - The Microsoft Entra tenant (directory) ID or a verified domain of the tenant.
-      - Falls back to the environment variable E(AZURE_TENANT_ID).
+      - Falls back to the environment variable E(AZURE_TENANT_ID), then E(AZURE_TENANT).
     type: str
   client_id:
     description:
@@ -40,12 +44,12 @@ options:
   client_secret:
     description:
       - A client secret of the app registration.
-      - Falls back to E(AZURE_CLIENT_SECRET).
+      - Falls back to E(AZURE_CLIENT_SECRET), then E(AZURE_SECRET).
     type: str
   client_certificate_path:
     description:
       - Path to a PEM (certificate and private key) or PKCS12 file registered on the app.
-      - Falls back to E(AZURE_CLIENT_CERTIFICATE_PATH).
+      - Falls back to E(AZURE_CLIENT_CERTIFICATE_PATH), then E(AZURE_X509_CERTIFICATE_PATH).
     type: path
   client_certificate:
     description:
@@ -72,7 +76,7 @@ options:
   username:
     description:
       - The user principal name to sign in with when O(auth_source=username_password).
-      - Falls back to E(AZURE_USERNAME).
+      - Falls back to E(AZURE_USERNAME), then E(AZURE_AD_USER).
     type: str
   password:
     description:
@@ -84,6 +88,10 @@ options:
       - The Microsoft cloud. Sets the Graph and sign-in hosts.
       - V(public) uses C(graph.microsoft.com); V(usgov) (GCC High) C(graph.microsoft.us); V(usgov_dod)
         C(dod-graph.microsoft.us); V(china) (21Vianet) C(microsoftgraph.chinacloudapi.cn).
+      - Falls back to E(AZURE_CLOUD_ENVIRONMENT), which takes these names or the Azure CLI's, as AWX's Azure
+        credential and C(azure.azcollection) use them (C(AzureCloud) is V(public), C(AzureUSGovernment) V(usgov),
+        C(AzureChinaCloud) V(china), in any case). The Azure CLI has no name for V(usgov_dod), so DoD tenants
+        set V(usgov_dod) here or in the variable. Another value fails the task, naming this option's choices.
     type: str
     default: public
     choices: [public, usgov, usgov_dod, china]

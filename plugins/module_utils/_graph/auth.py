@@ -39,26 +39,55 @@ NUMERIC_OPTIONS = {
     "request_timeout": (60, 1, 600),
 }
 
-# Environment variables azure-identity users already set, per option.
+# Environment variables read when an option is not given, per option; the first one set (not empty) wins.
+# First azure-identity's names (its EnvironmentCredential), then those AWX's built-in "Microsoft Azure Resource
+# Manager" credential injects and azure.azcollection reads (AZURE_CREDENTIAL_ENV_MAPPING in its azure_rm_common.py),
+# so an AWX job template needs no credential type of ours. An empty variable counts as unset: AWX injects every
+# field of a credential, empty or not.
 ENV_FALLBACKS = {
-    "tenant_id": ("AZURE_TENANT_ID",),
+    "tenant_id": ("AZURE_TENANT_ID", "AZURE_TENANT"),
     "client_id": ("AZURE_CLIENT_ID",),
-    "client_secret": ("AZURE_CLIENT_SECRET",),
-    "client_certificate_path": ("AZURE_CLIENT_CERTIFICATE_PATH",),
+    "client_secret": ("AZURE_CLIENT_SECRET", "AZURE_SECRET"),
+    "client_certificate_path": ("AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_X509_CERTIFICATE_PATH"),
     "client_certificate_password": ("AZURE_CLIENT_CERTIFICATE_PASSWORD",),
     "federated_token_file": ("AZURE_FEDERATED_TOKEN_FILE",),
     "authority_host": ("AZURE_AUTHORITY_HOST",),
-    "username": ("AZURE_USERNAME",),
+    "username": ("AZURE_USERNAME", "AZURE_AD_USER"),
     "password": ("AZURE_PASSWORD",),
+    "cloud": ("AZURE_CLOUD_ENVIRONMENT",),
 }
+
+# AZURE_CLOUD_ENVIRONMENT holds azure-cli's cloud names (azure/cli/core/cloud.py, which azure.azcollection looks
+# them up in); their Graph and sign-in hosts are those of CLOUDS. The collection's own names are taken as well,
+# as the only way to say usgov_dod, which azure-cli has no name for.
+CLOUD_ENVIRONMENT_NAMES = {
+    "azurecloud": "public",
+    "azureusgovernment": "usgov",
+    "azurechinacloud": "china",
+}
+
+
+def _first_set(*names):
+    """The value of the first of the environment variables `names` that is set and not empty."""
+    from ansible.module_utils.errors import AnsibleFallbackNotFound
+
+    for name in names:
+        value = os.environ.get(name, "")
+        if value.strip():
+            return value
+    raise AnsibleFallbackNotFound
+
+
+def _cloud_from_environment(*names):
+    """The cloud an azure-cli cloud name stands for; anything else is passed on for the choices check to name."""
+    value = _first_set(*names).strip()
+    return CLOUD_ENVIRONMENT_NAMES.get(value.casefold(), value)
 
 
 def graph_auth_argument_spec():
     """The auth, endpoint and transport options every Graph module accepts (see the graph doc fragment)."""
-    from ansible.module_utils.basic import env_fallback
-
     def fallback(option):
-        return (env_fallback, list(ENV_FALLBACKS[option]))
+        return (_cloud_from_environment if option == "cloud" else _first_set, list(ENV_FALLBACKS[option]))
 
     return dict(
         auth_source=dict(type="str", default="auto", choices=list(AUTH_SOURCES)),
@@ -72,7 +101,7 @@ def graph_auth_argument_spec():
         access_token=dict(type="str", no_log=True),
         username=dict(type="str", fallback=fallback("username")),
         password=dict(type="str", no_log=True, fallback=fallback("password")),
-        cloud=dict(type="str", default="public", choices=list(CLOUDS)),
+        cloud=dict(type="str", default="public", choices=list(CLOUDS), fallback=fallback("cloud")),
         graph_endpoint=dict(type="str"),
         authority_host=dict(type="str", fallback=fallback("authority_host")),
         ca_path=dict(type="path"),
@@ -132,7 +161,8 @@ def resolve_auth_source(params):
     raise AuthError(
         "No Graph credentials found. Set client_id, tenant_id and client_secret (or client_certificate_path, "
         "federated_token_file, access_token, username and password), or the AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET "
-        "environment variables, or choose auth_source explicitly (managed_identity, cli)."
+        "environment variables (AWX's Azure credential sets AZURE_TENANT / AZURE_CLIENT_ID / AZURE_SECRET, also read), "
+        "or choose auth_source explicitly (managed_identity, cli)."
     )
 
 
