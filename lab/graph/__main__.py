@@ -1,7 +1,7 @@
 """python -m lab.graph --port 0 [--state FILE] [--seed FILE] [--data-dir DIR] [--page-size N]
-                      [--throttle-budgets] [--throttle-window SECONDS]
+                      [--throttle-budgets] [--throttle-window SECONDS] [--tenants N]
 
-Prints one JSON line ({"url", "ca", "tenant", "data_dir", "pid"}) once it accepts connections, and
+Prints one JSON line ({"url", "ca", "tenant", "tenants", "data_dir", "pid"}) once it accepts connections, and
 stops on SIGTERM (or SIGINT), saving its state to --state when given."""
 
 import argparse
@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 
-from .app import create
+from .app import create, dump_state
 from .throttling import DOCUMENTED_WINDOW_SECONDS
 
 
@@ -27,22 +27,28 @@ def main(argv=None):
                         help="enforce Intune's per-app and per-tenant Graph budgets (429 + Retry-After)")
     parser.add_argument("--throttle-window", type=float, default=float(DOCUMENTED_WINDOW_SECONDS),
                         help="seconds of lab clock per budget window (Intune's: 20); smaller scales time down")
+    parser.add_argument("--tenants", type=int, default=1,
+                        help="how many tenants the lab hosts, each with its own state (the seed's tenant first)")
     args = parser.parse_args(argv)
+    if args.tenants < 1:
+        parser.error("--tenants must be at least 1")
     data_dir = os.path.abspath(args.data_dir or tempfile.mkdtemp(prefix="graph-lab-"))
     server = create(data_dir, args.port, args.seed, args.state, args.page_size,
-                    {"throttle_budgets": args.throttle_budgets, "throttle_window": args.throttle_window})
+                    {"throttle_budgets": args.throttle_budgets, "throttle_window": args.throttle_window},
+                    tenants=args.tenants)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     serving.start()
     print(json.dumps({"url": server.lab.url, "ca": str(server.pki.ca_path), "tenant": server.lab.tenant_id,
+                      "tenants": list(server.tenants),
                       "data_dir": data_dir, "pid": os.getpid()}), flush=True)
     stop.wait()
     server.shutdown()
     if args.state:
-        with server.lab.lock:
-            server.lab.save(args.state)
+        with open(args.state, "w", encoding="utf-8") as handle:
+            json.dump(dump_state(server), handle)
     server.server_close()
     return 0
 

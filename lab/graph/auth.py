@@ -50,6 +50,7 @@ class Directory:
 
     def __init__(self, seed, pki):
         self.tenant_id = seed["tenant"]["id"]
+        self.domain = seed["tenant"].get("domain")
         self.pki = pki
         self.apps = {}
         for app in seed.get("apps", []):
@@ -143,7 +144,9 @@ class Directory:
         if app is None:
             raise TokenError(400, "unauthorized_client", 700016,
                              f"Application with identifier '{client_id}' was not found in the directory "
-                             f"'{self.tenant_id}'.")
+                             f"'{self.tenant_id}'. This can happen if the application has not been installed by "
+                             "the administrator of the tenant or consented to by any user in the tenant. You "
+                             "may have sent your authentication request to the wrong tenant.")
         if scopes != [".default"]:
             raise TokenError(400, "invalid_scope", 1002012, "The provided value for scope is not valid. Client "
                                                             "credential flows must have a scope value with "

@@ -11,12 +11,31 @@ class LabAdminError(Exception):
 
 
 class LabClient:
-    def __init__(self, url, ca):
+    """tenant: the id of the tenant whose state the calls act on (/_lab/tenants/{tenant}/...); None: the
+    lab's first tenant, the single-tenant lab's."""
+
+    def __init__(self, url, ca, tenant=None):
         self.url = url.rstrip("/")
+        self.ca, self.tenant = ca, tenant
         self._context = ssl.create_default_context(cafile=str(ca))
 
-    def _call(self, method, path, body=None):
+    def for_tenant(self, tenant):
+        """A LabClient whose calls act on that tenant of the lab."""
+        return LabClient(self.url, self.ca, tenant)
+
+    def tenants(self):
+        """[{"id", "domain"}] of every tenant the lab hosts, the first being the single-tenant lab's."""
+        return self._call("GET", "/_lab/tenants", scoped=False)["tenants"]
+
+    def add_tenant(self, apps=None):
+        """Host one more tenant (seeded like the first, with its own ids and domain); apps: the names of the
+        seed's apps it has (default all). Returns {"id", "domain", "apps"}."""
+        return self._call("POST", "/_lab/tenants", {} if apps is None else {"apps": list(apps)}, scoped=False)
+
+    def _call(self, method, path, body=None, scoped=True):
         data = None if body is None else json.dumps(body).encode()
+        if scoped and self.tenant is not None:
+            path = f"/_lab/tenants/{self.tenant}/" + path[len("/_lab/"):]
         request = urllib.request.Request(self.url + path, data=data, method=method,
                                          headers={"Content-Type": "application/json"})
         try:

@@ -1,5 +1,9 @@
-"""The HTTPS front: routes sign-in, admin (/_lab) and Graph requests, applies faults, the throttling
-budgets and permissions, writes Graph's headers and error shape, and logs Graph requests for tests."""
+"""The HTTPS front: routes sign-in, admin (/_lab) and Graph requests to the tenant they are for, applies faults,
+the throttling budgets and permissions, writes Graph's headers and error shape, and logs Graph requests for tests.
+
+A request is for the tenant Entra ID and Graph would act on: sign-in for the tenant in its path
+(/{tenant}/oauth2/v2.0/token), Graph for the tenant of its token (the `tid` claim), admin calls under
+/_lab/tenants/{tenant}/ for that tenant. Anything else is for the first tenant, which is the single-tenant lab."""
 
 import copy
 import datetime
@@ -13,7 +17,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import auth, schema
+from . import auth, jwt, schema
 from .core import WRITE_METHODS
 from .errors import GraphError
 from .odata import parse_query
@@ -36,7 +40,13 @@ class LabServer(ThreadingHTTPServer):
 
     def __init__(self, port, lab, directory, admin, ssl_context):
         self.lab, self.directory, self.admin, self.ssl_context = lab, directory, admin, ssl_context
+        self.tenants = {}            # tenant id -> app.Tenant, the first being the single-tenant lab's
+        self.add_tenant = None       # fn(body) -> Tenant, for POST /_lab/tenants (app.create sets it)
         super().__init__(("127.0.0.1", port), LabHandler)
+
+    def tenant(self, tenant_id):
+        """The Tenant the lab hosts under this id, or None."""
+        return self.tenants.get(tenant_id) if isinstance(tenant_id, str) else None
 
     def finish_request(self, request, client_address):
         # TLS handshake in the connection's own thread, so one slow client cannot stall accept().
@@ -58,6 +68,17 @@ class LabServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address):
         # Clients that hang up mid-response are normal under fault injection; stay quiet.
         pass
+
+
+def _token_tenant(authorization):
+    """The `tid` a bearer token claims, unverified: only to pick the tenant whose directory then verifies it."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    try:
+        return jwt.parse(token.strip())[1].get("tid")
+    except (jwt.JwtError, UnicodeDecodeError, ValueError):
+        return None
 
 
 def _now_http():
@@ -105,39 +126,74 @@ class LabHandler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path, raw_query = split.path, split.query
         raw_body = self._read_body()
-        base = self.server.lab.url
+        server = self.server
+        base = server.lab.url
         if path.startswith("/_lab/"):
-            status, body = self.server.admin.handle(self.command, path, raw_query, raw_body, self.client_address)
+            status, body = self._admin(path, raw_query, raw_body)
             self._send(status, body)
             return
-        fault = self.server.lab.take_fault(self.command, path)
+        segments = [s for s in path.split("/") if s]
+        sign_in = len(segments) > 1 and segments[0] not in GRAPH_VERSIONS and segments[1] in ("oauth2", "v2.0",
+                                                                                               "discovery")
+        # The tenant this request is for (an unknown one: the first tenant, whose directory refuses it).
+        tenant = server.tenant(segments[0] if sign_in else _token_tenant(self.headers.get("Authorization")))
+        if tenant is None or path == MANAGED_IDENTITY_PATH:
+            tenant = next(iter(server.tenants.values()))
+        self.lab, self.directory = tenant.lab, tenant.directory
+        fault = self.lab.take_fault(self.command, path)
         if fault is not None and fault.action == "latency":
             time.sleep(fault.latency_ms / 1000)
         if path == MANAGED_IDENTITY_PATH and self.command == "GET":
             self._managed_identity(raw_query, base)
             return
-        segments = [s for s in path.split("/") if s]
-        if len(segments) > 1 and segments[0] not in GRAPH_VERSIONS and segments[1] in ("oauth2", "v2.0",
-                                                                                      "discovery"):
+        if sign_in:
             self._sign_in(path, segments, raw_body, base, fault)
             return
         self._graph(path, raw_query, raw_body, segments, fault)
+
+    # --- admin ---------------------------------------------------------------------------------------
+    def _admin(self, path, raw_query, raw_body):
+        """/_lab/tenants lists (GET) or adds (POST) tenants; /_lab/tenants/{id}/<call> is <call> for that tenant;
+        any other /_lab/<call> is for the first tenant."""
+        server = self.server
+        if self.client_address[0] not in ("127.0.0.1", "::1"):
+            return 403, {"error": "the admin API answers loopback clients only"}
+        parts = path.rstrip("/").split("/")     # "", "_lab", "tenants", id, ...
+        if parts[2:3] != ["tenants"]:
+            return server.admin.handle(self.command, path, raw_query, raw_body, self.client_address)
+        if len(parts) == 3 and self.command == "GET":
+            return 200, {"tenants": [{"id": t.directory.tenant_id, "domain": t.directory.domain}
+                                     for t in server.tenants.values()]}
+        if len(parts) == 3 and self.command == "POST":
+            try:
+                body = json.loads(raw_body) if raw_body.strip() else {}
+                tenant = server.add_tenant(body)
+            except (ValueError, TypeError) as exc:
+                return 400, {"error": str(exc)}
+            return 200, {"id": tenant.directory.tenant_id, "domain": tenant.directory.domain,
+                         "apps": tenant.directory.describe_apps()}
+        tenant = server.tenant(parts[3]) if len(parts) > 4 else None
+        if tenant is None:
+            return 404, {"error": f"no tenant {parts[3]!r} in this lab" if len(parts) > 4
+                         else f"no admin endpoint {self.command} {path}"}
+        return tenant.admin.handle(self.command, "/_lab/" + "/".join(parts[4:]), raw_query, raw_body,
+                                   self.client_address)
 
     # --- managed identity ------------------------------------------------------------------------------
     def _managed_identity(self, raw_query, base):
         query = {name: values[-1] for name, values in parse_qs(raw_query).items()}
         try:
-            body = self.server.directory.managed_identity_token(query, self.headers.get("X-IDENTITY-HEADER"), base)
+            body = self.directory.managed_identity_token(query, self.headers.get("X-IDENTITY-HEADER"), base)
         except auth.TokenError as exc:
             self._send(exc.status, exc.body())
             return
-        with self.server.lab.lock:
-            self.server.lab.counts["token"] += 1
+        with self.lab.lock:
+            self.lab.counts["token"] += 1
         self._send(200, body, {"Cache-Control": "no-store"})
 
     # --- sign-in -------------------------------------------------------------------------------------
     def _sign_in(self, path, segments, raw_body, base, fault):
-        directory = self.server.directory
+        directory = self.directory
         if fault is not None and fault.action in ("status", "drop_before"):
             if fault.action == "drop_before":
                 self._drop()
@@ -160,8 +216,8 @@ class LabHandler(BaseHTTPRequestHandler):
             except auth.TokenError as exc:
                 self._send(exc.status, exc.body())
                 return
-            with self.server.lab.lock:
-                self.server.lab.counts["token"] += 1
+            with self.lab.lock:
+                self.lab.counts["token"] += 1
             if fault is not None and fault.action == "drop_after":
                 self._drop()
                 return
@@ -171,7 +227,7 @@ class LabHandler(BaseHTTPRequestHandler):
 
     # --- Graph ---------------------------------------------------------------------------------------
     def _graph(self, path, raw_query, raw_body, segments, fault):
-        lab = self.server.lab
+        lab = self.lab
         request_id = str(uuid.uuid4())
         client_request_id = self.headers.get("client-request-id") or request_id
         headers = {"request-id": request_id, "client-request-id": client_request_id,
@@ -226,11 +282,11 @@ class LabHandler(BaseHTTPRequestHandler):
                                          "client-request-id": client_request_id}}}
 
     def _handle_graph(self, path, raw_query, body, segments, entry):
-        lab = self.server.lab
+        lab = self.lab
         if not segments or segments[0] not in GRAPH_VERSIONS:
             raise GraphError(400, "BadRequest", f"Invalid version: {segments[0] if segments else ''}")
         version = segments[0]
-        principal = self.server.directory.authenticate(self.headers.get("Authorization"), lab.url)
+        principal = self.directory.authenticate(self.headers.get("Authorization"), lab.url)
         entry["app_id"], entry["token_kind"] = principal["app_id"], principal["kind"]
         with lab.lock:
             lab.tick()

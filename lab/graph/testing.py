@@ -23,12 +23,18 @@ class RunningLab:
     client: LabClient
     apps: dict          # name -> {"client_id", "secret", "cert_path", "roles"}
     process: subprocess.Popen
+    tenants: list = None  # ids of every tenant the lab hosts (--tenants N), `tenant` first
+
+    def client_for(self, tenant):
+        """The admin API of one tenant of the lab (LabClient.for_tenant)."""
+        return self.client.for_tenant(tenant)
 
 
 @contextmanager
 def running_lab(**cli_options):
     """Start `python -m lab.graph --port 0` with cli_options as flags (state="f" -> --state f,
-    page_size=5 -> --page-size 5, throttle_budgets=True -> --throttle-budgets) and yield a RunningLab.
+    page_size=5 -> --page-size 5, throttle_budgets=True -> --throttle-budgets, tenants=5 -> --tenants 5) and
+    yield a RunningLab.
     Stops it with SIGTERM on exit."""
     args = [sys.executable, "-m", "lab.graph", "--port", "0"]
     for name, value in cli_options.items():
@@ -44,7 +50,8 @@ def running_lab(**cli_options):
         info = json.loads(line)
         client = LabClient(info["url"], info["ca"])
         yield RunningLab(url=info["url"], ca=info["ca"], tenant=info["tenant"], data_dir=info["data_dir"],
-                         pid=info["pid"], client=client, apps=client.apps(), process=process)
+                         pid=info["pid"], client=client, apps=client.apps(), process=process,
+                         tenants=info["tenants"])
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
