@@ -41,9 +41,11 @@ options:
     description:
       - V(simple) binds with O(username) (a DN, V(user@domain) or V(DOMAIN\\user)) and O(password) over TLS.
       - V(kerberos) binds with SASL GSSAPI from the Kerberos ticket cache (run C(kinit) first, or set
-        E(KRB5CCNAME)); it needs the Python package C(gssapi). O(password) must not be set.
+        E(KRB5CCNAME)); it needs the Python package C(gssapi), which builds against the Kerberos headers.
+        O(password) must not be set.
       - V(ntlm) binds with NTLM as O(username) in the form V(DOMAIN\\user); it works against Windows AD
-        but cannot be tested against Samba, which lacks the bind that ldap3 uses for it.
+        but cannot be tested against Samba, which lacks the bind that ldap3 uses for it. It needs MD4,
+        which OpenSSL 3 leaves out; without it the task fails and says to install C(pycryptodome).
     type: str
     choices: [simple, kerberos, ntlm]
     default: simple
@@ -68,6 +70,7 @@ options:
 requirements:
   - ldap3
   - gssapi (only for O(auth=kerberos))
+  - pycryptodome (only for O(auth=ntlm) where OpenSSL has no MD4)
 """
 
     # The same options as one dict option, ldap, for modules that also take the Graph options (which have
@@ -115,9 +118,11 @@ options:
         description:
           - V(simple) binds with O(ldap.username) (a DN, V(user@domain) or V(DOMAIN\\user)) and O(ldap.password) over TLS.
           - V(kerberos) binds with SASL GSSAPI from the Kerberos ticket cache (run C(kinit) first, or set
-            E(KRB5CCNAME)); it needs the Python package C(gssapi). O(ldap.password) must not be set.
+            E(KRB5CCNAME)); it needs the Python package C(gssapi), which builds against the Kerberos headers.
+            O(ldap.password) must not be set.
           - V(ntlm) binds with NTLM as O(ldap.username) in the form V(DOMAIN\\user); it works against Windows AD
-            but cannot be tested against Samba, which lacks the bind that ldap3 uses for it.
+            but cannot be tested against Samba, which lacks the bind that ldap3 uses for it. It needs MD4,
+            which OpenSSL 3 leaves out; without it the task fails and says to install C(pycryptodome).
         type: str
         choices: [simple, kerberos, ntlm]
         default: simple
@@ -142,4 +147,5 @@ options:
 requirements:
   - ldap3
   - gssapi (only for O(ldap.auth=kerberos))
+  - pycryptodome (only for O(ldap.auth=ntlm) where OpenSSL has no MD4)
 """

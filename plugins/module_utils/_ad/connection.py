@@ -8,6 +8,7 @@ required, wrong credentials, server unreachable) instead of ldap3's raw exceptio
 
 from __future__ import annotations
 
+import hashlib
 import ssl
 
 try:
@@ -47,7 +48,8 @@ LDAP_CONNECTION_ARGUMENT_SPEC = dict(
 class LdapConnectionError(Exception):
     """Connecting or binding failed; reason is one of the REASONS keys, message says what to fix."""
 
-    REASONS = ("tls", "stronger_auth_required", "invalid_credentials", "unreachable", "bind_failed", "bad_options")
+    REASONS = ("tls", "stronger_auth_required", "invalid_credentials", "unreachable", "bind_failed", "bad_options",
+               "missing_dependency")
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)
@@ -86,6 +88,59 @@ def validate_connection_options(params: dict) -> None:
             raise LdapConnectionError("bad_options", f"{name} is {params.get(name)}; give a positive number of seconds.")
 
 
+# What to install for each optional authentication, named in the error (meta/ee-bindep.txt and
+# meta/ee-requirements.txt declare the same for execution environments).
+KERBEROS_INSTALL_HINT = (
+    "pip install gssapi on the host that runs the module; it has no wheel for Linux and builds with gcc and the "
+    "Kerberos headers (libkrb5-dev on Debian/Ubuntu, krb5-devel on RHEL/Fedora). In an execution environment add "
+    "meta/ee-requirements.txt and meta/ee-bindep.txt of this collection."
+)
+NTLM_INSTALL_HINT = (
+    "pip install pycryptodome on the host that runs the module (ldap3 falls back to it), or enable OpenSSL's legacy "
+    "provider. In an execution environment add meta/ee-requirements.txt of this collection."
+)
+# ldap3's NTLM takes a password of the form LMHASH:NTHASH (32 hex digits each) as the NT hash itself.
+_HASH_PAIR_LENGTHS = (32, 32)
+
+
+def md4_available() -> bool:
+    """Whether ldap3's NTLM can hash a password: it tries hashlib's MD4, then pycryptodome's."""
+    try:
+        hashlib.new("md4", b"")
+        return True
+    except ValueError:  # OpenSSL 3 without the legacy provider
+        pass
+    try:
+        from Crypto.Hash import MD4  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    except ImportError:
+        return False
+    return True
+
+
+def check_auth_dependencies(params: dict) -> None:
+    """Fail with what to install, before any connection, when auth needs a library this Python lacks.
+
+    ldap3 imports gssapi only while binding and hashes the NTLM password with MD4 only then; without
+    them the bind would end in an ImportError or a ValueError traceback.
+    """
+    if params["auth"] == "kerberos":
+        try:
+            import gssapi  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+        except ImportError:
+            raise LdapConnectionError(
+                "missing_dependency", "auth=kerberos needs the Python package gssapi: " + KERBEROS_INSTALL_HINT
+            ) from None
+    if params["auth"] == "ntlm" and not _is_hash_pair(params.get("password") or "") and not md4_available():
+        raise LdapConnectionError(
+            "missing_dependency",
+            "auth=ntlm needs the MD4 hash, which this Python's OpenSSL does not provide: " + NTLM_INSTALL_HINT,
+        )
+
+
+def _is_hash_pair(password: str) -> bool:
+    return tuple(len(part) for part in password.split(":")) == _HASH_PAIR_LENGTHS
+
+
 def connect(params: dict):
     """Bind to the first server in params['server'] that answers; return the bound ldap3 Connection.
 
@@ -93,15 +148,7 @@ def connect(params: dict):
     authentication refusal is the same on every DC of a domain, so it ends the attempt at once.
     """
     validate_connection_options(params)
-    if params["auth"] == "kerberos":
-        try:
-            import gssapi  # noqa: F401  ldap3 imports it lazily; check here to say what is missing
-        except ImportError:
-            raise LdapConnectionError(
-                "bad_options",
-                "auth=kerberos needs the Python package gssapi on the host that runs the module "
-                "(pip install gssapi; it builds against libkrb5-dev).",
-            ) from None
+    check_auth_dependencies(params)
     failures = []
     for host in (name.strip() for name in params["server"] if name.strip()):
         try:
