@@ -87,7 +87,7 @@ def azure_rm_injection(client, tenant, secret, subscription="", cloud_environmen
 
 def custom_injection(type_name, inputs, private_data_dir):
     """CredentialType.inject_credential for a custom type: (environment, extra ansible-playbook arguments)."""
-    injectors = yaml.safe_load((CREDENTIAL_TYPES / type_name / "injectors.yml").read_text())
+    injectors = yaml.safe_load((CREDENTIAL_TYPES / type_name / "injectors.yml").read_text(encoding="utf-8"))
     namespace = {name: value for name, value in inputs.items() if value}
     tower = namespace["tower"] = type("Tower", (), {})()
     sandbox = ImmutableSandboxedEnvironment()
@@ -95,7 +95,7 @@ def custom_injection(type_name, inputs, private_data_dir):
 
     def private_file(text, mode):
         handle, path = tempfile.mkstemp(dir=env_dir)
-        with os.fdopen(handle, "w") as file:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
         os.chmod(path, mode)
         return path
@@ -151,8 +151,8 @@ def assert_no_secret(runner, private_data_dir, secrets):
             assert secret not in text
 
 
-def test_a_job_with_awx_azure_credential_then_one_with_the_intune_credential_type(lab, tmp_path, requirements_collections,
-                                                                                   job_environment):  # pylint: disable=unused-argument
+def test_a_job_with_awx_azure_credential_then_one_with_the_intune_credential_type(
+        lab, tmp_path, requirements_collections, job_environment):  # pylint: disable=unused-argument
     admin, cert_app = lab.apps["lab-admin"], lab.apps["lab-cert"]
     awx_azure = azure_rm_injection(admin["client_id"], lab.tenant, admin["secret"], subscription="unused", cloud_environment="AzureCloud")
 
@@ -167,8 +167,8 @@ def test_a_job_with_awx_azure_credential_then_one_with_the_intune_credential_typ
 
     # The shipped Intune credential type holding a certificate (AWX writes the PEM to a file), and job tags as a
     # launch prompt gives them: step 5 (with the preflight, tagged always) finds its group as the first job left it.
-    pem = Path(cert_app["cert_path"]).read_text()
-    key_line = next(line for line in pem.splitlines()[1:] if "PRIVATE KEY" not in line and "CERTIFICATE" not in line)
+    pem = Path(cert_app["cert_path"]).read_text(encoding="utf-8")
+    key_line = pem.split("-----BEGIN PRIVATE KEY-----", 1)[1].split()[0]  # the first line of the private key
     intune = dict(tenant_id=lab.tenant, client_id=cert_app["client_id"], client_secret="", client_certificate=pem, cloud="public")
     lab.client.clear_log()
 
@@ -183,3 +183,26 @@ def test_a_job_with_awx_azure_credential_then_one_with_the_intune_credential_typ
     requests = lab.client.requests()
     assert requests and writes(requests) == [] and {entry["app_id"] for entry in requests} == {cert_app["client_id"]}
     assert_no_secret(second, second_dir, [key_line])
+
+
+def test_a_step_3_job_with_the_ad_delegate_credential_type(lab, ad, single_connector_msa, tmp_path, requirements_collections,
+                                                           job_environment):  # pylint: disable=unused-argument
+    ou = ad.make_ou()
+    usn = ad.usn_changed(ou)
+    admin, delegate = lab.apps["lab-admin"], ad.lab["delegate_user"]
+    intune = dict(tenant_id=lab.tenant, client_id=admin["client_id"], client_secret=admin["secret"])
+    # The DC's CA as a user pastes it into the credential; AWX writes it to a file the role's ca_path names.
+    directory = dict(ldap_server=ad.lab["host"], ldap_username=delegate["dn"], ldap_password=delegate["password"],
+                     ldap_ca_certificate=Path(ad.lab["ca_path"]).read_text(encoding="utf-8"))
+    extra_vars = dict(job_template_vars(lab), hybrid_join_domain_name="autopilot.test", hybrid_join_domain_join_ou=ou)
+
+    job, job_dir = run_job(tmp_path, requirements_collections,
+                           [lambda job_dir: custom_injection("intune_graph", intune, job_dir),
+                            lambda job_dir: custom_injection("ad_delegate", directory, job_dir)],
+                           extra_vars, job_tags="step3")
+
+    assert (job.status, job.rc) == ("successful", 0), job.stdout.read()
+    step3 = [e for e in job.events if e["event"] == "runner_on_ok" and "Delegate computer-object creation" in e["event_data"]["task"]]
+    assert len(step3) == 1 and step3[0]["event_data"]["res"]["changed"] is True, step3
+    assert ad.usn_changed(ou) != usn, "the OU's permissions were written"
+    assert_no_secret(job, job_dir, [delegate["password"], admin["secret"]])
