@@ -2,6 +2,9 @@
 
 ``make lab`` calls ``python -m lab run playbooks/hybrid_join.yml``: it starts the labs,
 runs the playbook twice and fails unless the second run reports changed=0 for every host.
+The Graph lab keeps the Autopilot pipeline's documented delays (minutes of lab time); while the
+role waits on them, this runner moves the lab clock to each moment the pipeline has work due, so
+the waits take seconds and every timestamp is one Intune could show.
 ``make integration`` calls ``python -m lab with-lab --integration-config FILE -- COMMAND``:
 it starts the labs, writes their connection details for ansible-test and runs COMMAND.
 The labs (lab/graph, lab/ad) live in the development checkout only; run this from its root.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import os
 import re
@@ -29,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from .graph.client import LabClient
+from .graph.client import LabAdminError, LabClient
 
 # The Graph lab's built-in app registration (lab/graph); throwaway values valid only for the lab.
 LAB_TENANT_ID = "7e1ab000-0000-4000-8000-000000000001"
@@ -49,14 +53,16 @@ CHECKOUT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DEVICES_CSV = CHECKOUT_ROOT / "lab" / "sample-devices.csv"
 SAMPLE_DEVICE_USERS = [{"serial_number": "LABPC0001", "assigned_user": "alice@lab.example",
                         "assigned_user_display_name": "Alice (lab)"}]
-# The Autopilot pipeline's minutes (import, sync, Entra device, group membership) played in seconds
-# (lab/graph/resources/timeline.py), so the main job's import and the wait for the group stay short.
 # The role's readiness report (roles/hybrid_join/tasks/report.yml) outlives the labs' temporary directory
 # here; tests/output is gitignored.
 LAB_REPORT_DIR = CHECKOUT_ROOT / "tests" / "output" / "lab-report"
-MAIN_JOB_DELAY_SCALE = 0.02
 GROUP_WAIT_SECONDS = 120
 READINESS_WAIT_SECONDS = 300
+# The role's tasks that wait on Intune's background work: step 4's import and sync, step 10's wait for ready
+# (step 9 names registered devices and waits on nothing; the lab clock runs as real time outside these).
+WAITING_MODULES = {"step4.yml": "intune.autopilot.autopilot_device", "step10.yml": "intune.autopilot.autopilot_device_info"}
+# How often the clock advancer looks for due work while the role waits (real seconds).
+ADVANCE_POLL_SECONDS = 0.2
 
 RECAP_HOST_LINE = re.compile(r"^(?P<host>\S+)\s*:\s*(?P<counts>(?:\w+=\d+\s*)+)$")
 CHANGED_RESULT_LINE = re.compile(r"^changed: \[(?P<host>[^\]]+)\]")
@@ -227,7 +233,7 @@ def playbook_extra_vars(graph_details: dict, ad_details: dict | None) -> dict:
         "hybrid_join_delegated_auth": delegated_auth(graph_details),
         "hybrid_join_device_csv_files": [str(SAMPLE_DEVICES_CSV)],
         "hybrid_join_device_users": SAMPLE_DEVICE_USERS,
-        # Step 10 waits until the sample devices are ready, on the lab's quickened clock.
+        # Step 10 waits until the sample devices are ready (the lab clock is moved on meanwhile).
         "hybrid_join_readiness_wait_for": "ready",
         "hybrid_join_readiness_wait_timeout": READINESS_WAIT_SECONDS,
         "hybrid_join_report_dir": str(LAB_REPORT_DIR),
@@ -287,8 +293,9 @@ def changed_tasks(output: str) -> list[str]:
     return changed
 
 
-def run_playbook(playbook: str, extra_vars_file: Path) -> str:
-    """Run ansible-playbook, echoing its output; return the output; raise when it fails."""
+def run_playbook(playbook: str, extra_vars_file: Path, on_task=None) -> str:
+    """Run ansible-playbook, echoing its output; return the output; raise when it fails.
+    on_task(name) is called as each task starts, with the name its header shows."""
     command = [str(Path(sys.executable).parent / "ansible-playbook"), playbook, "-e", "@%s" % extra_vars_file]
     print("$ " + " ".join(command), flush=True)
     # Default callback and no colour: the recap and 'changed:' lines are what we check. The play
@@ -301,6 +308,9 @@ def run_playbook(playbook: str, extra_vars_file: Path) -> str:
         for line in process.stdout:
             print(line, end="", flush=True)
             lines.append(line)
+            header = TASK_HEADER_LINE.match(line.rstrip("\n"))
+            if header and on_task:
+                on_task(header["task"])
     output = "".join(lines)
     if process.returncode != 0:
         raise LabError("%s failed (exit %s)" % (playbook, process.returncode))
@@ -354,12 +364,19 @@ def command_playbook(arguments: argparse.Namespace) -> int:
             extra_vars_file = Path(work_dir) / "extra-vars.json"
             write_private(extra_vars_file, json.dumps(playbook_extra_vars(graph_details, ad_details), indent=2))
             graph = LabClient(graph_details["url"], graph_details["ca"])
-            graph.config(delay_scale=MAIN_JOB_DELAY_SCALE)
-            print("\n== First run: creates the configuration", flush=True)
-            run_playbook(arguments.playbook, extra_vars_file)
-            show_sample_devices_in_group(graph, graph_details["ca"], role_default("hybrid_join_device_group"))
-            print("\n== Second run: must change nothing", flush=True)
-            check_idempotent(run_playbook(arguments.playbook, extra_vars_file))
+            waits = waiting_tasks()
+            with ClockAdvancer(graph) as advancer:
+                def on_task(name):
+                    advancer.set_active(name.rpartition(" : ")[2] in waits)
+
+                print("\n== First run: creates the configuration", flush=True)
+                run_playbook(arguments.playbook, extra_vars_file, on_task)
+                advancer.set_active(True)
+                show_sample_devices_in_group(graph, graph_details["ca"], role_default("hybrid_join_device_group"))
+                advancer.set_active(False)
+                print("\n== Second run: must change nothing", flush=True)
+                check_idempotent(run_playbook(arguments.playbook, extra_vars_file, on_task))
+            print("\nWhile the role waited, the lab clock was moved %d min ahead of real time." % round(advancer.advanced / 60))
     print("\nBoth runs passed; the second reported changed=0.\n")
     reports = sorted(LAB_REPORT_DIR.glob("*.html"))
     for report in reports:
@@ -368,6 +385,81 @@ def command_playbook(arguments: argparse.Namespace) -> int:
         print("No readiness report was written to %s.\n" % LAB_REPORT_DIR)
     print(REAL_TENANT_HINT.format(playbook=arguments.playbook))
     return 0
+
+
+def waiting_tasks() -> set[str]:
+    """Names of the role's tasks that wait on Intune's background work."""
+    def tasks(entries):
+        for task in entries or []:
+            yield task
+            for section in ("block", "rescue", "always"):
+                yield from tasks(task.get(section))
+
+    task_files = CHECKOUT_ROOT / "roles" / "hybrid_join" / "tasks"
+    return {task["name"] for file_name, module in WAITING_MODULES.items()
+            for task in tasks(yaml.safe_load((task_files / file_name).read_text(encoding="utf-8"))) if module in task}
+
+
+def lab_time(timestamp: str) -> float:
+    return datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def next_due(state: dict, now: float) -> float | None:
+    """The earliest lab time after `now` at which the Graph lab has work due: the Autopilot pipeline keeps
+    each pending stage's due time (lab seconds) on its object as a private `_...At` field
+    (lab/graph/resources/timeline.py)."""
+    return min((value for objects in state.values() for obj in objects for key, value in obj.items()
+                if key.startswith("_") and key.endswith("At") and isinstance(value, (int, float)) and value > now),
+               default=None)
+
+
+class ClockAdvancer:
+    """While active, moves the Graph lab's clock to the next moment its Autopilot pipeline has work due, in
+    the background: the product keeps polling in real time and sees each stage happen at the lab time
+    Intune's delays put it. A stage that follows another is scheduled when the lab next serves a request
+    (the product's next poll), so the waits still poll and a chain plays in a few polls."""
+
+    def __init__(self, graph: LabClient) -> None:
+        self.graph = graph
+        self.advanced = 0.0   # lab seconds moved ahead of real time
+        self.error: Exception | None = None
+        self._active = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "ClockAdvancer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type, *_exc) -> None:
+        self._stopped.set()
+        self._thread.join()
+        if self.error is not None and exc_type is None:
+            # Without it the role's waits would have run out on a still clock: say why, not "not ready".
+            raise LabError("moving the Graph lab's clock failed: %s" % self.error) from self.error
+
+    def set_active(self, active: bool) -> None:
+        if active:
+            self._active.set()
+        else:
+            self._active.clear()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(ADVANCE_POLL_SECONDS):
+            if self._active.is_set():
+                try:
+                    self.step()
+                except (OSError, LabAdminError, ValueError) as error:
+                    self.error = error
+                    return
+
+    def step(self) -> None:
+        """Move the clock to the next due moment, if the lab has one."""
+        now = lab_time(self.graph.advance_clock(0)["now"])
+        due = next_due(self.graph.state(), now)
+        if due is not None:
+            self.graph.advance_clock(due - now)
+            self.advanced += due - now
 
 
 def sample_serials() -> list[str]:

@@ -1,13 +1,18 @@
 """lab/run.py (python -m lab): the recap check behind `make lab`, fed by real ansible-playbook runs."""
 
 import json
+import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from lab import run as run_against_lab
+from lab.graph.resources.timeline import DELAYS
+from lab.graph.testing import running_lab
 
 CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,10 +36,10 @@ def fixture_playbook_run(tmp_path):
     playbook = tmp_path / "play.yml"
     playbook.write_text(PLAYBOOK)
 
-    def run(**extra_vars):
+    def run(on_task=None, **extra_vars):
         extra_vars_file = tmp_path / "vars.json"
         extra_vars_file.write_text(json.dumps(dict(extra_vars, ansible_python_interpreter=sys.executable)))
-        return run_against_lab.run_playbook(str(playbook), extra_vars_file)
+        return run_against_lab.run_playbook(str(playbook), extra_vars_file, on_task)
 
     return run
 
@@ -117,3 +122,41 @@ def test_python_dash_m_lab_offers_both_commands(name):
     with_lab = subprocess.run([sys.executable, "-m", "lab", "with-lab", "--help"], cwd=CHECKOUT_ROOT,
                               capture_output=True, text=True, check=False)
     assert "--integration-config" in with_lab.stdout
+
+
+def test_the_role_tasks_that_wait_on_intune_are_those_the_clock_is_moved_for():
+    waits = run_against_lab.waiting_tasks()
+
+    assert {"Register the Autopilot devices by hardware hash, then sync Autopilot", "Is each device ready to deploy?"} <= waits
+    assert "Dynamic security group of the Autopilot devices, the assignment target of steps 6 to 8" not in waits
+    assert "Assign users to registered Autopilot devices" not in waits   # step 9 waits on nothing
+
+
+def test_each_task_is_named_to_the_caller_as_it_starts(playbook_run):
+    started = []
+
+    playbook_run(on_task=started.append)
+
+    assert started == ["Pretend to write", "Only read"]
+
+
+def test_the_clock_moves_to_each_due_stage_of_an_import_and_no_further():
+    with running_lab() as lab:
+        token = lab.client.mint_token(app=lab.apps["lab-admin"]["client_id"])
+        graph = httpx.Client(base_url=lab.url, verify=ssl.create_default_context(cafile=lab.ca),
+                             headers={"Authorization": "Bearer " + token}, timeout=30)
+        rows = graph.post("/beta/deviceManagement/importedWindowsAutopilotDeviceIdentities/import", json={
+            "importedWindowsAutopilotDeviceIdentities": [{"serialNumber": "CLOCK-1", "hardwareIdentifier": "AQ" * 300}]})
+        (row,) = rows.json()["value"]
+        advancer = run_against_lab.ClockAdvancer(lab.client)
+        started = time.monotonic()
+
+        advancer.step()   # to pending
+        advancer.step()   # to processed
+        advancer.step()   # nothing due: the clock stays
+
+        state = graph.get("/beta/deviceManagement/importedWindowsAutopilotDeviceIdentities/" + row["id"]).json()["state"]
+        assert state["deviceImportStatus"] == "complete"
+        # The documented delay in lab time, not in real time.
+        assert DELAYS["import_done"] - 1 <= advancer.advanced + (time.monotonic() - started) <= DELAYS["import_done"] + 1
+        assert time.monotonic() - started < DELAYS["import_done"] / 10
