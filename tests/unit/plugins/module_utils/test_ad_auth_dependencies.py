@@ -70,14 +70,16 @@ def ntlm_params(password="Passw0rd!"):
     return params(auth="ntlm", username="CONTOSO\\svc-ou-admin", password=password)
 
 
-def test_without_md4_ldap3_itself_would_fail_with_a_bare_valueerror(no_md4):
+@pytest.mark.usefixtures("no_md4")
+def test_without_md4_ldap3_itself_would_fail_with_a_bare_valueerror():
     # Why the check exists: this is what the bind would raise mid-connection.
     with pytest.raises(ValueError, match=OPENSSL3_MD4_ERROR):
         NtlmClient("CONTOSO", "svc-ou-admin", "Passw0rd!").ntowf_v2()
     assert md4_available() is False
 
 
-def test_ntlm_without_md4_fails_before_connecting_and_names_what_to_install(no_md4, no_network):
+@pytest.mark.usefixtures("no_md4", "no_network")
+def test_ntlm_without_md4_fails_before_connecting_and_names_what_to_install():
     with pytest.raises(LdapConnectionError) as raised:
         connect(ntlm_params())
     assert raised.value.reason == "missing_dependency"
@@ -86,7 +88,8 @@ def test_ntlm_without_md4_fails_before_connecting_and_names_what_to_install(no_m
     assert "Passw0rd!" not in raised.value.message
 
 
-def test_pycryptodome_is_enough_for_ntlm_as_it_is_for_ldap3(no_md4, monkeypatch):
+@pytest.mark.usefixtures("no_md4")
+def test_pycryptodome_is_enough_for_ntlm_as_it_is_for_ldap3(monkeypatch):
     for name, module in fake_pycryptodome_md4().items():
         monkeypatch.setitem(sys.modules, name, module)
     assert md4_available() is True
@@ -94,14 +97,16 @@ def test_pycryptodome_is_enough_for_ntlm_as_it_is_for_ldap3(no_md4, monkeypatch)
     ldap_connection.check_auth_dependencies(ntlm_params())
 
 
-def test_an_nt_hash_password_needs_no_md4(no_md4):
+@pytest.mark.usefixtures("no_md4")
+def test_an_nt_hash_password_needs_no_md4():
     # ldap3 uses LMHASH:NTHASH as the hash itself and never calls MD4 for it.
     hash_pair = "aad3b435b51404eeaad3b435b51404ee:8846f7eaee8fb117ad06bdd830b7586c"
     NtlmClient("CONTOSO", "svc-ou-admin", hash_pair).ntowf_v2()
     ldap_connection.check_auth_dependencies(ntlm_params(password=hash_pair))
 
 
-def test_kerberos_without_gssapi_fails_before_connecting_and_names_what_to_install(monkeypatch, no_network):
+@pytest.mark.usefixtures("no_network")
+def test_kerberos_without_gssapi_fails_before_connecting_and_names_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "gssapi", None)
     with pytest.raises(LdapConnectionError) as raised:
         connect(params(auth="kerberos"))
@@ -116,6 +121,7 @@ def test_kerberos_with_gssapi_goes_on_to_connect(monkeypatch):
     ldap_connection.check_auth_dependencies(params(auth="kerberos"))
 
 
-def test_simple_bind_needs_neither(monkeypatch, no_md4):
+@pytest.mark.usefixtures("no_md4")
+def test_simple_bind_needs_neither(monkeypatch):
     monkeypatch.setitem(sys.modules, "gssapi", None)
     ldap_connection.check_auth_dependencies(params(auth="simple", username="svc@contoso.com", password="x"))
