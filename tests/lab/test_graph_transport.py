@@ -11,6 +11,9 @@ server (a plain-HTTP endpoint, slow answers, links to elsewhere), a small local 
 from __future__ import annotations
 
 import email.utils
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -293,3 +296,22 @@ def test_a_next_link_that_comes_back_ends_the_listing(lab, token, local_server):
         client_for(lab, token, RecordingSleep(), endpoint=server.url).list("items")
     assert "paging does not end" in str(caught.value)
     assert len(server.requests) == 2
+
+
+def test_importing_the_transport_leaves_out_httpx_command_line_client():
+    # httpx's __init__ imports httpx._main, which imports rich, click and pygments when they are installed: CPU every
+    # module run would pay for a client it never calls (bench/role_bench.py). The transport keeps it out and leaves
+    # the import system as it found it, so httpx._main can still be imported by whoever wants it.
+    code = ("import sys\n"
+            "from ansible_collections.intune.autopilot.plugins.module_utils._graph import transport\n"
+            "assert transport.httpx is not None, transport.HTTPX_IMPORT_ERROR\n"
+            "print(sorted(m for m in sys.modules if m == 'httpx._main' or m.split('.')[0] in ('rich', 'click', 'pygments')))\n"
+            "print(transport.httpx.main.__module__)\n"
+            "import httpx._main\n"
+            "print(httpx._main.__name__)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
+    completed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    imported, main_module, cli = completed.stdout.splitlines() if completed.returncode == 0 else (completed.stderr, None, None)
+    assert imported == "[]", "imported with the transport: %s" % imported
+    assert main_module == "httpx", "httpx's stub main, not its command-line client"
+    assert cli == "httpx._main", "httpx._main imports normally afterwards (no None left in sys.modules)"

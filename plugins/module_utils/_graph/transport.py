@@ -38,11 +38,20 @@ import email.utils
 import random
 import re
 import ssl
+import sys
 import time
 import traceback
 import uuid
 from urllib.parse import urlsplit
 
+# httpx's package imports its command-line client (httpx._main), and that imports rich, click and pygments
+# whenever they are installed (httpx[cli], or any tool that pulls them in): measured, more CPU than the rest of
+# httpx, paid by every module run for a client the modules never call. A None in sys.modules makes that one
+# import fail, httpx then defines its stub `main`, and the entry is removed again so nothing else is affected.
+HTTPX_CLI = "httpx._main"
+_skip_httpx_cli = "httpx" not in sys.modules and HTTPX_CLI not in sys.modules
+if _skip_httpx_cli:
+    sys.modules[HTTPX_CLI] = None
 try:
     import httpx
 except ImportError:  # the base module reports it through missing_required_lib
@@ -50,6 +59,9 @@ except ImportError:  # the base module reports it through missing_required_lib
     HTTPX_IMPORT_ERROR = traceback.format_exc()
 else:
     HTTPX_IMPORT_ERROR = None
+finally:
+    if _skip_httpx_cli and HTTPX_CLI in sys.modules and sys.modules[HTTPX_CLI] is None:
+        del sys.modules[HTTPX_CLI]
 
 USER_AGENT = "intune.autopilot/0.1.0"
 RETRYABLE_STATUS = (502, 503, 504)
