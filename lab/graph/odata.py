@@ -143,6 +143,9 @@ class _FilterParser:
             raise self.error(f"Invalid filter clause: operator '{op}' is not supported.")
         self.check(prop, op)
         expected = _fold(self.literal())
+        if op == "eq" and isinstance(expected, str):
+            # The common look-up by name, spelt out: it runs once per object of the collection.
+            return lambda o: isinstance(value := o.get(prop), str) and value.lower() == expected
         if op == "eq":
             return lambda o: _fold(o.get(prop)) == expected
         return lambda o: _fold(o.get(prop)) != expected

@@ -3,12 +3,40 @@ registers the standard list/get/create/update/delete routes of one Graph collect
 paging, query options, body validation and error codes."""
 
 import copy
+import functools
 from dataclasses import dataclass, field, replace
 
 from .. import schema
 from ..core import Permission, new_id
 from ..errors import GraphError
 from ..odata import QuerySupport, decode_skiptoken, next_link, parse_filter
+
+
+# The schema is fixed once imported, so what a listing asks of it per object is answered once per type and
+# version: at thousands of objects per collection these lookups were most of a page's time (README, "What the
+# lab costs").
+@functools.lru_cache(maxsize=None)
+def listed_in(type_name, version):
+    """Whether objects of this type ('#microsoft.graph.x' or 'x') exist in this API version."""
+    return schema.SCHEMA[schema.short_name(type_name)].in_version(version)
+
+
+@functools.lru_cache(maxsize=None)
+def properties(type_name, version):
+    """schema.properties ('#microsoft.graph.x' or 'x'), once per type and version; callers only read the dict."""
+    return schema.properties(schema.short_name(type_name), version)
+
+
+@functools.lru_cache(maxsize=None)
+def selectable(type_name, version):
+    """The properties $select may name on a collection of type_name: those of the type and its derived types."""
+    return frozenset(name for derived in schema.SCHEMA if schema.is_derived(derived, type_name)
+                     for name in properties(derived, version))
+
+
+def copied(value):
+    """A value as handed out: containers copied (a caller must not alter the store), scalars as they are."""
+    return value if value is None or isinstance(value, (str, int, float, bool)) else copy.deepcopy(value)
 
 
 @dataclass
@@ -177,10 +205,17 @@ class CollectionSpec:
     def type_of(self, obj):
         return schema.short_name(obj["@odata.type"]) if self.polymorphic else self.type_name
 
+    def stored_type(self, obj):
+        """The object's type as stored ('#microsoft.graph.x' when polymorphic), for the cached lookups above."""
+        return obj["@odata.type"] if self.polymorphic else self.type_name
+
+    def in_version(self, obj, version):
+        return listed_in(self.stored_type(obj), version)
+
     def find(self, req, obj_id=None):
         obj_id = obj_id or req.params["id"]
         obj = req.lab.get(self.key, obj_id)
-        if obj is None or not schema.SCHEMA[self.type_of(obj)].in_version(req.version):
+        if obj is None or not self.in_version(obj, req.version):
             raise self.missing(obj_id)
         return obj
 
@@ -194,14 +229,13 @@ class CollectionSpec:
             raise self.bad(str(exc)) from None
 
     def render(self, req, obj, select=None, expand=()):
-        type_name = self.type_of(obj)
-        props = schema.properties(type_name, req.version)
+        props = properties(self.stored_type(obj), req.version)
         out = {}
         if self.polymorphic:
             out["@odata.type"] = obj["@odata.type"]
         for name, value in obj.items():
             if name in props and (select is None or name in select or name == "id"):
-                out[name] = copy.deepcopy(value)
+                out[name] = copied(value)
         for nav in expand:
             out[nav] = self.expanders[nav](req, obj)
         return out
@@ -223,10 +257,7 @@ class CollectionSpec:
             if not self.query.select:
                 raise self.bad("Query option '$select' is not supported on this resource.")
             select = {s.strip() for s in req.query["$select"].split(",") if s.strip()}
-            known = set()
-            for type_name in schema.SCHEMA:
-                if schema.is_derived(type_name, self.type_name):
-                    known |= set(schema.properties(type_name, req.version))
+            known = selectable(self.type_name, req.version)
             for name in select:
                 if name not in known:
                     raise self.bad(f"Could not find a property named '{name}' on type "
@@ -243,10 +274,14 @@ class CollectionSpec:
     # --- handlers ------------------------------------------------------------------------------------
     def list(self, req):
         select, expand = self._query_options(req, listing=True)
-        items = [o for o in req.lab.all(self.key) if schema.SCHEMA[self.type_of(o)].in_version(req.version)]
-        if "$filter" in req.query:
-            predicate = parse_filter(req.query["$filter"], self.query.filter, self.bad)
+        predicate = parse_filter(req.query["$filter"], self.query.filter, self.bad) if "$filter" in req.query else None
+        items = req.lab.all(self.key)
+        if predicate is not None:
             items = [o for o in items if predicate(o)]
+        if self.polymorphic:
+            items = [o for o in items if listed_in(o["@odata.type"], req.version)]
+        elif not listed_in(self.type_name, req.version):
+            items = []
         page_size = req.lab.config["page_size"]
         if "$top" in req.query:
             top = req.query["$top"]
@@ -389,8 +424,8 @@ def normalise_target(target):
 
 def render_assignment(req, assignment):
     type_name = schema.short_name(assignment["@odata.type"])
-    out = {k: copy.deepcopy(v) for k, v in assignment.items()
-           if k == "@odata.type" or k in schema.properties(type_name, req.version)}
+    props = properties(type_name, req.version)
+    out = {k: copied(v) for k, v in assignment.items() if k == "@odata.type" or k in props}
     if req.version != schema.BETA:
         target_type = schema.short_name(out["target"]["@odata.type"])
         out["target"] = schema.project(out["target"], target_type, req.version)
