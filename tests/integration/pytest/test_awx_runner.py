@@ -32,6 +32,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from harness import REPO, writes
 
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import ENV_FALLBACKS
+
 ansible_runner = pytest.importorskip("ansible_runner")
 
 BIN = Path(sys.executable).parent
@@ -39,15 +41,12 @@ CREDENTIAL_TYPES = REPO / "extensions" / "awx" / "credential_types"
 # Any JSON Web Token, which is what every Graph access token is.
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
 DEVICE_GROUP = "Autopilot-HAADJ-Devices"
-# The job template's own variables: the tenant's settings, and for the lab its endpoints (no secret among them).
-# The AZURE_* variables every test here clears, whoever set them.
-AZURE_VARIABLES = ("AZURE_TENANT_ID", "AZURE_TENANT", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SECRET",
-                   "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_X509_CERTIFICATE_PATH", "AZURE_CLIENT_CERTIFICATE_PASSWORD",
-                   "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_USERNAME", "AZURE_AD_USER",
-                   "AZURE_PASSWORD", "AZURE_CLOUD_ENVIRONMENT", "AZURE_SUBSCRIPTION_ID")
+# Every variable the Graph modules read, cleared so that only what a job's credential injects is there.
+AZURE_VARIABLES = {name for names in ENV_FALLBACKS.values() for name in names}
 
 
 def job_template_vars(lab):
+    """The job template's own variables: the tenant's settings and, for the lab, its endpoints (no secret)."""
     return dict(hybrid_join_domain_name="lab.example", hybrid_join_domain_join_ou="OU=Autopilot,DC=lab,DC=example",
                 hybrid_join_graph_auth=dict(graph_endpoint=lab.url, authority_host=lab.url, ca_path=lab.ca))
 
@@ -151,8 +150,8 @@ def assert_no_secret(runner, private_data_dir, secrets):
             assert secret not in text
 
 
-def test_a_job_with_awx_azure_credential_then_one_with_the_intune_credential_type(
-        lab, tmp_path, requirements_collections, job_environment):  # pylint: disable=unused-argument
+@pytest.mark.usefixtures("job_environment")
+def test_a_job_with_awx_azure_credential_then_one_with_the_intune_credential_type(lab, tmp_path, requirements_collections):
     admin, cert_app = lab.apps["lab-admin"], lab.apps["lab-cert"]
     awx_azure = azure_rm_injection(admin["client_id"], lab.tenant, admin["secret"], subscription="unused", cloud_environment="AzureCloud")
 
@@ -185,8 +184,8 @@ def test_a_job_with_awx_azure_credential_then_one_with_the_intune_credential_typ
     assert_no_secret(second, second_dir, [key_line])
 
 
-def test_a_step_3_job_with_the_ad_delegate_credential_type(lab, ad, single_connector_msa, tmp_path, requirements_collections,
-                                                           job_environment):  # pylint: disable=unused-argument
+@pytest.mark.usefixtures("job_environment", "single_connector_msa")  # step 3 discovers the one msaODJ account
+def test_a_step_3_job_with_the_ad_delegate_credential_type(lab, ad, tmp_path, requirements_collections):
     ou = ad.make_ou()
     usn = ad.usn_changed(ou)
     admin, delegate = lab.apps["lab-admin"], ad.lab["delegate_user"]
