@@ -68,7 +68,7 @@ def test_an_empty_variable_counts_as_unset(monkeypatch):
 
 
 def test_an_empty_awx_secret_leaves_no_credential_and_the_message_names_both_sets(monkeypatch):
-    set_environment(monkeypatch, **dict(AWX_SERVICE_PRINCIPAL, AZURE_SECRET=""))
+    set_environment(monkeypatch, **{**AWX_SERVICE_PRINCIPAL, "AZURE_SECRET": ""})
     monkeypatch.setenv("PATH", "")  # no az CLI to fall back on
     with pytest.raises(AuthError) as refused:
         resolve_auth_source(validated_auth_options({}))
