@@ -129,11 +129,21 @@ EXAMPLES = r"""
     principal: msaODJ12345$
     state: absent
 
-- name: Use a Kerberos ticket (kinit svc-ou-admin@CONTOSO.COM beforehand)
+- name: Use a Kerberos ticket (kinit svc-ou-admin@CONTOSO.COM beforehand; needs the Python package gssapi)
   intune.autopilot.ou_account_limit:
     server: [dc01.contoso.com]
     auth: kerberos
     ou: ["OU=Autopilot,DC=contoso,DC=com"]  # quoted: unquoted, YAML would read three entries
+
+- name: Bind with NTLM (needs MD4; where OpenSSL 3 lacks it, pip install pycryptodome)
+  intune.autopilot.ou_account_limit:
+    server: [dc01.contoso.com]
+    ca_path: /etc/pki/contoso-root-ca.pem
+    auth: ntlm
+    username: CONTOSO\svc-ou-admin
+    password: "{{ ou_admin_password }}"
+    ou:
+      - OU=Autopilot,DC=contoso,DC=com
 """
 
 RETURN = r"""

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-pytest.importorskip("ansible_builder")
-from bindep.depends import Depends  # noqa: E402  pylint: disable=wrong-import-position
-from packaging.requirements import Requirement  # noqa: E402  pylint: disable=wrong-import-position
+# bindep comes with ansible-builder (test-requirements.txt), which the fixtures run.
+from bindep.depends import Depends
+from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
