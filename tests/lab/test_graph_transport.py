@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import email.utils
 import os
+import re
 import subprocess
 import sys
 import time
 
 import pytest
 from local_http import local_server  # noqa: F401  pylint: disable=unused-import
+from module_runner import graph_auth, run_module
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import acquire_token
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import (
@@ -28,6 +30,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport 
     TokenRejected,
     WriteOutcomeUnknown,
     origin,
+    required_permission,
 )
 
 GROUPS = "/v1.0/groups"
@@ -315,3 +318,68 @@ def test_importing_the_transport_leaves_out_httpx_command_line_client():
     assert imported == "[]", "imported with the transport: %s" % imported
     assert main_module == "httpx", "httpx's stub main, not its command-line client"
     assert cli == "httpx._main", "httpx._main imports normally afterwards (no None left in sys.modules)"
+
+
+def test_every_lab_route_maps_to_a_permission_the_lab_accepts_for_it():
+    # The lab enforces each route's permission with its source (lab/graph/permissions.py); Graph's 403 does not name
+    # it, so the transport's table does. Any route whose named permissions the lab would refuse is a wrong hint.
+    from lab.graph.app import build_registry  # pylint: disable=import-outside-toplevel
+
+    wrong = []
+    for route in build_registry().routes:
+        path = "/%s/%s" % (route.versions[0], "/".join("x" if segment.startswith("{") else segment for segment in route.segments))
+        named = set(re.findall(r"\b[A-Z][A-Za-z]+(?:\.[A-Za-z]+)+", required_permission(route.method, path) or ""))
+        if not named & set(route.permission.any_of) or route.permission.delegated_only != ("delegated only" in required_permission(route.method, path)):
+            wrong.append((route.method, path, required_permission(route.method, path), route.permission))
+    assert wrong == []
+
+
+def test_a_403_names_the_permission_the_request_needs(lab, graph_lab):
+    reader = graph_lab.apps["lab-reader"]
+    token = acquire_token(dict(tenant_id=graph_lab.tenant, client_id=reader["client_id"], client_secret=reader["secret"],
+                               graph_endpoint=graph_lab.url, authority_host=graph_lab.url, ca_path=graph_lab.ca))[0]
+    client = client_for(lab, token, RecordingSleep())
+    with pytest.raises(GraphError) as caught:
+        client.request("POST", "groups", api="v1.0", body=new_group("Refused"))
+    assert caught.value.status == 403 and caught.value.permission == "Group.Create (or Group.ReadWrite.All)"
+    assert "needs the Graph permission Group.Create (or Group.ReadWrite.All)" in str(caught.value)
+    assert caught.value.details()["required_permission"] == caught.value.permission
+    with pytest.raises(GraphError) as caught:
+        client.request("PATCH", "deviceManagement/deviceConfigurations/7e1ab000-0000-4000-8000-00000000c001", body={"description": "x"})
+    # The lab, like Graph, checks the permission before looking the object up.
+    assert caught.value.status == 403 and caught.value.permission == "DeviceManagementConfiguration.ReadWrite.All"
+    assert token not in str(caught.value)
+    assert [entry["status"] for entry in logged(lab, "POST", GROUPS)] == [403], "refused once, not retried"
+
+
+def test_an_unverifiable_certificate_fails_at_once_and_points_to_ca_path(lab, token):
+    sleep = RecordingSleep()
+    client = GraphClient(lab.url, lambda: token, sleep=sleep, clock=sleep.clock)   # the lab's private CA not given
+    with pytest.raises(GraphError) as caught:
+        client.list("groups", api="v1.0")
+    message = str(caught.value)
+    assert not isinstance(caught.value, GraphThrottled), "a certificate failure is not retried"
+    assert "could not be verified" in message and "set ca_path to its CA certificate" in message, message
+    assert "system's (certifi's) CA certificates" in message
+    assert sleep.waits == [] and lab.client.requests() == []
+
+
+def test_waits_on_throttling_are_summed_up_for_the_task(lab, token):
+    lab.client.fault(method="GET", path="^/v1.0/groups$", count=2, action="status", status=429, retry_after="3")
+    lab.client.fault(method="GET", path="^/v1.0/devices$", count=1, action="status", status=503)
+    client = client_for(lab, token, RecordingSleep())
+    assert client.waits_summary() is None
+    client.list("groups", api="v1.0")
+    client.list("devices", api="v1.0")
+    summary = client.waits_summary()
+    assert summary.startswith("Graph throttled this task: it waited %.1f s" % (6 + client.waits[-1][2])), summary
+    assert "2 after HTTP 429 for 6.0 s, 1 after HTTP 503" in summary and "the first was GET /v1.0/groups" in summary, summary
+
+
+def test_a_module_that_waited_on_throttling_says_so_in_a_warning(lab):
+    lab.client.fault(method="GET", path="^/beta/deviceManagement/deviceConfigurations$", count=1, action="status", status=429,
+                     retry_after="2")
+    result = run_module("autopilot_config_info", dict(graph_auth(lab), kinds=["domain_join_profile"]))
+    assert not result["failed"], result
+    warnings = [warning for warning in result.get("warnings") or [] if "Graph throttled this task" in warning]
+    assert len(warnings) == 1 and "1 after HTTP 429 for 2.0 s" in warnings[0], result.get("warnings")

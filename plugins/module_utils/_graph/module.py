@@ -80,6 +80,22 @@ class GraphModule(AnsibleModule):
             )
         return self._graph
 
+    def exit_json(self, **kwargs):
+        self._warn_about_waits()
+        super().exit_json(**kwargs)
+
+    def fail_json(self, *args, **kwargs):
+        self._warn_about_waits()
+        super().fail_json(*args, **kwargs)
+
+    def _warn_about_waits(self):
+        """Time spent waiting on throttling or an unavailable Graph, said once per task instead of in silence."""
+        graph = getattr(self, "_graph", None)
+        summary = graph.waits_summary() if graph is not None else None
+        if summary:
+            self.warn(summary)
+            graph.waits = []
+
     def fail_graph(self, error, **result):
         """fail_json for a GraphError: Graph's code, request-id and date as separate result keys
         (and `token_rejected: true` when Graph refused the token, which the action plugin acts on)."""

@@ -26,6 +26,13 @@ Retry policy
   never resent: `TokenRejected` is raised at once (the module fails with `token_rejected: true`).
 - A 404 on an object this run created is retried briefly: Graph replicates new objects with a delay.
 
+What the errors say (Graph's own words are kept, and a hint added where they do not say what to do):
+- A 403 names the permission the request needs (see required_permission): Graph's body only says
+  "Insufficient privileges".
+- A certificate that cannot be verified fails at once (it is not transient) and points to `ca_path`.
+- Every wait of the retry policy is kept in `waits`, which the module reports as one warning, so a task
+  slowed by throttling says so.
+
 Paging follows `@odata.nextLink` only to graph_endpoint's own scheme, host and port, since every
 request carries the bearer token; a link elsewhere fails with nothing sent. A listing is also bounded
 to MAX_PAGES pages and fails when a link repeats.
@@ -49,8 +56,8 @@ from urllib.parse import urlsplit
 # httpx, paid by every module run for a client the modules never call. A None in sys.modules makes that one
 # import fail, httpx then defines its stub `main`, and the entry is removed again so nothing else is affected.
 HTTPX_CLI = "httpx._main"
-_skip_httpx_cli = "httpx" not in sys.modules and HTTPX_CLI not in sys.modules
-if _skip_httpx_cli:
+SKIP_HTTPX_CLI = "httpx" not in sys.modules and HTTPX_CLI not in sys.modules
+if SKIP_HTTPX_CLI:
     sys.modules[HTTPX_CLI] = None
 try:
     import httpx
@@ -60,7 +67,7 @@ except ImportError:  # the base module reports it through missing_required_lib
 else:
     HTTPX_IMPORT_ERROR = None
 finally:
-    if _skip_httpx_cli and HTTPX_CLI in sys.modules and sys.modules[HTTPX_CLI] is None:
+    if SKIP_HTTPX_CLI and HTTPX_CLI in sys.modules and sys.modules[HTTPX_CLI] is None:
         del sys.modules[HTTPX_CLI]
 
 USER_AGENT = "intune.autopilot/0.1.0"
@@ -79,10 +86,44 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 CREATED_404_WAIT = 30.0
 
 
+# The Graph permission each request needs, by the path after the API version: the least privileged one Microsoft's
+# API reference lists for it (the README's permission table, which the lab enforces); the first match wins.
+# Graph's 403 body says only "Insufficient privileges". (path pattern, to read, to write)
+DELEGATED_ONLY = " (delegated only: a user's sign-in; Graph refuses it to an app whatever it is granted)"
+PERMISSIONS = tuple((re.compile(pattern), read, write) for pattern, read, write in (
+    (r"deviceManagement/(deviceConfigurations|domainJoinConnectors)(/|$)",
+     "DeviceManagementConfiguration.Read.All", "DeviceManagementConfiguration.ReadWrite.All"),
+    (r"deviceManagement/(managedDevices|autopilotEvents)(/|$)",
+     "DeviceManagementManagedDevices.Read.All", "DeviceManagementManagedDevices.ReadWrite.All"),
+    # Autopilot devices and imports, deployment profiles, enrollment configurations (ESPs), Autopilot settings.
+    (r"deviceManagement/", "DeviceManagementServiceConfig.Read.All", "DeviceManagementServiceConfig.ReadWrite.All"),
+    (r"policies/mobileDeviceManagementPolicies(/|$)",
+     "Policy.Read.All" + DELEGATED_ONLY, "Policy.ReadWrite.MobilityManagement" + DELEGATED_ONLY),
+    (r"groups/[^/]+/members(/|$)", "GroupMember.Read.All (or Group.Read.All)", "GroupMember.ReadWrite.All (or Group.ReadWrite.All)"),
+    (r"groups$", "Group.Read.All", "Group.Create (or Group.ReadWrite.All)"),
+    (r"groups/", "Group.Read.All", "Group.ReadWrite.All"),
+    (r"devices(/|$)", "Device.Read.All", "Device.ReadWrite.All"),
+    (r"users(/|$)", "User.Read.All", "User.ReadWrite.All"),
+))
+GRAPH_VERSIONS = ("beta", "v1.0")
+
+
+def required_permission(method, path):
+    """The Graph permission a request needs (see PERMISSIONS), or None for a path this collection does not call."""
+    parts = urlsplit(path).path.strip("/").split("/")
+    if parts[0] in GRAPH_VERSIONS:
+        parts = parts[1:]
+    relative = "/".join(parts)
+    for pattern, read, write in PERMISSIONS:
+        if pattern.match(relative):
+            return read if method.upper() == "GET" else write
+    return None
+
+
 class GraphError(Exception):
     """A failed Graph request, described by method, path, status and Graph's own error fields."""
 
-    def __init__(self, message, method=None, path=None, status=None, code=None, request_id=None, date=None):
+    def __init__(self, message, method=None, path=None, status=None, code=None, request_id=None, date=None, permission=None):
         super().__init__(message)
         self.method = method
         self.path = path
@@ -90,6 +131,7 @@ class GraphError(Exception):
         self.code = code
         self.request_id = request_id
         self.date = date
+        self.permission = permission
 
     def details(self):
         """Fields for fail_json: everything a support case needs, never a header or a token."""
@@ -100,6 +142,7 @@ class GraphError(Exception):
             "error_code": self.code,
             "request_id": self.request_id,
             "date": self.date,
+            "required_permission": self.permission,
         }
 
 
@@ -159,6 +202,17 @@ def origin(url):
     return "%s://%s:%s" % (scheme, (parts.hostname or "").lower(), port)
 
 
+def _certificate_failure(exc):
+    """The verification error behind a failed connection (ssl.SSLCertVerificationError in its chain), or None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return exc.verify_message or str(exc)
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def _error_fields(response):
     """Graph's error code, message, request-id and date from an error response (any shape tolerated)."""
     code = message = request_id = date = None
@@ -202,6 +256,9 @@ class GraphClient:
         self._sleep = sleep
         self._clock = clock
         self.created_ids = set()
+        # (method, path, seconds, why) of every wait of the retry policy, for the module's warning.
+        self.waits = []
+        self._ca_path = ca_path
         if validate_certs:
             verify = ssl.create_default_context(cafile=ca_path) if ca_path else True
         else:
@@ -253,6 +310,8 @@ class GraphClient:
                     headers={"Authorization": self._authorization(), "client-request-id": str(uuid.uuid4())},
                 )
             except httpx.ConnectError as exc:
+                if _certificate_failure(exc):
+                    raise self._untrusted(method, shown_path, url, exc) from None
                 # Nothing reached the service: safe to retry whatever the method.
                 failure = "connection failed: %s" % exc
             except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
@@ -299,10 +358,15 @@ class GraphClient:
                 elif status == 404 and self._recently_created(url) and self._clock() - started < CREATED_404_WAIT:
                     delay = None
                 else:
+                    permission = required_permission(method, shown_path) if status == 403 else None
+                    hint = (" This request needs the Graph permission %s, granted with admin consent to the app (or, for a "
+                            "user's sign-in, consented for the user, whose Entra role must also allow it)." % permission
+                            if permission else "")
                     raise GraphError(
-                        "%s %s failed: HTTP %s %s: %s (request-id %s, date %s)"
-                        % (method, shown_path, status, code or "", message, request_id, date),
+                        "%s %s failed: HTTP %s %s: %s (request-id %s, date %s).%s"
+                        % (method, shown_path, status, code or "", message, request_id, date, hint),
                         method=method, path=shown_path, status=status, code=code, request_id=request_id, date=date,
+                        permission=permission,
                     )
             if delay is None or delay < MIN_RETRY_AFTER:
                 delay = backoff_delay(attempt - 1)
@@ -315,7 +379,36 @@ class GraphClient:
                        attempt, elapsed, MAX_ATTEMPTS, self.max_retry_wait, failure),
                     method=method, path=shown_path,
                 )
+            self.waits.append((method, shown_path, delay, "HTTP 429" if "HTTP 429" in failure else failure.split(":")[0]))
             self._sleep(delay)
+
+    def _untrusted(self, method, shown_path, url, exc):
+        """The error for a certificate that could not be verified: not transient, so not retried."""
+        trusted = ("the CA certificates in ca_path (%s)" % self._ca_path if self._ca_path
+                   else "the system's (certifi's) CA certificates")
+        return GraphError(
+            "%s %s: the TLS certificate of %s could not be verified against %s: %s. If a TLS-inspecting proxy or a "
+            "private endpoint stands in front of Graph, set ca_path to its CA certificate (PEM); validate_certs: false "
+            "would hand the access token to whoever intercepts the connection."
+            % (method, shown_path, origin(url), trusted, _certificate_failure(exc)),
+            method=method, path=shown_path,
+        )
+
+    def waits_summary(self):
+        """One line on the time this client spent waiting to resend requests, or None when it never waited."""
+        if not self.waits:
+            return None
+        reasons = {}
+        for _method, _path, seconds, why in self.waits:
+            count, total = reasons.get(why, (0, 0.0))
+            reasons[why] = (count + 1, total + seconds)
+        first_method, first_path, _seconds, _why = self.waits[0]
+        return "%s: it waited %.1f s before resending requests to Graph (%s; the first was %s %s). max_retry_wait bounds the waits of each request." % (
+            "Graph throttled this task" if "HTTP 429" in reasons else "Graph asked this task to wait",
+            sum(wait[2] for wait in self.waits),
+            ", ".join("%d after %s for %.1f s" % (count, why, total) for why, (count, total) in reasons.items()),
+            first_method, first_path,
+        )
 
     @staticmethod
     def _json(response):
