@@ -2,12 +2,11 @@
 # Copyright: contributors to the intune.autopilot collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Acquires the Graph token on the controller (see plugin_utils/graph_action), resolves the task's relative paths
-there (csv_files as copy's src is found; report_file against the playbook directory), and shows the module's
+there (csv_files as copy's src is found; report_file against the playbook directory, or the working directory
+for a playbook of the collection started by name), and shows the module's
 progress in the job log while it runs (see plugin_utils/progress_action)."""
 
 from __future__ import annotations
-
-import os
 
 from ansible_collections.intune.autopilot.plugins.plugin_utils.progress_action import DeviceProgressAction
 
@@ -19,9 +18,8 @@ class ActionModule(DeviceProgressAction):
         missing = self.find_csv_files(args)
         if missing:
             return dict(failed=True, msg=missing)
-        report = args.get("report_file")
-        if isinstance(report, str) and not os.path.isabs(os.path.expanduser(report)):
-            args["report_file"] = os.path.join(self._loader.get_basedir(), report)
+        if isinstance(args.get("report_file"), str):
+            args["report_file"] = self.output_path(args["report_file"])
         if args.get("progress_file"):
             self._task.args = args
             return super().run(tmp, task_vars)

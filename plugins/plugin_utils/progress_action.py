@@ -2,8 +2,8 @@
 # Copyright: contributors to the intune.autopilot collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the action plugins of the device modules (autopilot_device, autopilot_device_info) share: csv_files found
-on the controller as copy's src is found (files/ of the role or playbook, then the playbook directory), and the
-module's progress shown in the job log while it runs.
+on the controller as copy's src is found (files/ of the role or playbook, then the playbook directory; for a playbook
+of the collection started by name, then the working directory), and the module's progress shown in the job log while it runs.
 
 A module cannot print while it runs. These append a line per step to progress_file; unless the task sets it, the
 action plugin points it at a private file in the run's temporary directory and, while the module runs, a thread
@@ -13,6 +13,7 @@ the job log at once). The modules run on the controller, where the file is."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 
@@ -59,15 +60,41 @@ class ProgressFollower(threading.Thread):
         self.show_new_lines()
 
 
+# The playbooks/ directory of an installed collection: where a playbook started by name lives.
+COLLECTION_PLAYBOOKS = re.compile(r"(^|/)ansible_collections/[^/]+/[^/]+/playbooks(/|$)")
+
+
 class DeviceProgressAction(GraphTokenAction):
     """GraphTokenAction with csv_files found on the controller and the module's progress followed."""
+
+    def started_by_name(self):
+        """Whether the playbook is a collection's, started by name (ansible-playbook intune.autopilot.onboard_devices):
+        its directory is then inside the installed collection, where no file of the user's is."""
+        return COLLECTION_PLAYBOOKS.search(self._loader.get_basedir().replace(os.sep, "/")) is not None
+
+    def find_file(self, path):
+        """A relative path found as copy finds src or, for a playbook started by name, also in the working directory."""
+        try:
+            return self._find_needle("files", path)
+        except AnsibleError:
+            in_working_directory = os.path.abspath(os.path.expanduser(path))
+            if self.started_by_name() and os.path.exists(in_working_directory):
+                return in_working_directory
+            raise
+
+    def output_path(self, path):
+        """Where a relative output path goes: the playbook directory or, for a playbook started by name, the working
+        directory."""
+        path = os.path.expanduser(path)
+        if os.path.isabs(path):
+            return path
+        return os.path.abspath(path) if self.started_by_name() else os.path.join(self._loader.get_basedir(), path)
 
     def find_csv_files(self, args):
         """args with csv_files found as copy finds src; an error message instead when one is missing."""
         try:
             if isinstance(args.get("csv_files"), list):
-                args["csv_files"] = [self._find_needle("files", path) if isinstance(path, str) else path
-                                     for path in args["csv_files"]]
+                args["csv_files"] = [self.find_file(path) if isinstance(path, str) else path for path in args["csv_files"]]
         except AnsibleError as exc:
             return "csv_files: %s" % exc.message
         return None

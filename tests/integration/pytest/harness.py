@@ -46,8 +46,9 @@ def run_tasks(tasks, check=False, diff=False, extra_env=None, extra_args=()):
         return run_playbook(playbook, check, diff, extra_env, extra_args)[0]
 
 
-def run_playbook(playbook, check=False, diff=False, extra_env=None, extra_args=()):
-    """Run a playbook on localhost; return every task result (dicts) in order, and the completed process."""
+def run_playbook(playbook, check=False, diff=False, extra_env=None, extra_args=(), cwd=None):
+    """Run a playbook on localhost (from the working directory cwd); return every task result (dicts) in order, and
+    the completed process."""
     with tempfile.TemporaryDirectory() as workdir:
         results = Path(workdir, "results.jsonl")
         env = dict(
@@ -66,7 +67,7 @@ def run_playbook(playbook, check=False, diff=False, extra_env=None, extra_args=(
         command += ["--check"] if check else []
         command += ["--diff"] if diff else []
         command += list(extra_args)
-        completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+        completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False, cwd=cwd)
         if not results.exists():
             raise AssertionError("ansible-playbook produced no result:\n%s\n%s" % (completed.stdout, completed.stderr))
         return [json.loads(line) for line in results.read_text().splitlines()], completed

@@ -13,6 +13,8 @@ import subprocess
 import pytest
 
 from harness import ANSIBLE_PLAYBOOK, REPO, graph_auth, run_playbook, writes
+from test_day2_playbooks import CSV_HEADER
+from test_hybrid_join_role import ROLE_VARS, fake_hash, seed_device_group
 
 PLAYBOOKS = sorted(path.stem for path in (REPO / "playbooks").glob("*.yml"))
 
@@ -43,3 +45,22 @@ def test_hybrid_join_by_name_plans_step_5_in_check_mode_without_writing(lab):
     (step5,) = [result for result in results if "Dynamic security group" in result["_task"]]
     assert step5["changed"] is True and not step5["failed"]
     assert lab.client.requests() and writes(lab.client.requests()) == []
+
+
+def test_onboard_devices_by_name_finds_a_csv_and_writes_the_report_in_the_working_directory(lab, tmp_path):
+    # Started by name, the playbook's directory is inside the installed collection: the user's relative paths mean
+    # the directory they run ansible-playbook from.
+    lab.client.config(delay_scale=0)
+    seed_device_group(lab)  # step 10 reports against step 5's group
+    (tmp_path / "devices.csv").write_text("%s\nBYNAME01,,%s,HAADJ-ByName\n" % (CSV_HEADER, fake_hash("BYNAME01")))
+    extra_vars = dict(ROLE_VARS, hybrid_join_graph_auth=graph_auth(lab), hybrid_join_device_csv_files=["devices.csv"],
+                      hybrid_join_device_report_file="import-report.csv", hybrid_join_readiness_wait_for="")
+
+    results, completed = run_playbook("intune.autopilot.onboard_devices", extra_args=["-e", json.dumps(extra_vars)],
+                                      cwd=tmp_path)
+
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    (imported,) = [result for result in results if result["_task"].endswith("then sync Autopilot")]
+    assert imported["counts"]["imported"] == 1, imported
+    assert imported["report_file"] == str(tmp_path / "import-report.csv")
+    assert "BYNAME01" in (tmp_path / "import-report.csv").read_text()
