@@ -53,7 +53,7 @@ options:
     description:
       - Paths to CSV files in the format of the Intune portal's import, on the controller. Relative paths are
         looked up as M(ansible.builtin.copy) looks up C(src) (the role's or playbook's C(files/) directory, then
-        the playbook directory).
+        the playbook directory) and, for a playbook of this collection started by name, then in the working directory.
       - "The first line must be exactly C(Device Serial Number,Windows Product ID,Hardware Hash), optionally
         followed by C(,Group Tag) or C(,Group Tag,Assigned User) (case-sensitive). Each row has exactly as many
         values as the header, without quotes; ANSI (Windows-1252) or UTF-8, with or without a byte order mark."
@@ -129,7 +129,8 @@ options:
     description:
       - A path on the controller where the outcome of every named device is written, one line each, in input order
         (C(serial_number), C(source), C(outcome), C(reason), C(fix)); CSV when the name ends in C(.csv), else JSON
-        lines. Written in check mode too, as the plan. Relative paths are relative to the playbook directory.
+        lines. Written in check mode too, as the plan. Relative paths are relative to the playbook directory
+        (the working directory for a playbook of this collection started by name).
     type: path
   progress_file:
     description:

@@ -51,7 +51,8 @@ options:
     description:
       - The devices of the Intune portal's import CSV files (the files M(intune.autopilot.autopilot_device) imports),
         by their serial numbers, after those of O(serial_numbers). Relative paths are looked up as
-        M(ansible.builtin.copy) looks up C(src).
+        M(ansible.builtin.copy) looks up C(src) (for a playbook of this collection started by name, then in the working
+        directory).
       - The header and each row's format are checked as M(intune.autopilot.autopilot_device) checks them; a bad row
         fails the task before any request, naming its file and line. The hashes are not read.
     type: list
