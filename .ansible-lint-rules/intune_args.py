@@ -89,6 +89,10 @@ def checkable(options: dict, spec: dict) -> tuple[dict, dict]:
         option_spec = spec.get(name)
         if option_spec is None or not templated(value):
             values[name] = value
+        elif option_spec.get("type") == "dict" and isinstance(value, dict) and option_spec.get("options"):
+            # A dict written out with a template inside: its own option names are checked the same way.
+            values[name], options_spec = checkable(value, option_spec["options"])
+            checked_spec[name] = dict(option_spec, options=options_spec)
         elif option_spec.get("type", "str") in ("list", "dict"):
             values[name] = [] if option_spec["type"] == "list" else {}
             checked_spec[name] = {key: item for key, item in option_spec.items() if key not in NESTED_SPEC_KEYS}

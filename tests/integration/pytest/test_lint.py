@@ -41,6 +41,11 @@ CASES = [
     ({"name": "Graph module, templated free-form options", "intune.autopilot.domain_join_profile": "{{ listed }}"}, None),
     ({"name": "Graph module, one of two options given as a list with a template",
       "intune.autopilot.autopilot_device": {"csv_files": ["{{ workdir }}/devices.csv"]}}, None),
+    ({"name": "Graph module, misspelled suboption next to a templated one",
+      "intune.autopilot.autopilot_esp": {"display_name": "E", "assignments": {"add": "{{ targets }}", "sett": []}}},
+     "intune-args"),
+    ({"name": "Graph module, templated suboption",
+      "intune.autopilot.autopilot_esp": {"display_name": "E", "assignments": {"add": "{{ targets }}"}}}, None),
     ({"name": "Graph module, neither of two options that one of is required",
       "intune.autopilot.autopilot_device": {"report_file": "/tmp/report.csv"}}, "intune-args"),
 ]
