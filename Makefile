@@ -28,11 +28,11 @@ PYTHON ?=
 PIP := env -u PYTHONDONTWRITEBYTECODE $(VENV_PYTHON) -m pip
 ANSIBLE_TEST := $(CURDIR)/$(VENV)/bin/ansible-test
 
-.PHONY: help venv shipped-files units sanity integration ansible-test-integration test lab bench-devices changelog-lint get-pip-standin clean
+.PHONY: help venv shipped-files units sanity lint docs-lint docs integration ansible-test-integration test lab bench-devices changelog-lint get-pip-standin clean
 
 help:
 	@echo "make lab          run $(PLAYBOOK) twice against the Graph (and AD) lab; the 2nd run must change nothing"
-	@echo "make test         units + sanity + integration; non-zero if any fails"
+	@echo "make test         units + sanity + lint + integration; non-zero if any fails"
 	@echo "make venv         create $(VENV) (newest Python >= 3.12) and link the collection under .collections/"
 	@echo "make units        pytest $(SHIPPED_PYTEST_DIRS) (as shipped), $(LAB_PYTEST_DIRS)"
 	@echo "make sanity       ansible-test sanity on the collection as shipped (build_ignore paths left out)"
@@ -40,6 +40,9 @@ help:
 	@echo "make integration  pytest $(PLAYBOOK_PYTEST_DIRS), then ansible-test integration --local on tests/integration/targets against the lab"
 	@echo "make bench-devices  import 10,000 devices against the Graph lab's Intune budgets, then a no-op re-run (issue #11; ~15 min)"
 	@echo "make changelog-lint  antsibull-changelog lint"
+	@echo "make lint         ansible-lint (production profile, Graph modules' options checked), then make docs-lint"
+	@echo "make docs-lint    antsibull-docs lint-collection-docs on the module and role docs"
+	@echo "make docs         an HTML docsite of the modules and the role in tests/output/docs/build/html"
 	@echo "make clean        remove $(VENV), .collections/ and tests/output/"
 
 venv: $(VENV_STAMP) $(COLLECTION_LINK)
@@ -215,12 +218,13 @@ test: venv
 	failed=""; \
 	$(MAKE) --no-print-directory units || failed="$$failed units"; \
 	$(MAKE) --no-print-directory sanity || failed="$$failed sanity"; \
+	$(MAKE) --no-print-directory lint || failed="$$failed lint"; \
 	$(MAKE) --no-print-directory integration || failed="$$failed integration"; \
 	echo "== make test summary"; \
 	for log in $(PYTEST_LOG) $(PYTEST_INTEGRATION_LOG); do \
 	  { grep -E '^=+ .* in [0-9.]+s' "$$log" 2>/dev/null || echo "no summary line"; } | sed "s|^|pytest ($$log): |"; \
 	done; \
-	for suite in units sanity integration; do \
+	for suite in units sanity lint integration; do \
 	  case " $$failed " in *" $$suite "*) echo "$$suite: FAILED";; *) echo "$$suite: passed";; esac; \
 	done; \
 	test -z "$$failed"
@@ -234,6 +238,29 @@ lab: venv
 
 changelog-lint: venv
 	$(VENV)/bin/antsibull-changelog lint
+
+# ansible-lint with .ansible-lint (production profile; the intune-args rule checks the Graph modules'
+# options, which ansible-lint's own args rule skips), then the module and role docs as antsibull-docs
+# renders them. Both call ansible tools by name, hence the venv first on PATH.
+LINT_PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+lint: venv
+	PATH="$(LINT_PATH)" $(VENV)/bin/ansible-lint --offline --nocolor
+	$(MAKE) --no-print-directory docs-lint
+
+docs-lint: venv
+	PATH="$(LINT_PATH)" $(VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_LINK)
+
+# An HTML docsite of the modules and the role in tests/output/docs/build/html. Offline, references to
+# docs.ansible.com and docs.python.org stay unresolved (Sphinx warns that their inventories are unreachable).
+docs: venv
+	@rm -rf tests/output/docs; mkdir -p tests/output/docs/rst; chmod og-w tests/output/docs/rst; \
+	export PATH="$(LINT_PATH)" ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/.collections"; \
+	antsibull-docs sphinx-init --use-current --squash-hierarchy --dest-dir tests/output/docs intune.autopilot >/dev/null; \
+	cd tests/output/docs; \
+	antsibull-docs --config-file antsibull-docs.cfg collection --use-current --squash-hierarchy --dest-dir rst intune.autopilot; \
+	sphinx-build -M html rst build -c . -q
+	@echo "Docs: tests/output/docs/build/html/index.html"
 
 clean:
 	rm -rf $(VENV) .collections tests/output
