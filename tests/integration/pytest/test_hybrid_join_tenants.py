@@ -54,9 +54,9 @@ def inventory(lab, tenants, tmp_path):
     return path
 
 
-def run(lab, tenants, tmp_path, reports):
+def run(lab, tenants, tmp_path, reports, *extra_args):
     _results, completed = run_playbook(PLAYBOOK, extra_args=["-i", str(inventory(lab, tenants, tmp_path)), "-f", "5",
-                                                             "-e", "hybrid_join_tenants_report_dir=%s" % reports])
+                                                             "-e", "hybrid_join_tenants_report_dir=%s" % reports, *extra_args])
     return completed
 
 
@@ -127,3 +127,15 @@ def test_five_tenants_at_once_keep_to_their_own_a_second_run_changes_nothing_and
     assert "The run failed at step 2" in (reports / "t3" / "hybrid_join_t3.md").read_text()  # its report, written anyway
     html = (reports / "summary.html").read_text()
     assert html.count('<tr class="failed">') == 1 and html.count('<tr class="no-change">') == 4
+
+
+def test_the_summary_is_written_when_every_tenant_of_the_run_failed_before_step_1(tenants_lab, tenants, tmp_path):
+    reports = tmp_path / "reports"
+    # --limit: one tenant in this run, and its preflight checks refuse the OU, so no tenant is left to write from.
+    completed = run(tenants_lab, tenants, tmp_path, reports, "--limit", "t2", "-e", "hybrid_join_domain_join_ou=CN=Computers,DC=x")
+
+    assert completed.returncode != 0 and recap(completed)["t2"]["failed"] == 1, completed.stdout[-3000:]
+    rows = summary_rows(reports)
+    assert sorted(rows) == ["t2"], rows
+    assert rows["t2"][2] == "failed" and rows["t2"][5].startswith("before step 1: Preflight") and "CN=Computers" in rows["t2"][5], rows
+    assert all(writes(client.requests()) == [] for _tenant_id, _domain, client in tenants.values())
