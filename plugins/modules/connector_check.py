@@ -20,6 +20,9 @@ description:
     service accounts the updated connector creates, the computer accounts of the connector servers Graph lists
     (a legacy connector runs as its server's computer account), or O(principal)), and one of them holds the
     tutorial step 3 right on O(domain_join_ou), judged exactly as M(intune.autopilot.ou_account_limit) grants it."
+  - With O(domain_name), also that the domain controller's own domain is O(domain_name) and O(domain_join_ou)
+    lies in it (check C(domain)); O(domain_only=true) makes that the only check, so a preflight can read the
+    domain before any change.
   - Fails, naming what to fix, when any check fails, unless O(report_only=true).
   - Never writes anything, to Graph or to AD; check mode runs the same checks.
 author:
@@ -77,6 +80,19 @@ options:
     type: str
     choices: [msa, legacy]
     default: msa
+  domain_name:
+    description:
+      - The DNS name of the AD domain the caller means, for example the domain of the domain join profile.
+      - The check C(domain) compares it with the domain of the domain controller O(ldap) connects to (the root
+        DSE's C(defaultNamingContext), and the C(dnsRoot) of that domain's crossRef under C(CN=Partitions) of the
+        configuration partition) and checks that O(domain_join_ou) lies in that domain. Needs O(ldap).
+    type: str
+  domain_only:
+    description:
+      - Only the check C(domain), in one bind; no Graph request and no connector checks.
+      - For a read before any change, as the hybrid_join role's preflight does. Needs O(domain_name).
+    type: bool
+    default: false
   report_only:
     description:
       - Return the checks without failing when one fails (RV(ready) says whether all passed).
@@ -140,7 +156,8 @@ checks:
   description:
     - Every check, in order. Graph's C(connector_present), C(connector_active), C(connector_version),
       C(connector_recent_contact) (each narrows the connectors of the one before), C(expected_servers) when
-      O(expected_servers) is given; with O(ldap), C(connector_account) and C(domain_join_ou_right).
+      O(expected_servers) is given; with O(domain_name), C(domain); with O(ldap), C(connector_account) and
+      C(domain_join_ou_right). With O(domain_only), only C(domain).
   returned: always
   type: list
   elements: dict
@@ -156,9 +173,22 @@ checks:
       description: What was found, and when it failed, what to fix.
       type: str
       sample: "At version 6.2501.2000.5 or later: ODJ01.contoso.com."
+domain:
+  description: The domain of the domain controller.
+  returned: when O(domain_name) is given
+  type: dict
+  contains:
+    naming_context:
+      description: The domain's DN (the root DSE's C(defaultNamingContext)).
+      type: str
+      sample: DC=contoso,DC=com
+    dns_name:
+      description: Its DNS name (C(dnsRoot) of its crossRef), lower case.
+      type: str
+      sample: contoso.com
 connectors:
   description: The connectors Intune lists.
-  returned: always
+  returned: unless O(domain_only=true)
   type: list
   elements: dict
   contains:
@@ -194,7 +224,7 @@ connectors:
       sample: ["version 6.2211.1500.0 is older than 6.2501.2000.5"]
 accounts:
   description: The connector accounts found in AD, and whether each holds the right on O(domain_join_ou).
-  returned: when O(ldap) is given
+  returned: when O(ldap) is given, unless O(domain_only=true)
   type: list
   elements: dict
   contains:
@@ -253,9 +283,14 @@ def validate(module):
         module.fail_json(msg="max_contact_age_hours is %s; give a positive number of hours." % params["max_contact_age_hours"])
     if any(not server.strip() for server in params["expected_servers"]):
         module.fail_json(msg="expected_servers has an empty entry; give each connector server's name as Intune shows it.")
+    if params["domain_only"] and params["domain_name"] is None:
+        module.fail_json(msg="domain_only checks only the domain, which needs domain_name; set domain_name to the AD "
+                             "domain's DNS name, like contoso.com.")
+    if params["domain_name"] is not None and not params["domain_name"].strip().rstrip("."):
+        module.fail_json(msg="domain_name is empty; give the AD domain's DNS name, like contoso.com.")
     ldap = params["ldap"]
     if ldap is None:
-        for option in ("domain_join_ou", "principal"):
+        for option in ("domain_join_ou", "principal", "domain_name"):
             if params[option] is not None:
                 module.fail_json(msg="%s is checked in AD, which needs the ldap connection; add ldap (server, "
                                      "username, password, ...) or remove %s." % (option, option))
@@ -281,29 +316,36 @@ def validate(module):
 
 def run(module, ou):
     params = module.params
-    raw_connectors = module.graph.list(CONNECTORS_PATH)
-    checks, connectors = check_connectors(raw_connectors, params["minimum_version"], params["max_contact_age_hours"],
-                                          params["expected_servers"])
-    result = dict(changed=False, connectors=connectors)
+    if params["domain_only"]:
+        checks, result = [], dict(changed=False)
+    else:
+        raw_connectors = module.graph.list(CONNECTORS_PATH)
+        checks, connectors = check_connectors(raw_connectors, params["minimum_version"], params["max_contact_age_hours"],
+                                              params["expected_servers"])
+        result = dict(changed=False, connectors=connectors)
     if ou is not None:
-        servers = [connector["display_name"] for connector in connectors if connector["display_name"]]
+        servers = [connector["display_name"] for connector in result.get("connectors", []) if connector["display_name"]]
         try:
-            ad_checks, accounts, warnings = check_connector_rights(params["ldap"], ou, params["principal"], params["rights"], servers)
+            ad_checks, accounts, warnings, domain = check_connector_rights(
+                params["ldap"], ou, params["principal"], params["rights"], servers, params["domain_name"], params["domain_only"])
         except ConnectorRightsError as error:
             failure = dict(result, msg="ldap: " + error.message, checks=checks, ready=False)
             if error.reason:
                 failure["reason"] = error.reason
             module.fail_json(**failure)
         checks += ad_checks
-        result["accounts"] = accounts
+        if not params["domain_only"]:
+            result["accounts"] = accounts
+        if domain is not None:
+            result["domain"] = domain
         for warning in warnings:
             module.warn(warning)
     failed = [check for check in checks if not check["passed"]]
     result.update(checks=checks, ready=not failed)
     if failed and not params["report_only"]:
         where = " for %s" % ou if ou else ""
-        module.fail_json(msg="The Intune Connector for Active Directory cannot serve hybrid join%s: %s" % (
-            where, " ".join("%s: %s" % (check["name"], check["reason"]) for check in failed)), **result)
+        what = "The AD domain does not fit" if params["domain_only"] else "The Intune Connector for Active Directory cannot serve hybrid join"
+        module.fail_json(msg="%s%s: %s" % (what, where, " ".join("%s: %s" % (check["name"], check["reason"]) for check in failed)), **result)
     module.exit_json(**result)
 
 
@@ -317,6 +359,8 @@ def main():
             domain_join_ou=dict(type="str"),
             principal=dict(type="str"),
             rights=dict(type="str", choices=["msa", "legacy"], default="msa"),
+            domain_name=dict(type="str"),
+            domain_only=dict(type="bool", default=False),
             report_only=dict(type="bool", default=False),
         ),
         supports_check_mode=True,

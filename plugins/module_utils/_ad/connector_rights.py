@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Tutorial step 2 in AD: does the connector's account exist and hold the step 3 right on the domain join OU?
+And is the domain the caller names the DC's own, with the OU in it?
 
 Read-only. The right is judged by the same plan ou_account_limit writes from (dacl.plan_delegation):
 an account holds it when delegating to it would add nothing.
@@ -26,8 +27,10 @@ from ansible_collections.intune.autopilot.plugins.module_utils._ad.directory imp
     find_computer_account,
     find_connector_msas,
     read_dacl,
+    read_domain,
     resolve_principal,
 )
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.dn import split_dn
 
 KIND_LABELS = {
     "managed_service_account": "managed service account",
@@ -66,12 +69,14 @@ class ConnectorAccount:
                     server=self.server, holds_right=self.holds_right)
 
 
-def check_connector_rights(params: dict, ou: str, principal: str | None, rights: str,
-                           server_names: list[str]) -> tuple[list[dict], list[dict], list[str]]:
-    """(checks, accounts, warnings) for the connector's accounts and their right on ou.
+def check_connector_rights(params: dict, ou: str, principal: str | None, rights: str, server_names: list[str],
+                           domain_name: str | None = None, domain_only: bool = False) -> tuple[list[dict], list[dict], list[str], dict]:
+    """(checks, accounts, warnings, domain) for the connector's accounts and their right on ou, in one bind.
 
     params: the LDAP connection options. principal: the account to check, or None to look for the
     msaODJ* accounts and the computer accounts of server_names (the connector servers Graph lists).
+    domain_name: the domain's DNS name the caller expects; adds the check `domain`, and domain is then the DC's
+    {naming_context, dns_name} (else None). domain_only: only that check.
     Raises ConnectorRightsError when the directory cannot be read at all.
     """
     try:
@@ -79,7 +84,18 @@ def check_connector_rights(params: dict, ou: str, principal: str | None, rights:
     except LdapConnectionError as error:
         raise ConnectorRightsError(error.message, reason=error.reason) from None
     try:
-        return _check(connection, ou, principal, rights, server_names)
+        checks, domain = [], None
+        if domain_name is not None:
+            try:
+                found = read_domain(connection)
+            except DirectoryError as error:
+                raise ConnectorRightsError(str(error), reason="no_domain") from None
+            checks.append(_domain_check(found, domain_name, ou))
+            domain = dict(naming_context=found.naming_context, dns_name=found.dns_name)
+        if domain_only:
+            return checks, [], [], domain
+        more_checks, accounts, warnings = _check(connection, ou, principal, rights, server_names)
+        return checks + more_checks, accounts, warnings, domain
     except CONNECTION_LOST_ERRORS as error:
         raise ConnectorRightsError(
             f"The connection to {describe_server(connection)} broke ({describe_loss(error)}); run the check again.",
@@ -130,6 +146,25 @@ def _check(connection, ou, principal, rights, server_names):
             "that serves a legacy connector, which runs as its server's computer account. Connectors from version "
             "6.2501 on run as a managed service account (msaODJ*), which then needs the right instead.")
     return checks, [account.as_result() for account in accounts], warnings
+
+
+def _domain_check(domain, domain_name: str, ou: str) -> dict:
+    """The expected domain is the DC's (by DNS name, case and a final dot aside), and ou lies in it."""
+    expected = domain_name.strip().rstrip(".").lower()
+    problems = []
+    if expected != domain.dns_name:
+        problems.append(f"The domain controller's domain is {domain.dns_name} ({domain.naming_context}), not {domain_name}: "
+                        f"name {domain.dns_name} as the domain, or connect to a domain controller of {domain_name}.")
+    rdns, context = split_dn(ou) or [], split_dn(domain.naming_context) or []
+    in_domain = len(rdns) > len(context) and [(kind, value.lower()) for kind, value in rdns[-len(context):]] == \
+        [(kind, value.lower()) for kind, value in context]
+    if not in_domain:
+        problems.append(f"The OU {ou} is not in the domain controller's domain {domain.dns_name} ({domain.naming_context}): "
+                        f"give an OU under {domain.naming_context}.")
+    if problems:
+        return dict(name="domain", passed=False, reason=" ".join(problems))
+    return dict(name="domain", passed=True, reason=f"The domain controller's domain is {domain.dns_name} ({domain.naming_context}), "
+                                                   f"and {ou} is in it.")
 
 
 def _find_accounts(connection, base_dn, principal, server_names):

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Directory reads and writes for OU delegation: principals, DACLs and the machine account quota."""
+"""Directory reads and writes for OU delegation: principals, DACLs, the machine account quota and the DC's domain."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from ansible_collections.intune.autopilot.plugins.module_utils._ad.dacl import (
     sid_filter_value,
     sid_to_string,
 )
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.connection import default_naming_context
 from ansible_collections.intune.autopilot.plugins.module_utils._ad.dn import normalise_dn
 
 try:
-    from ldap3 import BASE, MODIFY_REPLACE, SUBTREE
+    from ldap3 import BASE, LEVEL, MODIFY_REPLACE, SUBTREE
     from ldap3.protocol.microsoft import security_descriptor_control
     from ldap3.utils.conv import escape_filter_chars
 except ImportError:
@@ -171,6 +172,34 @@ def machine_account_quota(connection, base_dn: str) -> int | None:
     entry = _read_entry(connection, base_dn, ["ms-DS-MachineAccountQuota"])
     values = (entry or {}).get("raw_attributes", {}).get("ms-DS-MachineAccountQuota") or []
     return int(values[0]) if values else None
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The AD domain of the domain controller bound to."""
+
+    naming_context: str   # the domain's DN, e.g. DC=contoso,DC=com
+    dns_name: str         # its DNS name, e.g. contoso.com
+
+
+def read_domain(connection) -> Domain:
+    """The domain of the DC: the root DSE's defaultNamingContext (read at bind), and its DNS name from the
+    domain's crossRef in CN=Partitions of the configuration partition (dnsRoot), as AD records it rather
+    than as the DC= parts spell it (a disjoint namespace differs)."""
+    root_dse = connection.server.info.other if connection.server.info else {}
+    naming_context = default_naming_context(connection)
+    configuration = (root_dse.get("configurationNamingContext") or [None])[0]
+    if configuration:
+        connection.search(f"CN=Partitions,{configuration}",
+                          f"(&(objectClass=crossRef)(nCName={escape_filter_chars(naming_context)}))",
+                          search_scope=LEVEL, attributes=["dnsRoot"])
+        for entry in _entries(connection):
+            values = entry["raw_attributes"].get("dnsRoot") or []
+            if values:
+                return Domain(naming_context, values[0].decode("utf-8").lower())
+    raise DirectoryError(f"The domain controller does not say the DNS name of its domain {naming_context} "
+                         "(no crossRef with its dnsRoot under CN=Partitions); is it an AD domain controller, "
+                         "and may the bind account read the configuration partition?")
 
 
 def descriptor_version(repl_property_metadata: bytes) -> int:

@@ -48,6 +48,49 @@ def test_an_ou_outside_the_domain_or_none_is_refused_and_a_declared_vpn_allows_t
     assert profile["hybridAzureADJoinSkipConnectivityCheck"] is True
 
 
+def ldap_vars(ad, **overrides):
+    """Step 3's connection as the role takes it: the lab's OU delegate, over validated LDAPS."""
+    return dict(dict(hybrid_join_ldap_server=ad.lab["host"], hybrid_join_ldap_port=ad.lab["ldaps_port"],
+                     hybrid_join_ldap_ca_path=ad.lab["ca_path"], hybrid_join_ldap_username=ad.lab["delegate_user"]["dn"],
+                     hybrid_join_ldap_password=ad.lab["delegate_user"]["password"]), **overrides)
+
+
+def test_the_ad_domain_is_the_domain_controllers_not_what_the_ou_spells(lab, ad):
+    dc_domain = ad.lab["realm"].lower()
+    # Agreeing with each other, as the OU's DN alone would have passed, but not the domain of step 3's DC.
+    other = preflight_failure(run_tasks([role_task(lab, hybrid_join_domain_name="other.test",
+                                                   hybrid_join_domain_join_ou="OU=Autopilot,DC=other,DC=test", **ldap_vars(ad))]))
+    (problem,) = [line for line in other[1:] if "domain controller" in line]
+    assert f"domain is {dc_domain} ({ad.lab['base_dn']}), not other.test" in problem, problem
+    assert f"OU=Autopilot,DC=other,DC=test is not in the domain controller's domain {dc_domain}" in problem, problem
+    assert "hybrid_join_domain_name" in problem and "hybrid_join_ldap_server" in problem
+
+    unreadable = preflight_failure(run_tasks([role_task(lab, hybrid_join_domain_name=dc_domain, hybrid_join_domain_join_ou=ad.make_ou(),
+                                                        **ldap_vars(ad, hybrid_join_ldap_password="not-the-password"))]))
+    assert "The AD domain could not be read from hybrid_join_ldap_server" in unreadable[1], unreadable
+    assert "not-the-password" not in " ".join(unreadable)
+    assert writes(lab.client.requests()) == []
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["run", "check_mode"])
+def test_the_domain_controllers_own_domain_and_an_ou_in_it_pass_reading_only(lab, ad, check):
+    ou = ad.make_ou()
+    usn = ad.usn_changed(ou)
+
+    task = role_task(lab, hybrid_join_domain_name=ad.lab["realm"].upper() + ".", hybrid_join_domain_join_ou=ou, **ldap_vars(ad))
+    # Imported, so --tags preflight reaches the role's tasks and no step runs.
+    task["ansible.builtin.import_role"] = task.pop("ansible.builtin.include_role")
+    results = run_tasks([task], check=check, extra_args=["--tags", "preflight"])
+
+    assert not [result for result in results if result["failed"]], results
+    (read,) = [result for result in results if result["_task"].endswith("read the AD domain from the domain controller step 3 connects to")]
+    assert read["domain"] == {"naming_context": ad.lab["base_dn"], "dns_name": ad.lab["realm"].lower()}
+    assert [check_["name"] for check_ in read["checks"]] == ["domain"] and read["checks"][0]["passed"]
+    assert "connectors" not in read and "accounts" not in read   # no connector check in preflight: step 2's
+    assert ad.usn_changed(ou) == usn
+    assert writes(lab.client.requests()) == []
+
+
 def test_what_the_tenant_has_is_checked_against_the_role_before_any_write(lab):
     auth = graph_auth(lab)
     lab.client.seed({"windowsAutopilotDeploymentProfiles": [{"@odata.type": ENTRA_JOIN, "displayName": "Autopilot hybrid join user driven"}]})
@@ -78,3 +121,4 @@ def test_what_the_tenant_has_is_checked_against_the_role_before_any_write(lab):
     # Another domain join profile on all devices is no conflict once the role assigns its own to the group.
     problems = preflight_failure(run_tasks([role_task(lab, hybrid_join_domain_join_assign_all_devices=False)]))[1:]
     assert not [problem for problem in problems if "Legacy" in problem], problems
+
