@@ -38,6 +38,13 @@ options:
     description:
       - Only objects with this name, matched case-insensitively as the resource modules match it.
     type: str
+  all_devices_only:
+    description:
+      - Only objects assigned to all devices. Each collection is listed once with only ids, names and assignments,
+        999 a page, and only the objects on all devices are read whole; so it costs little in a tenant of thousands
+        of configurations.
+    type: bool
+    default: false
   resolve_group_names:
     description:
       - Show assigned groups by display name instead of ID (one extra read per 15 groups).
@@ -132,7 +139,7 @@ domain_join_profiles:
       assignments: {set: [{all_devices: true}]}
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import GroupResolver, describe, list_light
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import GroupResolver, describe, list_light, target_key
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_profile import PROFILE as AUTOPILOT_PROFILE
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_domain_join_profile import PROFILE as DOMAIN_JOIN_PROFILE
@@ -146,20 +153,33 @@ KINDS = {
 }
 
 
-def list_objects(graph, resource, display_name):
+def on_all_devices(obj):
+    return any(target_key(assignment.get("target") or {}) == ("all_devices", None) for assignment in obj.get("assignments") or [])
+
+
+def list_objects(graph, resource, display_name, all_devices_only=False):
     """Objects of exactly the resource's type (not its kin), named as the module would match them, with assignments.
 
-    The deployment profiles' collection holds only deployment profiles, so it is listed whole with assignments.
-    The other two hold every configuration of the tenant, often thousands: ids and names are listed (by name
-    through Graph's filter where the collection takes one), and only the objects of the type are read, by id."""
+    The deployment profiles' collection holds only deployment profiles, so with no name and no all-devices
+    narrowing it is listed whole with assignments. Otherwise, and always for the other two (which hold every
+    configuration of the tenant, often thousands), ids and names are listed (by name through Graph's filter where
+    the collection takes one; with their assignments for all_devices_only), and only the objects wanted are read,
+    by id."""
     def wanted(obj):
-        return resource.is_type(obj) and (display_name is None or resource.key_matches(obj, display_name))
+        return (resource.is_type(obj) and (display_name is None or resource.key_matches(obj, display_name))
+                and (not all_devices_only or on_all_devices(obj)))
 
-    if resource is AUTOPILOT_PROFILE:
+    if resource is AUTOPILOT_PROFILE and display_name is None and not all_devices_only:
         return [obj for obj in graph.list(resource.collection, api=resource.api, params={"$expand": "assignments"}) if wanted(obj)]
-    filter_text = "displayName eq '%s'" % display_name.replace("'", "''") if display_name and resource.filter_by_key else None
+    if all_devices_only:
+        # Which objects hold all devices is in their assignments: one paged listing answers it for the collection.
+        entries = [entry for entry in graph.list(resource.collection, api=resource.api, params={
+            "$select": "id,displayName", "$expand": "assignments", "$top": str(resource.list_page_size)}) if on_all_devices(entry)]
+    else:
+        filter_text = "displayName eq '%s'" % display_name.replace("'", "''") if display_name and resource.filter_by_key else None
+        entries = list_light(graph, resource, ("id", "displayName"), filter_text)
     found = []
-    for entry in list_light(graph, resource, ("id", "displayName"), filter_text):
+    for entry in entries:
         # An entry without @odata.type is read to tell: an object of the type must never go unseen.
         if "@odata.type" in entry and not wanted(entry):
             continue
@@ -175,7 +195,7 @@ def run(module):
     for kind in module.params["kinds"]:
         resource, key = KINDS[kind]
         found[key] = []
-        for obj in list_objects(graph, resource, module.params["display_name"]):
+        for obj in list_objects(graph, resource, module.params["display_name"], module.params["all_devices_only"]):
             assignments = obj.get("assignments") or []
             described = describe(resource, obj, assignments)
             if resource is ESP and is_default_esp(obj):
@@ -198,6 +218,7 @@ def main():
         argument_spec=dict(
             kinds=dict(type="list", elements="str", choices=list(KINDS), default=list(KINDS)),
             display_name=dict(type="str"),
+            all_devices_only=dict(type="bool", default=False),
             resolve_group_names=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
