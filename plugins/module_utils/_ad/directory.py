@@ -183,9 +183,8 @@ class Domain:
 
 
 def read_domain(connection) -> Domain:
-    """The domain of the DC: the root DSE's defaultNamingContext (read at bind), and its DNS name from the
-    domain's crossRef in CN=Partitions of the configuration partition (dnsRoot), as AD records it rather
-    than as the DC= parts spell it (a disjoint namespace differs)."""
+    """The domain of the DC bound to: the root DSE's defaultNamingContext (read at bind), and its DNS name as AD
+    records it, the dnsRoot of the domain's crossRef in CN=Partitions of the configuration partition."""
     root_dse = connection.server.info.other if connection.server.info else {}
     naming_context = default_naming_context(connection)
     configuration = (root_dse.get("configurationNamingContext") or [None])[0]
