@@ -155,9 +155,11 @@ def _domain_check(domain, domain_name: str, ou: str) -> dict:
     if expected != domain.dns_name:
         problems.append(f"The domain controller's domain is {domain.dns_name} ({domain.naming_context}), not {domain_name}: "
                         f"name {domain.dns_name} as the domain, or connect to a domain controller of {domain_name}.")
-    rdns, context = split_dn(ou) or [], split_dn(domain.naming_context) or []
-    in_domain = len(rdns) > len(context) and [(kind, value.lower()) for kind, value in rdns[-len(context):]] == \
-        [(kind, value.lower()) for kind, value in context]
+    # The OU's DC= parts name the domain it is in: all of them must be the naming context's, so an OU of a child
+    # domain (DC=child,DC=contoso,DC=com) is not taken for one of contoso.com.
+    rdns = split_dn(ou) or []
+    ou_domain = [(kind, value.lower()) for kind, value in rdns if kind == "DC"]
+    in_domain = len(rdns) > len(ou_domain) and ou_domain == [(kind, value.lower()) for kind, value in split_dn(domain.naming_context) or []]
     if not in_domain:
         problems.append(f"The OU {ou} is not in the domain controller's domain {domain.dns_name} ({domain.naming_context}): "
                         f"give an OU under {domain.naming_context}.")
