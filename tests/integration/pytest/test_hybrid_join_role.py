@@ -184,7 +184,8 @@ def test_step_1_sets_the_mdm_user_scope_with_a_user_sign_in_and_a_second_run_sen
 
 def test_step_1_refuses_application_credentials_before_any_write_and_says_why_when_skipped(lab):
     refused = run_tasks([role_task(lab, hybrid_join_delegated_auth=graph_auth(lab))])
-    (failure,) = [result for result in refused if result["failed"]]
+    failure, run_failure = [result for result in refused if result["failed"]]
+    assert run_failure["msg"].startswith("Step 1 failed") and "only to a signed-in user" in run_failure["msg"], run_failure
     assert "automatic Intune enrollment" in failure["_task"] and "only to a signed-in user" in failure["msg"], failure
     assert writes(lab.client.requests()) == [] and mdm_scope(lab) == "none"
 
@@ -199,7 +200,9 @@ def test_step_2_stops_the_role_before_step_3_when_no_connector_can_serve_or_warn
 
     stopped = run_tasks([role_task(lab)])
 
-    (failure,) = [result for result in stopped if result["failed"]]
+    # The step's failure, then the role's own at its end (after the report): the run still fails.
+    failure, run_failure = [result for result in stopped if result["failed"]]
+    assert run_failure["msg"].startswith("Step 2 failed (Stop before step 3"), run_failure
     assert failure["_task"].endswith("Stop before step 3 when the connector cannot serve hybrid join"), failure
     assert "hybrid_join_connector_check_fatal" in failure["msg"], failure
     assert writes(lab.client.requests()) == []  # nothing after step 2 ran
