@@ -51,6 +51,9 @@ run, and one run of this bench there put the same task at 1.24x and 2.10x ping):
     ~8 ms of lab CPU instead of 0.3 ms, a 999-object page 25 ms; now 1.7 ms and 10 ms (lab/graph/README.md, "What
     the lab costs"). Lab CPU per no-op task at N = 3,000: autopilot_profile 100 -> 40 ms, the others 20 -> 10 ms.
   So the ratio's growth with N was lab time (and noise), not the module; the fixed part is the module's imports.
+  After both changes (same day, load 2.6-5 from other work, --reps 5): warm xping 1.50-1.80 at N = 10, 1.40-1.53 at
+  1,000, 1.25-1.42 at 3,000. The ratio no longer grows with N (the order of the sizes followed the load down), but
+  on a loaded machine the fixed part alone is above 1.4x; rerun on a quiet one before judging that target.
   Replacing httpx with http.client would save the rest of httpx's import (about a sixth of basic's) at the price
   of writing proxy support; not done, as the run above could not show it is needed.
 """
