@@ -352,6 +352,17 @@ def test_a_403_names_the_permission_the_request_needs(lab, graph_lab):
     assert [entry["status"] for entry in logged(lab, "POST", GROUPS)] == [403], "refused once, not retried"
 
 
+def test_a_403_on_a_delegated_only_route_asks_for_a_users_consent_not_the_apps(lab, token):
+    client = client_for(lab, token, RecordingSleep())  # an app's token: Graph refuses it here whatever the app holds
+    with pytest.raises(GraphError) as caught:
+        client.request("PATCH", "policies/mobileDeviceManagementPolicies/0000000a-0000-0000-c000-000000000000",
+                       body={"appliesTo": "all"})
+    message = str(caught.value)
+    assert caught.value.status == 403 and caught.value.permission.startswith("Policy.ReadWrite.MobilityManagement (delegated only")
+    assert "consented for the signed-in user" in message
+    assert "to the app" not in message, "no grant to an app makes a delegated-only permission work"
+
+
 def test_an_unverifiable_certificate_fails_at_once_and_points_to_ca_path(lab, token):
     sleep = RecordingSleep()
     client = GraphClient(lab.url, lambda: token, sleep=sleep, clock=sleep.clock)   # the lab's private CA not given

@@ -120,6 +120,15 @@ def required_permission(method, path):
     return None
 
 
+def permission_hint(permission):
+    """What a 403's message adds: the permission, and who must be granted it (a delegated-only one no app can hold)."""
+    if permission.endswith(DELEGATED_ONLY):
+        return (" This request needs the Graph permission %s, consented for the signed-in user, whose Entra role must "
+                "also allow it." % permission)
+    return (" This request needs the Graph permission %s, granted with admin consent to the app (or, for a user's "
+            "sign-in, consented for the user, whose Entra role must also allow it)." % permission)
+
+
 class GraphError(Exception):
     """A failed Graph request, described by method, path, status and Graph's own error fields."""
 
@@ -359,9 +368,7 @@ class GraphClient:
                     delay = None
                 else:
                     permission = required_permission(method, shown_path) if status == 403 else None
-                    hint = (" This request needs the Graph permission %s, granted with admin consent to the app (or, for a "
-                            "user's sign-in, consented for the user, whose Entra role must also allow it)." % permission
-                            if permission else "")
+                    hint = permission_hint(permission) if permission else ""
                     raise GraphError(
                         "%s %s failed: HTTP %s %s: %s (request-id %s, date %s).%s"
                         % (method, shown_path, status, code or "", message, request_id, date, hint),
