@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import ssl
 import warnings
 from urllib.parse import urlsplit
 
@@ -331,8 +333,48 @@ def acquire_token(params):
     except ImportError as exc:
         raise AuthError("azure-identity is required to acquire a Graph token (pip install azure-identity): %s" % exc)
     except Exception as exc:  # azure-identity raises several unrelated types; all mean "no token".
+        untrusted = _certificate_failure(exc)
+        if untrusted:
+            raise AuthError(_untrusted_message(params, source, untrusted))
         raise AuthError("Could not get a Graph token with auth_source=%s: %s" % (source, _first_line(exc)))
     return token.token, token.expires_on
+
+
+# OpenSSL's reason for a certificate it could not verify, as Python's ssl module words it.
+CERTIFICATE_VERIFY_FAILED = re.compile(r"CERTIFICATE_VERIFY_FAILED\]\s*certificate verify failed:?\s*([^(]*)")
+
+
+def _certificate_failure(exc):
+    """Why a certificate could not be verified, when that is what failed, else None.
+
+    azure-identity wraps the ssl error several layers deep (ClientAuthenticationError, then azure-core's
+    ServiceRequestError whose inner_exception is requests' SSLError around urllib3's), not always as a cause or
+    context; where the chain breaks, OpenSSL's reason code in the text still says it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return exc.verify_message or str(exc)
+        found = CERTIFICATE_VERIFY_FAILED.search(str(exc))
+        if found:
+            return found.group(1).strip() or "certificate verify failed"
+        exc = exc.__cause__ or exc.__context__ or getattr(exc, "inner_exception", None)
+    return None
+
+
+def _untrusted_message(params, source, reason):
+    """The failure of a sign-in whose TLS certificate could not be verified, pointing to ca_path (as the transport
+    does for Graph's). Host names and the CA file only: never a secret."""
+    if source == "managed_identity":
+        host = os.environ.get("IDENTITY_ENDPOINT") or os.environ.get("MSI_ENDPOINT") or "the managed identity endpoint"
+    else:
+        host = endpoints(params)[1]
+    trusted = ("the CA certificates in ca_path (%s)" % params["ca_path"] if params.get("ca_path")
+               else "the system's (certifi's) CA certificates")
+    return ("Could not get a Graph token with auth_source=%s: the TLS certificate of %s could not be verified against %s: %s. "
+            "If a TLS-inspecting proxy or a private sign-in endpoint stands in front of it, set ca_path to its CA "
+            "certificate (PEM); validate_certs: false would hand the credential's token to whoever intercepts the connection."
+            % (source, host, trusted, reason))
 
 
 def _first_line(exc):
