@@ -10,22 +10,35 @@ mode 0700 by the main ansible-playbook process, shared by its workers and delete
 in a 0600 file named by a digest of the credential. The module then receives the token as
 `access_token` and never sees the client secret or certificate.
 
-A cached token is handed out only while it outlives the task's worst case (see expiry_margin). When
-Graph rejects it anyway (revoked, clock skew), the module fails with `token_rejected`; Graph did not
-act on a 401, so the cached token is dropped and the module runs once more with a new one. A token the
-user passed as `access_token` is theirs: it is never replaced.
+Before any token is requested, the task's options are checked as the module will check them: ansible-core's
+validator over the module's own argument spec (see module_contract), failing with the module's own message. So a
+misspelled option or a bad value costs no sign-in.
+
+A cached token is handed out only while it outlives the task's worst case (see expiry_margin and task_wait):
+a task that may wait for an import or for devices gets a fresh token when the cached one would expire first,
+and a warning when even a fresh one would. When Graph rejects a token anyway (revoked, clock skew, a task that
+outlived it), the module fails with `token_rejected`; Graph did not act on a 401, so the cached token is dropped
+and the module runs once more with a new one. A token the user passed as `access_token` is theirs: it is never
+replaced.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib
 import json
 import os
+import sys
 import time
 
 from ansible import constants as C
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import (
     SECRET_OPTIONS,
@@ -34,16 +47,23 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth impor
     credential_fingerprint,
     resolve_auth_source,
     transport_settings,
-    validated_auth_options,
 )
 
+display = Display()
 # Time for a module's other requests, beyond its longest one (see expiry_margin).
 RUN_ALLOWANCE = 300
 CACHE_DIR_NAME = "intune_autopilot_tokens"
+SPEC_DIR_NAME = "intune_autopilot_specs"
+# Seconds after its acquisition a token counts as fresh: asking again would not get one that lives longer.
+FRESH_FOR = 60
+# AnsibleModule's keywords that check how options combine, passed to the validator with the spec.
+OPTION_CHECKS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
+# How a function in a recorded argument spec (an environment fallback) is written in the run's spec cache.
+FUNCTION_KEY = "__function__"
 
 
-def _cache_dir():
-    path = os.path.join(C.DEFAULT_LOCAL_TMP, CACHE_DIR_NAME)
+def _cache_dir(name=CACHE_DIR_NAME):
+    path = os.path.join(C.DEFAULT_LOCAL_TMP, name)
     os.makedirs(path, mode=0o700, exist_ok=True)
     return path
 
@@ -101,6 +121,115 @@ def remember_group_ids(args, resolved):
         _write_private(path, known)
 
 
+class OptionsError(Exception):
+    """A task's options the module would refuse, with the module's own message."""
+
+
+class SpecRecorded(Exception):
+    """Raised in place of AnsibleModule.__init__ once a module's main() has handed over its argument spec."""
+
+
+def record_module_contract(fqcn):
+    """The argument spec and option checks the module's main() gives AnsibleModule.
+
+    main() runs until it constructs its AnsibleModule, which records them and stops it (as ansible-test's
+    validate-modules reads a module's spec, and the intune-args lint rule), so the spec is the module's own,
+    auth options merged in, with nothing copied here. Costs the module's imports (httpx among them).
+    """
+    module = importlib.import_module("ansible_collections.%s.plugins.modules.%s" % tuple(fqcn.rsplit(".", 1)))
+    recorded = {}
+    original_init = AnsibleModule.__init__
+
+    def record(self, argument_spec, **kwargs):  # pylint: disable=unused-argument
+        recorded.update(kwargs, argument_spec=argument_spec)
+        raise SpecRecorded()
+
+    AnsibleModule.__init__ = record
+    try:
+        module.main()
+    except SpecRecorded:
+        pass
+    finally:
+        AnsibleModule.__init__ = original_init
+    if "argument_spec" not in recorded:
+        raise OptionsError("%s: its main() did not construct an AnsibleModule, so its options cannot be checked." % fqcn)
+    return {key: value for key, value in recorded.items() if key == "argument_spec" or key in OPTION_CHECKS}
+
+
+def _encode_functions(value):
+    """value as JSON can hold it: a module-level function (an environment fallback) by module and name."""
+    if callable(value):
+        if "<" in value.__qualname__:  # a lambda or a nested function has no name to find it by
+            raise TypeError(value.__qualname__)
+        return {FUNCTION_KEY: [value.__module__, value.__qualname__]}
+    if isinstance(value, dict):
+        return {key: _encode_functions(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode_functions(item) for item in value]
+    return value
+
+
+def _decode_functions(value):
+    """The inverse of _encode_functions, finding functions only in modules already loaded (KeyError otherwise)."""
+    if isinstance(value, dict):
+        if set(value) == {FUNCTION_KEY}:
+            module_name, qualname = value[FUNCTION_KEY]
+            return getattr(sys.modules[module_name], qualname)
+        return {key: _decode_functions(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decode_functions(item) for item in value]
+    return value
+
+
+def module_contract(fqcn):
+    """record_module_contract(fqcn), recorded once per run: kept as JSON in the run's private directory, as tokens are.
+
+    Each task runs in its own worker process, so without it every task would pay the module's imports (measured:
+    about 60 ms CPU, more with ldap3); reading it back and validating costs about 1 ms, 0.6 ms more than checking
+    the auth options alone did.
+    """
+    path = os.path.join(_cache_dir(SPEC_DIR_NAME), "%s.json" % fqcn)
+    cached = _read_private(path)
+    if cached is not None:
+        try:
+            return _decode_functions(cached)
+        except (KeyError, AttributeError, TypeError, ValueError):
+            pass  # not what this code writes, or a function of a module not loaded here: record it again
+    contract = record_module_contract(fqcn)
+    try:
+        _write_private(path, _encode_functions(contract))
+    except (TypeError, ValueError):  # a spec JSON cannot hold: recorded for each task instead
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path + ".new")
+    return contract
+
+
+def validated_options(name, contract, args):
+    """args checked and completed (types, choices, defaults, environment fallbacks, how options combine) by
+    ansible-core's validator over the module's contract, as AnsibleModule does; OptionsError with the message
+    AnsibleModule would fail with (values of no_log options masked)."""
+    checks = {key: contract[key] for key in OPTION_CHECKS if contract.get(key)}
+    result = ArgumentSpecValidator(contract["argument_spec"], **checks).validate(args)
+    if result.error_messages:
+        message = result.errors.msg
+        if isinstance(result.errors[0], UnsupportedError):
+            message = "Unsupported parameters for (%s) module: %s" % (name, message)
+        raise OptionsError(remove_values(message, result._no_log_values))  # pylint: disable=protected-access
+    return result.validated_parameters
+
+
+def task_wait(fqcn, params, check_mode):
+    """(seconds, option): how long a task may wait on Intune beyond its requests, which its token must outlive too,
+    and the option that bounds it. An import waits up to import_timeout (per batch, and once more for the sync: the
+    longest single wait is planned for), a readiness check with wait_for up to wait_timeout; others (0, None)."""
+    module = fqcn.rsplit(".", 1)[-1]
+    if module == "autopilot_device" and params.get("state") == "present" and not check_mode:
+        return max(0, params["import_timeout"]), "import_timeout"
+    if module == "autopilot_device_info" and params.get("wait_for"):
+        return max(0, params["wait_timeout"]), "wait_timeout"
+    return 0, None
+
+
 def expiry_margin(args):
     """Seconds a cached token must still be valid to be handed to a task with these options.
 
@@ -113,29 +242,47 @@ def expiry_margin(args):
     return RUN_ALLOWANCE + settings["max_retry_wait"] + settings["request_timeout"]
 
 
-def cached_token(args, rejected=None):
-    """The run's token for this credential, acquiring (once, under a lock) when none is valid.
+def cached_token(args, rejected=None, wait=0):
+    """(token, expires_on): the run's token for this credential, acquiring (once, under a lock) when none
+    outlives the task's worst case, expiry_margin(args) + `wait` seconds (see task_wait).
 
     `rejected`: a token Graph refused. It is dropped and a new one acquired, unless another task has
     already replaced it, in which case that replacement is returned.
     """
     path = os.path.join(_cache_dir(), credential_fingerprint(args))
-    margin = expiry_margin(args)
+    margin = expiry_margin(args) + wait
     with open(path + ".lock", "a", encoding="utf-8") as lock:
         # Tasks on several hosts run at once; the lock makes them share one token request.
         fcntl.flock(lock, fcntl.LOCK_EX)
         entry = _read_private(path)
+        now = time.time()
         try:
-            if entry["token"] != rejected and entry["expires_on"] - margin > time.time():
-                return entry["token"]
+            # A token acquired moments ago is handed out even when it would not outlive the task: a new one would
+            # not live longer, so several such tasks at once share it (each warns, see lifetime_warning).
+            if entry["token"] != rejected and (entry["expires_on"] - margin > now or now - entry.get("acquired_at", 0) < FRESH_FOR):
+                return entry["token"], entry["expires_on"]
         except (KeyError, TypeError):  # no cache yet (None), or not what this code writes
             pass
         # Gone before acquiring, so a failed acquisition leaves no stale token for later tasks.
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
         token, expires_on = acquire_token(args)
-        _write_private(path, {"token": token, "expires_on": expires_on or time.time() + 3600})
-        return token
+        entry = {"token": token, "expires_on": expires_on or now + 3600, "acquired_at": now}
+        _write_private(path, entry)
+        return token, entry["expires_on"]
+
+
+def lifetime_warning(args, wait, wait_option, expires_on):
+    """A warning when even the token just acquired may expire before the task ends, else None."""
+    worst_case = expiry_margin(args) + wait
+    left = expires_on - time.time()
+    if left > worst_case:
+        return None
+    return ("This task may run up to %d minutes (%s=%d s, plus max_retry_wait, request_timeout and %d s for its other "
+            "requests), longer than its Graph token lives (%d minutes left on a token just acquired). If the token "
+            "expires first, Graph refuses it and the task runs once more with a new one, carrying on from what "
+            "Intune already holds; the result then shows only that second run. Lower %s to keep the task within "
+            "one token." % (worst_case // 60, wait_option, wait, RUN_ALLOWANCE, left // 60, wait_option))
 
 
 class GraphTokenAction(ActionBase):
@@ -146,12 +293,17 @@ class GraphTokenAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         module_args = dict(self._task.args)
+        fqcn = self._task.resolved_action or self._task.action
         try:
-            # The module validates everything again; this catches what would break the token request first.
-            args = validated_auth_options(module_args)
+            # Checked as the module will check them, before the token request; the module checks them again.
+            args = validated_options(self._task.action, module_contract(fqcn), module_args)
             from_cache = resolve_auth_source(args) != "access_token"
             if from_cache:
-                token = cached_token(args)
+                wait, wait_option = task_wait(fqcn, args, self._play_context.check_mode)
+                token, expires_on = cached_token(args, wait=wait)
+                warning = lifetime_warning(args, wait, wait_option, expires_on) if wait else None
+                if warning:
+                    display.warning(warning)
                 for option in SECRET_OPTIONS:
                     module_args.pop(option, None)
                 module_args.update(auth_source="access_token", access_token=token)
@@ -160,7 +312,7 @@ class GraphTokenAction(ActionBase):
                 known = cached_group_ids(args, requested_group_names(module_args))
                 if known and "group_ids" not in module_args:
                     module_args["group_ids"] = known
-        except AuthError as exc:
+        except (AuthError, OptionsError) as exc:
             result.update(failed=True, msg=str(exc))
             return result
         outcome = self._execute_module(module_name=self._task.action, module_args=module_args, task_vars=task_vars)
@@ -168,7 +320,7 @@ class GraphTokenAction(ActionBase):
             # Graph did not act on the request it refused, and the modules converge on the desired state,
             # so a second run finishes what the first began without repeating it.
             try:
-                module_args["access_token"] = cached_token(args, rejected=token)
+                module_args["access_token"] = cached_token(args, rejected=token, wait=wait)[0]
             except AuthError as exc:
                 result.update(failed=True, msg=str(exc))
                 return result
