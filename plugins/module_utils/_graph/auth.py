@@ -333,7 +333,7 @@ def acquire_token(params):
     except ImportError as exc:
         raise AuthError("azure-identity is required to acquire a Graph token (pip install azure-identity): %s" % exc)
     except Exception as exc:  # azure-identity raises several unrelated types; all mean "no token".
-        untrusted = _certificate_failure(exc)
+        untrusted = certificate_failure(exc)
         if untrusted:
             raise AuthError(_untrusted_message(params, source, untrusted))
         raise AuthError("Could not get a Graph token with auth_source=%s: %s" % (source, _first_line(exc)))
@@ -344,10 +344,11 @@ def acquire_token(params):
 CERTIFICATE_VERIFY_FAILED = re.compile(r"CERTIFICATE_VERIFY_FAILED\]\s*certificate verify failed:?\s*([^(]*)")
 
 
-def _certificate_failure(exc):
-    """Why a certificate could not be verified, when that is what failed, else None.
+def certificate_failure(exc):
+    """Why a TLS certificate could not be verified, when that is what failed, else None (for the sign-in here, and
+    for Graph's requests in transport.py).
 
-    azure-identity wraps the ssl error several layers deep (ClientAuthenticationError, then azure-core's
+    httpx keeps the ssl error as a cause or context; azure-identity wraps it several layers deep (ClientAuthenticationError, then azure-core's
     ServiceRequestError whose inner_exception is requests' SSLError around urllib3's), not always as a cause or
     context; where the chain breaks, OpenSSL's reason code in the text still says it."""
     seen = set()
@@ -373,7 +374,7 @@ def _untrusted_message(params, source, reason):
                else "the system's (certifi's) CA certificates")
     return ("Could not get a Graph token with auth_source=%s: the TLS certificate of %s could not be verified against %s: %s. "
             "If a TLS-inspecting proxy or a private sign-in endpoint stands in front of it, set ca_path to its CA "
-            "certificate (PEM); validate_certs: false would hand the credential's token to whoever intercepts the connection."
+            "certificate (PEM); validate_certs: false would hand the credentials to whoever intercepts the connection."
             % (source, host, trusted, reason))
 
 

@@ -51,6 +51,8 @@ import traceback
 import uuid
 from urllib.parse import urlsplit
 
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import certificate_failure
+
 # httpx's package imports its command-line client (httpx._main), and that imports rich, click and pygments
 # whenever they are installed (httpx[cli], or any tool that pulls them in): measured, more CPU than the rest of
 # httpx, paid by every module run for a client the modules never call. A None in sys.modules makes that one
@@ -211,17 +213,6 @@ def origin(url):
     return "%s://%s:%s" % (scheme, (parts.hostname or "").lower(), port)
 
 
-def _certificate_failure(exc):
-    """The verification error behind a failed connection (ssl.SSLCertVerificationError in its chain), or None."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return exc.verify_message or str(exc)
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
 def _error_fields(response):
     """Graph's error code, message, request-id and date from an error response (any shape tolerated)."""
     code = message = request_id = date = None
@@ -319,7 +310,7 @@ class GraphClient:
                     headers={"Authorization": self._authorization(), "client-request-id": str(uuid.uuid4())},
                 )
             except httpx.ConnectError as exc:
-                if _certificate_failure(exc):
+                if certificate_failure(exc):
                     raise self._untrusted(method, shown_path, url, exc) from None
                 # Nothing reached the service: safe to retry whatever the method.
                 failure = "connection failed: %s" % exc
@@ -397,7 +388,7 @@ class GraphClient:
             "%s %s: the TLS certificate of %s could not be verified against %s: %s. If a TLS-inspecting proxy or a "
             "private endpoint stands in front of Graph, set ca_path to its CA certificate (PEM); validate_certs: false "
             "would hand the access token to whoever intercepts the connection."
-            % (method, shown_path, origin(url), trusted, _certificate_failure(exc)),
+            % (method, shown_path, origin(url), trusted, certificate_failure(exc)),
             method=method, path=shown_path,
         )
 
