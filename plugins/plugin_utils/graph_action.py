@@ -16,7 +16,7 @@ misspelled option or a bad value costs no sign-in.
 
 A cached token is handed out only while it outlives the task's worst case (see expiry_margin and task_wait):
 a task that may wait for an import or for devices gets a fresh token when the cached one would expire first,
-and a warning when even a fresh one would. When Graph rejects a token anyway (revoked, clock skew, a task that
+and an import a warning when even a fresh one would. When Graph rejects a token anyway (revoked, clock skew, a task that
 outlived it), the module fails with `token_rejected`; Graph did not act on a 401, so the cached token is dropped
 and the module runs once more with a new one. A token the user passed as `access_token` is theirs: it is never
 replaced.
@@ -220,13 +220,15 @@ def validated_options(name, contract, args):
 
 def task_wait(fqcn, params, check_mode):
     """(seconds, option): how long a task may wait on Intune beyond its requests, which its token must outlive too,
-    and the option that bounds it. An import waits up to import_timeout (per batch, and once more for the sync: the
-    longest single wait is planned for), a readiness check with wait_for up to wait_timeout; others (0, None)."""
+    and the option to lower when even a fresh token would not (None: nothing to warn of). An import waits up to
+    import_timeout (per batch, and once more for the sync: the longest single wait is planned for); a readiness check
+    with wait_for up to wait_timeout, but it only reads, so after a 401 it simply waits again: no warning. Others
+    (0, None)."""
     module = fqcn.rsplit(".", 1)[-1]
     if module == "autopilot_device" and params.get("state") == "present" and not check_mode:
         return max(0, params["import_timeout"]), "import_timeout"
     if module == "autopilot_device_info" and params.get("wait_for"):
-        return max(0, params["wait_timeout"]), "wait_timeout"
+        return max(0, params["wait_timeout"]), None
     return 0, None
 
 
@@ -301,7 +303,7 @@ class GraphTokenAction(ActionBase):
             if from_cache:
                 wait, wait_option = task_wait(fqcn, args, self._play_context.check_mode)
                 token, expires_on = cached_token(args, wait=wait)
-                warning = lifetime_warning(args, wait, wait_option, expires_on) if wait else None
+                warning = lifetime_warning(args, wait, wait_option, expires_on) if wait_option else None
                 if warning:
                     display.warning(warning)
                 for option in SECRET_OPTIONS:
