@@ -15,14 +15,13 @@ would. Options given in module_defaults are not seen here, as with the `args` ru
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.loader import action_loader
 
+from ansible_collections.intune.autopilot.plugins.plugin_utils.graph_action import OPTION_CHECKS as CHECKS, record_module_contract
 from ansiblelint.rules import AnsibleLintRule
 from ansiblelint.text import has_jinja
 
@@ -32,40 +31,12 @@ if TYPE_CHECKING:
     from ansiblelint.utils import Task
 
 COLLECTION = "intune.autopilot"
-# AnsibleModule keywords that are checks of the options' combination.
-CHECKS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
 # What describes the contents of a list or dict option, left out when its value is templated.
 NESTED_SPEC_KEYS = ("options", "elements", "required_one_of", "required_together", "required_if", "required_by",
                     "mutually_exclusive", "apply_defaults")
 # A templated value is known only at run time; a value of the option's type stands in for it.
 PLACEHOLDERS = {"str": "placeholder", "path": "/placeholder", "raw": "placeholder", "bool": True, "int": 1,
                 "float": 1.0, "jsonarg": "{}", "json": "{}"}
-
-
-class SpecRecorded(Exception):
-    """Raised from AnsibleModule.__init__ once the module has handed over its argument spec."""
-
-
-def module_contract(fqcn: str) -> dict:
-    """The argument spec and combination checks the module's main() gives AnsibleModule."""
-    module = importlib.import_module("ansible_collections.%s.plugins.modules.%s" % (COLLECTION, fqcn.rsplit(".", 1)[1]))
-    recorded: dict = {}
-    original_init = AnsibleModule.__init__
-
-    def record(self, argument_spec, **kwargs):  # pylint: disable=unused-argument
-        recorded.update(kwargs, argument_spec=argument_spec)
-        raise SpecRecorded()
-
-    AnsibleModule.__init__ = record
-    try:
-        module.main()
-    except SpecRecorded:
-        pass
-    finally:
-        AnsibleModule.__init__ = original_init
-    if "argument_spec" not in recorded:
-        raise RuntimeError("%s's main() did not construct an AnsibleModule" % fqcn)
-    return recorded
 
 
 def templated(value) -> bool:
@@ -129,7 +100,7 @@ class IntuneArgsRule(AnsibleLintRule):
         if (isinstance(raw_args, str) and has_jinja(raw_args)) or has_jinja(str(action.get("_raw_params", ""))):
             return []  # the whole option set is templated (args: or the module's free-form value)
         if fqcn not in self._contracts:
-            self._contracts[fqcn] = module_contract(fqcn)
+            self._contracts[fqcn] = record_module_contract(fqcn)  # as the action plugin records it
         contract = self._contracts[fqcn]
         options = {key: value for key, value in action.items() if not key.startswith("__")}
         values, spec = checkable(options, contract["argument_spec"])
