@@ -255,8 +255,8 @@ def test_check_mode_create_sends_no_write_and_shows_what_would_be_created(lab):
     assert "Autopilot hybrid join - ESP" not in custom_esps(lab)
     assert result["diff"]["before"] == {}
     after = result["diff"]["after"]
-    assert after["installProgressTimeoutInMinutes"] == 120
-    assert after["showInstallationProgress"] is True and after["blockDeviceSetupRetryByUser"] is False
+    assert after["error_timeout_minutes"] == 120
+    assert after["show_app_and_profile_progress"] is True and after["block_device_until_complete"] is True
     assert after["assignments"] == [{"group": "Lab-Pilot-Devices", "exclude": False}]
 
 
@@ -269,10 +269,10 @@ def test_check_mode_update_diff_shows_only_the_changed_settings(lab):
     assert result["changed"] and not result.get("failed"), result
     assert writes(lab.client.requests()) == []
     before, after = result["diff"]["before"], result["diff"]["after"]
-    assert before["installProgressTimeoutInMinutes"] == 60 and after["installProgressTimeoutInMinutes"] == 45
-    assert before["customErrorMessage"] is None and after["customErrorMessage"] == "Call the service desk."
-    assert before["allowLogCollectionOnInstallFailure"] is after["allowLogCollectionOnInstallFailure"] is True
-    assert {k for k in before if before[k] != after[k]} == {"installProgressTimeoutInMinutes", "customErrorMessage", "assignments"}
+    assert before["error_timeout_minutes"] == 60 and after["error_timeout_minutes"] == 45
+    assert before["custom_error_message"] is None and after["custom_error_message"] == "Call the service desk."
+    assert before["allow_log_collection"] is after["allow_log_collection"] is True
+    assert {k for k in before if before[k] != after[k]} == {"error_timeout_minutes", "custom_error_message", "assignments"}
     assert before["assignments"] == [{"group": KIOSK, "exclude": False}]
     assert sorted(after["assignments"], key=str) == sorted([{"group": KIOSK, "exclude": False},
                                                            {"group": "Lab-Pilot-Devices", "exclude": False}], key=str)

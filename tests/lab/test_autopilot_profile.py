@@ -78,7 +78,7 @@ def test_create_writes_the_tutorial_body_and_a_rerun_writes_nothing(lab):
     planned = run(lab, check=True, diff=True, **args)
     assert planned["changed"] and planned["id"] is None
     assert planned["diff"]["before"] == {}
-    assert planned["diff"]["after"]["outOfBoxExperienceSetting"]["deviceUsageType"] == "singleUser"
+    assert planned["diff"]["after"]["deployment_mode"] == "user_driven"
     assert planned["diff"]["after"]["assignments"] == [{"group": "Lab-Pilot-Devices", "exclude": False}]
     assert graph_writes(lab) == [] and profiles(lab) == []
 
@@ -111,8 +111,8 @@ def test_a_changed_setting_is_patched_alone_with_the_complex_value_it_lives_in(l
     changed = run(lab, diff=True, display_name=NAME, hide_privacy_settings=False, language="en-us")
     assert changed["changed"]
     assert changed["diff"] == {
-        "before": {"displayName": NAME, "outOfBoxExperienceSetting": {"privacySettingsHidden": True}, "locale": "en-US"},
-        "after": {"displayName": NAME, "outOfBoxExperienceSetting": {"privacySettingsHidden": False}, "locale": "en-US"},
+        "before": {"display_name": NAME, "hide_privacy_settings": True, "language": "en-US"},
+        "after": {"display_name": NAME, "hide_privacy_settings": False, "language": "en-US"},
     }
     (patch,) = writes(lab.client.requests())
     assert (patch["method"], patch["path"]) == ("PATCH", path)

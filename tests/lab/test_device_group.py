@@ -50,7 +50,7 @@ def test_create_sends_the_tutorials_dynamic_security_group_then_rerun_sends_no_w
 def test_check_mode_sends_no_write_for_create_update_and_delete(lab):
     planned = run_module("device_group", group_args(lab), check=True, diff=True)
     assert planned["changed"] is True and planned["diff"]["before"] == {}
-    assert planned["diff"]["after"]["membershipRule"] == TUTORIAL_RULE
+    assert planned["diff"]["after"]["membership_rule"] == TUTORIAL_RULE
     # No id yet: the run's cache learns the group as planned, for later check-mode tasks only.
     assert planned["resolved_groups"] == {"Autopilot-HAADJ-Devices": ""}
     assert writes(log(lab)) == [] and groups_named(lab) == []
@@ -69,7 +69,7 @@ def test_a_rule_change_is_one_patch_of_the_rule_and_diff_shows_it(lab):
     updated = run_module("device_group", group_args(lab, membership_rule=rule), diff=True)
     assert updated["changed"] is True, updated
     assert [(e["method"], e["body"]) for e in writes(log(lab))] == [("PATCH", {"membershipRule": rule})]
-    assert updated["diff"]["before"]["membershipRule"] == TUTORIAL_RULE and updated["diff"]["after"]["membershipRule"] == rule
+    assert updated["diff"]["before"]["membership_rule"] == TUTORIAL_RULE and updated["diff"]["after"]["membership_rule"] == rule
     assert groups_named(lab)[0]["membershipRule"] == rule
 
 

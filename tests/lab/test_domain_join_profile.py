@@ -69,8 +69,8 @@ def test_update_patches_only_what_differs_and_diff_shows_it(lab):
         "computerNameStaticPrefix": "HYB-",
         "computerNameSuffixRandomCharCount": 11,
     }
-    assert updated["diff"]["before"]["computerNameStaticPrefix"] == "HAADJ-"
-    assert updated["diff"]["after"]["computerNameStaticPrefix"] == "HYB-"
+    assert updated["diff"]["before"]["computer_name_prefix"] == "HAADJ-"
+    assert updated["diff"]["after"]["computer_name_prefix"] == "HYB-"
     assert domain_join_profiles(lab)[0]["computerNameStaticPrefix"] == "HYB-"
 
 
@@ -86,7 +86,7 @@ def test_domain_and_ou_compare_case_insensitively_and_without_spaces(lab):
 def test_check_mode_sends_no_write_for_create_update_and_delete(lab):
     planned = run_module("domain_join_profile", profile_args(lab), check=True, diff=True)
     assert planned["changed"] is True and planned["diff"]["before"] == {}
-    assert planned["diff"]["after"]["activeDirectoryDomainName"] == "lab.example"
+    assert planned["diff"]["after"]["domain"] == "lab.example"
     assert writes(log(lab)) == [] and domain_join_profiles(lab) == []
 
     run_module("domain_join_profile", profile_args(lab))

@@ -257,13 +257,6 @@ def _without_annotations(value):
     return value
 
 
-def _nest(flat):
-    nested = {}
-    for path in sorted(flat):
-        set_path(nested, path, flat[path])
-    return nested
-
-
 # -- assignments -----------------------------------------------------------------------------------
 
 def target_key(target):
@@ -534,8 +527,19 @@ class DesiredStateEngine:
                 body[top] = desired[prop.graph]
         return body
 
-    def managed_view(self, obj, desired):
-        return _nest({path: get_path(obj, path) for path in desired})
+    def option_view(self, obj, paths=None):
+        """What the diff shows of obj: {option: value as the option takes it} for the props at the Graph `paths`
+        (every managed prop Graph holds a value for when None, as on a delete), so no server field shows. A Graph
+        property two options write (a helper option such as membership) shows under the first, which holds any value."""
+        view, shown = {}, set()
+        for prop in self.resource.props:
+            if prop.graph in shown or (paths is not None and prop.graph not in paths):
+                continue
+            shown.add(prop.graph)
+            value = get_path(obj, prop.graph)
+            if paths is not None or value is not None:
+                view[prop.option] = prop.from_graph(value)
+        return view
 
     # writing --------------------------------------------------------------------------------------
 
@@ -685,6 +689,15 @@ class DesiredStateEngine:
     def describe_assignments(self, keys):
         return [describe_target(key, self.group_names) for key in keys]
 
+    def diff_assignments(self, keys):
+        """Assignments as the diff shows them: a group by the name this task gave it, else by the name an earlier task of
+        the run resolved (group_ids), the same in before and after; by id only where no name is known (nothing is read)."""
+        known = {group_id.lower(): name for name, group_id in (self.params.get("group_ids") or {}).items() if group_id}
+        return [describe_target(key, dict(known, **self.group_names)) for key in keys]
+
+    def with_assignments(self, view, keys):
+        return dict(view, assignments=self.diff_assignments(keys)) if self.resource.assignments else view
+
     # the run --------------------------------------------------------------------------------------
 
     def run(self):
@@ -717,7 +730,7 @@ class DesiredStateEngine:
 
     def run_absent(self, existing, current_assignments, current_keys):
         if existing:
-            self.diff_before = dict(_without_annotations(existing), assignments=self.describe_assignments(current_keys))
+            self.diff_before = self.with_assignments(self.option_view(existing), current_keys)
             self.delete(existing, current_assignments)
         return self.result(None, [])
 
@@ -741,7 +754,7 @@ class DesiredStateEngine:
         for prop in self.resource.props:
             if prop.write_action and prop.graph in desired:
                 set_path(obj, prop.graph, desired[prop.graph])
-        return dict(self.managed_view(obj, desired), assignments=self.describe_assignments(self.final_keys))
+        return self.with_assignments(self.option_view(obj, desired), self.final_keys)
 
     def run_update(self, existing, current_assignments, current_keys, desired_keys):
         resource = self.resource
@@ -753,7 +766,7 @@ class DesiredStateEngine:
             return self.run_recreate(existing, current_assignments, current_keys, desired_keys, blocked, type_changed)
 
         self.final_keys = desired_keys if desired_keys is not None else current_keys
-        self.diff_before = dict(self.managed_view(existing, desired))
+        self.diff_before = self.option_view(existing, desired)
         obj = copy.deepcopy(existing)
         if changed_props:
             patch = self.patch_body(existing, desired, changed_props)
@@ -763,11 +776,11 @@ class DesiredStateEngine:
             # Only what was written: a value equal after normalizing (case, order) stays as Graph holds it.
             for prop in changed_props:
                 set_path(obj, prop.graph, desired[prop.graph])
-        self.diff_after = dict(self.managed_view(obj, desired))
+        self.diff_after = self.option_view(obj, desired)
         if desired_keys is not None:
             self.apply_assignments(existing["id"], current_assignments, desired_keys)
-            self.diff_before["assignments"] = self.describe_assignments(current_keys)
-            self.diff_after["assignments"] = self.describe_assignments(desired_keys)
+            self.diff_before["assignments"] = self.diff_assignments(current_keys)
+            self.diff_after["assignments"] = self.diff_assignments(desired_keys)
         return obj
 
     # recreate -------------------------------------------------------------------------------------
@@ -792,7 +805,7 @@ class DesiredStateEngine:
                               "move to the new %s before the old one is deleted." % resource.noun)
         self.final_keys = desired_keys if desired_keys is not None else current_keys
         desired = self.desired_values(base=existing)
-        before = dict(_without_annotations(existing), assignments=self.describe_assignments(current_keys))
+        before = self.with_assignments(self.option_view(existing), current_keys)
         body = self.create_body(desired)
         try:
             created = self.create(body, replacing=existing)
@@ -827,8 +840,8 @@ class DesiredStateEngine:
             self.move_assignments(old, old_assignments, replacement, replacement_assignments, self.final_keys)
         except (GraphError, EngineError) as exc:
             raise self.recreate_stopped(old, replacement, exc) from None
-        self.diff_before = dict(self.diff_before, assignments=self.describe_assignments(carried), replaces=old["id"])
-        self.diff_after = dict(self.diff_after, assignments=self.describe_assignments(self.final_keys))
+        self.diff_before = dict(self.diff_before, assignments=self.diff_assignments(carried), replaces=old["id"])
+        self.diff_after = dict(self.diff_after, assignments=self.diff_assignments(self.final_keys))
         return obj
 
     def move_assignments(self, old, old_assignments, new, new_assignments, keys):
