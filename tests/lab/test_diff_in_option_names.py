@@ -104,7 +104,7 @@ def test_update_diff_shows_the_changed_option_as_the_option_takes_it_and_groups_
     assert (before[option], after[option]) == (old, new)
     assert {key for key in after if before.get(key) != after[key]} == {option} | ({"assignments"} if resource.assignments else set())
     if resource.assignments:
-        # Kiosk was named in neither run of this task's options here, so it shows by id, in before and in after alike.
+        # This task does not name Kiosk (an earlier run did), so it shows by id, in before and in after alike.
         assert before["assignments"] == [{"group": KIOSK, "exclude": True}]
         assert sorted(after["assignments"], key=str) == sorted(
             [{"group": KIOSK, "exclude": True}, {"group": "Lab-Pilot-Devices", "exclude": False}], key=str)
