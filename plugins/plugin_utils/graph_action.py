@@ -269,6 +269,8 @@ def cached_token(args, rejected=None, wait=0):
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
         token, expires_on = acquire_token(args)
+        # After the sign-in's own retries (auth.acquire_token), which may have waited up to max_retry_wait.
+        now = time.time()
         entry = {"token": token, "expires_on": expires_on or now + 3600, "acquired_at": now}
         _write_private(path, entry)
         return token, entry["expires_on"]

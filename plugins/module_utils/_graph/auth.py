@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import ssl
+import time
 import warnings
 from urllib.parse import urlsplit
 
@@ -242,8 +243,22 @@ def credential_fingerprint(params):
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 
 
-def build_credential(params):
-    """An azure-identity credential for `params`. Imports azure.identity (about 0.3 s) on purpose here."""
+# Sign-in answers worth asking again (as transport.py retries Graph's): throttled, or Entra ID (or a gateway in front
+# of it) briefly unavailable. Any other answer is a refusal (AADSTS7000215 bad secret, AADSTS700016 unknown app,
+# AADSTS90002 unknown tenant, invalid_grant, ...), which a second request would only repeat.
+TRANSIENT_SIGN_IN_STATUS = (429, 500, 502, 503, 504)
+# Credentials whose token request goes through azure-core's pipeline (MSAL's client, or azure-identity's AadClient for
+# the client assertion): acquire_token retries them with transport.py's policy. managed_identity keeps azure-identity's
+# own retries, tuned for the identity endpoint; cli's sign-in is az's.
+RETRIED_SOURCES = ("client_secret", "certificate", "workload_identity", "username_password")
+
+
+def build_credential(params, on_response=None):
+    """An azure-identity credential for `params`. Imports azure.identity (about 0.3 s) on purpose here.
+
+    on_response((status, Retry-After header)) is called for each sign-in answer of the credentials of RETRIED_SOURCES,
+    whose own retries are then off: azure-core would resend a throttled token request only 3 times, sleep any
+    Retry-After however long, and answer to no max_retry_wait; acquire_token retries instead."""
     from azure.identity import (  # pylint: disable=import-outside-toplevel
         AzureCliCredential,
         CertificateCredential,
@@ -259,6 +274,10 @@ def build_credential(params):
     verify = _connection_verify(params)
     if verify is not None:
         common["connection_verify"] = verify
+    if on_response is not None and source in RETRIED_SOURCES:
+        # Each send waits at most request_timeout, as Graph's do (azure-core's default: 300 s).
+        timeout = transport_settings(params)["request_timeout"]
+        common.update(retry_total=0, raw_response_hook=_answer_recorder(on_response), connection_timeout=timeout, read_timeout=timeout)
     tenant_id = params.get("tenant_id")
     client_id = params.get("client_id")
 
@@ -320,24 +339,86 @@ def _connection_verify(params):
     return params.get("ca_path") or None
 
 
-def acquire_token(params):
-    """(token, expires_on epoch seconds) for the Graph scope of `params`. Messages never hold secrets."""
+def _answer_recorder(on_response):
+    """azure-core's raw_response_hook, handing on each answer's status and Retry-After (never its body)."""
+    def record(pipeline_response):
+        answer = pipeline_response.http_response
+        on_response((answer.status_code, answer.headers.get("Retry-After")))
+    return record
+
+
+def _transient_sign_in_failure(exc, answer):
+    """What failed, when a sign-in failed for a passing reason (the last answer's status, or no answer at all),
+    else None. `answer`: the last (status, Retry-After) the sign-in endpoint gave, or None."""
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError  # pylint: disable=import-outside-toplevel
+
+    if answer is not None and answer[0] >= 400:
+        return "HTTP %d" % answer[0] if answer[0] in TRANSIENT_SIGN_IN_STATUS else None
+    # No error answer: the connection failed, timed out or was dropped (azure-identity wraps azure-core's error).
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+            return "no answer (%s)" % type(exc).__name__
+        exc = exc.__cause__ or exc.__context__ or getattr(exc, "inner_exception", None)
+    return None
+
+
+def acquire_token(params, sleep=time.sleep, clock=time.monotonic):
+    """(token, expires_on epoch seconds) for the Graph scope of `params`. Messages never hold secrets.
+
+    A sign-in that is throttled (429), meets a 5xx, times out or loses its connection is sent again with the
+    transport's policy for Graph's requests (transport.py): Retry-After honoured, else back-off with jitter, at most
+    MAX_ATTEMPTS sends, none later than max_retry_wait seconds after the first. Each attempt uses a new credential:
+    MSAL answers a repeated request from its cache of a 429/5xx for up to its Retry-After (5 s without one, 60 s
+    for username_password's public client) without sending it. A refusal is not retried."""
+    from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import (  # pylint: disable=import-outside-toplevel
+        MAX_ATTEMPTS,
+        MIN_RETRY_AFTER,
+        backoff_delay,
+        parse_retry_after,
+    )
+
     source = validate_auth(params)
     if source == "access_token":
         return params["access_token"], None
-    try:
-        credential = build_credential(params)
-        token = credential.get_token(token_scope(params))
-    except AuthError:
-        raise
-    except ImportError as exc:
-        raise AuthError("azure-identity is required to acquire a Graph token (pip install azure-identity): %s" % exc)
-    except Exception as exc:  # azure-identity raises several unrelated types; all mean "no token".
-        untrusted = certificate_failure(exc)
-        if untrusted:
-            raise AuthError(_untrusted_message(params, source, untrusted))
-        raise AuthError("Could not get a Graph token with auth_source=%s: %s" % (source, _first_line(exc)))
-    return token.token, token.expires_on
+    max_retry_wait = transport_settings(params)["max_retry_wait"]
+    started = clock()
+    waited = 0.0
+    attempt = 0
+    while True:
+        attempt += 1
+        answers = []
+        try:
+            credential = build_credential(params, on_response=answers.append)
+            token = credential.get_token(token_scope(params))
+            return token.token, token.expires_on
+        except AuthError:
+            raise
+        except ImportError as exc:
+            raise AuthError("azure-identity is required to acquire a Graph token (pip install azure-identity): %s" % exc)
+        except Exception as exc:  # azure-identity raises several unrelated types; all mean "no token".
+            untrusted = certificate_failure(exc)
+            if untrusted:
+                raise AuthError(_untrusted_message(params, source, untrusted))
+            answer = answers[-1] if answers else None
+            failure = _transient_sign_in_failure(exc, answer) if source in RETRIED_SOURCES else None
+            after_waiting = " (after %d attempts and %.1f s of waiting)" % (attempt, waited) if waited else ""
+            if failure is None:
+                raise AuthError("Could not get a Graph token with auth_source=%s%s: %s" % (source, after_waiting, _first_line(exc)))
+            delay = parse_retry_after(answer[1]) if answer else None
+            if delay is None or delay < MIN_RETRY_AFTER:
+                delay = backoff_delay(attempt - 1)
+            elapsed = clock() - started
+            if attempt >= MAX_ATTEMPTS or elapsed + delay > max_retry_wait:
+                raise AuthError(
+                    "Could not get a Graph token with auth_source=%s: the sign-in endpoint %s %s; gave up after %d attempts "
+                    "in %.0f s, %.1f s of it waiting (limits: %d attempts, and max_retry_wait=%d s counting requests and "
+                    "waits; last: %s, %s). Retry later or raise max_retry_wait."
+                    % (source, endpoints(params)[1], "kept throttling the token request" if failure == "HTTP 429" else "was unavailable",
+                       attempt, elapsed, waited, MAX_ATTEMPTS, max_retry_wait, failure, _first_line(exc)))
+            sleep(delay)
+            waited += delay
 
 
 # OpenSSL's reason for a certificate it could not verify, as Python's ssl module words it.
