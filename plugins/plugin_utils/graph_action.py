@@ -30,6 +30,7 @@ import importlib
 import json
 import os
 import sys
+import tempfile
 import time
 
 from ansible import constants as C
@@ -78,11 +79,20 @@ def _read_private(path):
 
 
 def _write_private(path, data):
-    """Replace the JSON file at path in one step, readable by this user only."""
-    descriptor = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-    os.replace(path + ".new", path)
+    """Replace the JSON file at path in one step, readable by this user only.
+
+    Each writer has its own temporary file (mkstemp: unique, 0600): forks writing the same cache at once would
+    otherwise share one, and a writer whose file another had already renamed failed its task.
+    """
+    descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=os.path.basename(path) + ".")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
 
 
 def requested_group_names(args):
@@ -198,9 +208,8 @@ def module_contract(fqcn):
     contract = record_module_contract(fqcn)
     try:
         _write_private(path, _encode_functions(contract))
-    except (TypeError, ValueError):  # a spec JSON cannot hold: recorded for each task instead
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(path + ".new")
+    except (TypeError, ValueError, OSError):  # a spec JSON cannot hold, or a cache not writable: recorded per task
+        pass
     return contract
 
 

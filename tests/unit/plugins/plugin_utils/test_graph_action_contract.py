@@ -74,3 +74,32 @@ def test_the_message_is_ansible_modules_and_no_log_values_are_masked(run_tmp):
     with pytest.raises(graph_action.OptionsError) as caught:
         graph_action.validated_options(fqcn, contract, {"display_name": "E", "client_secret": "abc-secret", "state": "abc-secret"})
     assert "abc-secret" not in str(caught.value) and "state must be one of: present, absent" in str(caught.value)
+
+
+def test_writers_of_one_cache_file_at_once_each_finish_and_leave_one_whole_file(run_tmp, monkeypatch):
+    # Forks record the same module's contract at once (CI: five tenants, -f 5). A second writer runs to the end
+    # while the first is still writing; each must finish, and the file must hold one whole JSON document.
+    path = str(run_tmp / "contract.json")
+    real_dump = json.dump
+    interleaved = []
+
+    def dump_with_a_second_writer(data, handle):
+        if not interleaved:
+            interleaved.append(True)
+            graph_action._write_private(path, {"writer": "second"})
+        real_dump(data, handle)
+
+    monkeypatch.setattr(graph_action.json, "dump", dump_with_a_second_writer)
+    graph_action._write_private(path, {"writer": "first"})
+    assert interleaved and json.loads(Path(path).read_text()) == {"writer": "first"}
+    assert [entry.name for entry in run_tmp.iterdir()] == ["contract.json"]  # no temporary file left behind
+    assert Path(path).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_contract_that_cannot_be_kept_is_still_returned(run_tmp, monkeypatch):
+    def unwritable(path, data):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(graph_action, "_write_private", unwritable)
+    contract = graph_action.module_contract("intune.autopilot.autopilot_esp")
+    assert "display_name" in contract["argument_spec"]
