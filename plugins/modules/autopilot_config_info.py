@@ -85,6 +85,11 @@ EXAMPLES = r"""
   intune.autopilot.autopilot_config_info:
     kinds: [autopilot_profile]
     resolve_group_names: false
+
+- name: What already targets all devices? (cheap in a tenant with thousands of profiles)
+  intune.autopilot.autopilot_config_info:
+    all_devices_only: true
+  register: on_all_devices
 """
 
 RETURN = r"""

@@ -144,6 +144,17 @@ EXAMPLES = r"""
     ldap:
       server: [dc01.contoso.com]
       auth: kerberos
+
+- name: Before any change, is the domain join OU in the domain the profile names? (LDAP only)
+  intune.autopilot.connector_check:
+    domain_name: contoso.com
+    domain_only: true
+    domain_join_ou: OU=Autopilot,DC=contoso,DC=com
+    ldap:
+      server: [dc01.contoso.com]
+      ca_path: /etc/pki/contoso-root-ca.pem
+      username: svc-ad-reader@contoso.com
+      password: "{{ ad_reader_password }}"
 """
 
 RETURN = r"""
