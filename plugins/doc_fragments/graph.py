@@ -140,8 +140,8 @@ options:
     type: int
     default: 60
 requirements:
-  - httpx
   - azure-identity (on the controller, to acquire tokens)
+  - certifi (its CA certificates are trusted unless O(ca_path) is given; without it, the system's)
 notes:
   - Set these options once for all Graph modules with C(module_defaults) and the action group
     C(group/intune.autopilot.graph).

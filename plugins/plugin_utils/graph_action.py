@@ -144,7 +144,7 @@ def record_module_contract(fqcn):
 
     main() runs until it constructs its AnsibleModule, which records them and stops it (as ansible-test's
     validate-modules reads a module's spec, and the intune-args lint rule), so the spec is the module's own,
-    auth options merged in, with nothing copied here. Costs the module's imports (httpx among them).
+    auth options merged in, with nothing copied here. Costs the module's imports.
     """
     module = importlib.import_module("ansible_collections.%s.plugins.modules.%s" % tuple(fqcn.rsplit(".", 1)))
     recorded = {}

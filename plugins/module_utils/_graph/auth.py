@@ -429,7 +429,7 @@ def certificate_failure(exc):
     """Why a TLS certificate could not be verified, when that is what failed, else None (for the sign-in here, and
     for Graph's requests in transport.py).
 
-    httpx keeps the ssl error as a cause or context; azure-identity wraps it several layers deep (ClientAuthenticationError, then azure-core's
+    The transport's http_client keeps the ssl error as the cause; azure-identity wraps it several layers deep (ClientAuthenticationError, then azure-core's
     ServiceRequestError whose inner_exception is requests' SSLError around urllib3's), not always as a cause or
     context; where the chain breaks, OpenSSL's reason code in the text still says it."""
     seen = set()

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import (
     AuthError,
@@ -15,11 +15,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth impor
     graph_auth_argument_spec,
     validate_auth,
 )
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import (
-    HTTPX_IMPORT_ERROR,
-    GraphClient,
-    GraphError,
-)
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphClient, GraphError
 
 
 class GraphModule(AnsibleModule):
@@ -33,8 +29,6 @@ class GraphModule(AnsibleModule):
         spec = graph_auth_argument_spec()
         spec.update(argument_spec)
         super().__init__(argument_spec=spec, **kwargs)
-        if HTTPX_IMPORT_ERROR:
-            self.fail_json(msg=missing_required_lib("httpx"), exception=HTTPX_IMPORT_ERROR)
         try:
             validate_auth(self.params)
         except AuthError as exc:

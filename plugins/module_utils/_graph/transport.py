@@ -45,32 +45,18 @@ import email.utils
 import random
 import re
 import ssl
-import sys
 import time
-import traceback
 import uuid
 from urllib.parse import urlsplit
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import certificate_failure
-
-# httpx's package imports its command-line client (httpx._main), and that imports rich, click and pygments
-# whenever they are installed (httpx[cli], or any tool that pulls them in): measured, more CPU than the rest of
-# httpx, paid by every module run for a client the modules never call. A None in sys.modules makes that one
-# import fail, httpx then defines its stub `main`, and the entry is removed again so nothing else is affected.
-HTTPX_CLI = "httpx._main"
-SKIP_HTTPX_CLI = "httpx" not in sys.modules and HTTPX_CLI not in sys.modules
-if SKIP_HTTPX_CLI:
-    sys.modules[HTTPX_CLI] = None
-try:
-    import httpx
-except ImportError:  # the base module reports it through missing_required_lib
-    httpx = None
-    HTTPX_IMPORT_ERROR = traceback.format_exc()
-else:
-    HTTPX_IMPORT_ERROR = None
-finally:
-    if SKIP_HTTPX_CLI and HTTPX_CLI in sys.modules and sys.modules[HTTPX_CLI] is None:
-        del sys.modules[HTTPX_CLI]
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.http_client import (
+    DEFAULT_PORTS,
+    ConnectFailed,
+    HTTPClient,
+    NoAnswer,
+    UnusableProxy,
+)
 
 USER_AGENT = "intune.autopilot/0.1.0"
 RETRYABLE_STATUS = (502, 503, 504)
@@ -83,7 +69,6 @@ MIN_RETRY_AFTER = 1.0
 MAX_ATTEMPTS = 10
 # Pages of one listing: a service that never stops handing out new links must not loop forever.
 MAX_PAGES = 10000
-DEFAULT_PORTS = {"http": 80, "https": 443}
 # How long a freshly created object may stay invisible before its 404 is believed.
 CREATED_404_WAIT = 30.0
 
@@ -202,6 +187,23 @@ def backoff_delay(attempt, rng=random.random):
     return ceiling / 2 + rng() * ceiling / 2
 
 
+def tls_context(ca_path=None, validate_certs=True):
+    """The TLS settings of Graph's connections: the CA certificates of ca_path, else certifi's (which requests, and so
+    azure-identity's sign-in, trusts too; the system's when certifi is not installed); no verification at all with validate_certs false."""
+    if not validate_certs:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if ca_path:
+        return ssl.create_default_context(cafile=ca_path)
+    try:
+        import certifi  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def origin(url):
     """scheme://host:port of a URL, lower-cased and with the default port filled in, for comparison."""
     parts = urlsplit(url)
@@ -259,11 +261,7 @@ class GraphClient:
         # (method, path, seconds, why) of every wait of the retry policy, for the module's warning.
         self.waits = []
         self._ca_path = ca_path
-        if validate_certs:
-            verify = ssl.create_default_context(cafile=ca_path) if ca_path else True
-        else:
-            verify = False
-        self._http = httpx.Client(verify=verify, timeout=timeout, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self._http = HTTPClient(tls_context(ca_path, validate_certs), timeout, {"User-Agent": USER_AGENT, "Accept": "application/json"})
 
     def close(self):
         self._http.close()
@@ -306,16 +304,18 @@ class GraphClient:
             delay = None
             try:
                 response = self._http.request(
-                    method, url, params=params, json=body,
+                    method, url, params=params, json_body=body,
                     headers={"Authorization": self._authorization(), "client-request-id": str(uuid.uuid4())},
                 )
-            except httpx.ConnectError as exc:
+            except UnusableProxy as exc:
+                raise GraphError("%s %s: %s" % (method, shown_path, exc), method=method, path=shown_path) from None
+            except ConnectFailed as exc:
                 if certificate_failure(exc):
                     raise self._untrusted(method, shown_path, url, exc) from None
                 # Nothing reached the service: safe to retry whatever the method.
                 failure = "connection failed: %s" % exc
-            except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                failure = "no answer (%s)" % type(exc).__name__
+            except NoAnswer as exc:
+                failure = "no answer (%s)" % exc
                 if not idempotent:
                     raise WriteOutcomeUnknown(
                         "%s %s: %s; the request may have been applied" % (method, shown_path, failure),

@@ -27,7 +27,7 @@ BIN = Path(sys.executable).parent
 # The platform profiles bindep detects on a UBI/RHEL/Fedora image and on a Debian/Ubuntu image.
 RPM_PLATFORM = ["platform:rpm", "platform:redhat", "platform:fedora"]
 DPKG_PLATFORM = ["platform:dpkg", "platform:debian", "platform:ubuntu"]
-RUNTIME_PYTHON = {"httpx", "azure-identity", "ldap3", "winacl", "cryptography"}
+RUNTIME_PYTHON = {"certifi", "azure-identity", "ldap3", "winacl", "cryptography"}
 
 
 def run(*command, cwd=None):
