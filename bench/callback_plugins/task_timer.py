@@ -31,7 +31,8 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._started[task._uuid] = time.perf_counter()
 
-    def _record(self, result):
+    def _record(self, result, ignore_errors=False):  # pylint: disable=unused-argument
+        # ignore_errors: Ansible passes it for a failed task; without it a failure went unrecorded.
         task = result._task
         record = {
             "task": task.get_name(),
