@@ -51,6 +51,27 @@ def test_first_run_configures_steps_5_to_8_and_the_second_sends_no_write(lab):
     assert lab.client.counts()["token"] == 1
 
 
+def test_the_optional_settings_reach_graph_when_set_and_are_left_to_intune_when_unset(lab):
+    # The role passes them as "x or omit" (no filter, see step6.yml); unset must leave them out, not send null.
+    unset = run_tasks([role_task(lab)])
+    assert not any(result["failed"] for result in unset), unset
+    state = lab.client.state()
+    (domain_join,) = [c for c in state["deviceConfigurations"] if c["displayName"] == "Autopilot hybrid join - domain join"]
+    (profile,) = state["windowsAutopilotDeploymentProfiles"]
+    assert domain_join["computerNameSuffixRandomCharCount"] == 9  # fills HAADJ- to 15 characters
+    assert domain_join["organizationalUnit"] == "OU=Autopilot,DC=lab,DC=example"
+    assert not profile.get("description")
+
+    lab.client.reset()
+    set_ = run_tasks([role_task(lab, hybrid_join_computer_name_random_chars=5, hybrid_join_profile_description="Pilot wave",
+                                hybrid_join_esp_priority=1)])
+    assert not any(result["failed"] for result in set_), set_
+    state = lab.client.state()
+    (domain_join,) = [c for c in state["deviceConfigurations"] if c["displayName"] == "Autopilot hybrid join - domain join"]
+    (profile,) = state["windowsAutopilotDeploymentProfiles"]
+    assert domain_join["computerNameSuffixRandomCharCount"] == 5 and profile["description"] == "Pilot wave"
+
+
 def test_check_mode_run_sends_no_write(lab):
     # Steps 6 to 8 can only plan assignments to a group that exists.
     seed_device_group(lab)
