@@ -26,36 +26,25 @@ Targets (issue #14), checked at the largest N run (3,000 by default) for the rea
 
 The defaults take about two to three minutes on a 2-core machine; --sizes 10 --reps 3 is a quick look.
 
-Measured on this machine (2 cores, lab on 127.0.0.1, nothing else running) on 2026-11-30, defaults, before the two
-changes below; "xping" and "x lit" are medians of per-round ratios:
+Measured on this machine (2 cores, lab on 127.0.0.1, nothing else running), --reps 5:
 
-    N     module               GETs  bytes    cold s  warm s  xping | role s  xping  x lit
-    10    autopilot_esp         2       1949  1.899   0.823   1.37  | 0.859   1.35   1.09
-    10    autopilot_profile     2       3518  1.406   0.849   1.35  | 0.910   1.43   1.05
-    10    domain_join_profile   2       1530  1.329   0.858   1.38  | 0.896   1.40   1.07
-    3000  autopilot_esp         2       1949  1.654   0.899   1.58  | 0.976   1.66   1.08
-    3000  autopilot_profile     5     497722  1.580   0.903   1.55  | 1.115   1.89   1.26
-    3000  domain_join_profile   2       1530  1.489   0.938   1.59  | 0.949   1.61   1.04
+    before (2026-11-30 morning)        warm xping: N=10 1.37-1.42, N=1,000 1.28-1.58, N=3,000 1.61-1.73
+    after http.client, no role filters warm xping: N=10 1.19-1.39, N=1,000 1.09-1.25, N=3,000 1.23-1.35
+                                       role vs literal: 0.97-1.09 at N=10, 1.02-1.14 at 1,000, 1.03-1.15 at 3,000
 
-Reads and bytes PASS at N = 3,000 (2, 5, 2 GETs against <= 5; under 0.5 MB). Where the time went, measured as CPU
-(wall clock on a shared 2-core machine is noise: at load 5-10 the warm ping samples spread over 0.5..3.3 s in one
-run, and one run of this bench there put the same task at 1.24x and 2.10x ping):
-  - Module side, the same at every N (the same two GETs and bytes): the module process took 1.70x ping's CPU. Most
-    of what httpx added was its command-line client: `import httpx` imports httpx._main, which imports rich, click
-    and pygments when they are installed (they are in this venv). The transport now keeps httpx._main out:
-    httpx's import fell from about as much CPU as ansible.module_utils.basic to a sixth of it, and the module
-    process from 1.70x to 1.56x ping's CPU. What remains: compiling the collection's module_utils from the
-    AnsiballZ zip (no .pyc; the engine alone ~15% of basic's import), the rest of httpx, TLS and the requests.
-  - Lab side, the part that grows with N: per request the lab scanned every object with per-object schema
-    look-ups and copies (Graph answers a name filter from an index). At N = 3,000 a name-filtered listing took
-    ~8 ms of lab CPU instead of 0.3 ms, a 999-object page 25 ms; now 1.7 ms and 10 ms (lab/graph/README.md, "What
-    the lab costs"). Lab CPU per no-op task at N = 3,000: autopilot_profile 100 -> 40 ms, the others 20 -> 10 ms.
-  So the ratio's growth with N was lab time (and noise), not the module; the fixed part is the module's imports.
-  After both changes (same day, load 2.6-5 from other work, --reps 5): warm xping 1.50-1.80 at N = 10, 1.40-1.53 at
-  1,000, 1.25-1.42 at 3,000. The ratio no longer grows with N (the order of the sizes followed the load down), but
-  on a loaded machine the fixed part alone is above 1.4x; rerun on a quiet one before judging that target.
-  Replacing httpx with http.client would save the rest of httpx's import (about a sixth of basic's) at the price
-  of writing proxy support; not done, as the run above could not show it is needed.
+Reads and bytes PASS at N = 3,000 (2, 5, 2 GETs against <= 5; under 0.5 MB). Where the time went (CPU, measured
+on kept AnsiballZ files run directly, and with cProfile in the controller's worker processes):
+  - The module process. Every task is a new Python process that compiles its module_utils from the AnsiballZ zip
+    (no .pyc): ping compiles ~330 KB of ansible's, a Graph module ~110 KB more (engine.py alone ~20 ms). Importing
+    httpx (httpcore, h11, idna, ...) cost more than that; the transport now speaks http.client
+    (plugins/module_utils/_graph/http_client.py): a no-op module process went from 1.63-1.65x to 1.24-1.31x ping's.
+  - The lab's listing cost grew with N (per-object schema look-ups and copies); fixed: a name-filtered listing
+    over 3,000 objects 8 -> 1.7 ms, a 999-object page 25 -> 10 ms (lab/graph/README.md, "What the lab costs").
+  - A role task over the same module with literal options: each worker compiles every templated option anew
+    (Jinja's from_string has no cache; ~1.4 ms an option, 16 for the ESP), and the first filter or test in a task
+    loads all filter (test) plugins (~15 ms). Steps 6-8 now use no filter or test; the compiles remain, so the ratio
+    sits near 1.1 and single runs land on either side of it (rounds differ by more than that).
+Wall clock on a shared 2-core machine is noise: at load 5-10 the warm ping samples spread over 0.5..3.3 s in one run.
 """
 
 from __future__ import annotations
