@@ -25,6 +25,17 @@ def graph_lab():
         yield lab
 
 
+@pytest.fixture(scope="session")
+def token(graph_lab):
+    """An access token of the lab's admin app, acquired once as the modules' sign-in does (azure-identity)."""
+    from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import acquire_token  # pylint: disable=import-outside-toplevel
+
+    admin = graph_lab.apps["lab-admin"]
+    params = dict(tenant_id=graph_lab.tenant, client_id=admin["client_id"], client_secret=admin["secret"],
+                  graph_endpoint=graph_lab.url, authority_host=graph_lab.url, ca_path=graph_lab.ca)
+    return acquire_token(params)[0]
+
+
 @pytest.fixture
 def lab(graph_lab):
     """The session's lab, reset to its seed before each test."""

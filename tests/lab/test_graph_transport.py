@@ -36,14 +36,6 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport 
 GROUPS = "/v1.0/groups"
 
 
-@pytest.fixture(scope="session")
-def token(graph_lab):
-    admin = graph_lab.apps["lab-admin"]
-    params = dict(tenant_id=graph_lab.tenant, client_id=admin["client_id"], client_secret=admin["secret"],
-                  graph_endpoint=graph_lab.url, authority_host=graph_lab.url, ca_path=graph_lab.ca)
-    return acquire_token(params)[0]
-
-
 class RecordingSleep:
     def __init__(self, on_sleep=None):
         self.waits = []

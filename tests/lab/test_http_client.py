@@ -15,7 +15,6 @@ import time
 
 import pytest
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import acquire_token
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.http_client import (
     ConnectFailed,
     HTTPClient,
@@ -31,14 +30,6 @@ PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "al
 def no_proxy_from_the_machine(monkeypatch):
     for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def token(graph_lab):
-    admin = graph_lab.apps["lab-admin"]
-    params = dict(tenant_id=graph_lab.tenant, client_id=admin["client_id"], client_secret=admin["secret"],
-                  graph_endpoint=graph_lab.url, authority_host=graph_lab.url, ca_path=graph_lab.ca)
-    return acquire_token(params)[0]
 
 
 class ConnectProxy:
