@@ -374,9 +374,8 @@ def acquire_token(params, sleep=time.sleep, clock=time.monotonic):
     for username_password's public client) without sending it. A refusal is not retried."""
     from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import (  # pylint: disable=import-outside-toplevel
         MAX_ATTEMPTS,
-        MIN_RETRY_AFTER,
-        backoff_delay,
         parse_retry_after,
+        retry_wait,
     )
 
     source = validate_auth(params)
@@ -406,11 +405,9 @@ def acquire_token(params, sleep=time.sleep, clock=time.monotonic):
             after_waiting = " (after %d attempts and %.1f s of waiting)" % (attempt, waited) if waited else ""
             if failure is None:
                 raise AuthError("Could not get a Graph token with auth_source=%s%s: %s" % (source, after_waiting, _first_line(exc)))
-            delay = parse_retry_after(answer[1]) if answer else None
-            if delay is None or delay < MIN_RETRY_AFTER:
-                delay = backoff_delay(attempt - 1)
             elapsed = clock() - started
-            if attempt >= MAX_ATTEMPTS or elapsed + delay > max_retry_wait:
+            delay = retry_wait(attempt, parse_retry_after(answer[1]) if answer else None, elapsed, max_retry_wait)
+            if delay is None:
                 raise AuthError(
                     "Could not get a Graph token with auth_source=%s: the sign-in endpoint %s %s; gave up after %d attempts "
                     "in %.0f s, %.1f s of it waiting (limits: %d attempts, and max_retry_wait=%d s counting requests and "

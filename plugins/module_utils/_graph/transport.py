@@ -187,6 +187,17 @@ def backoff_delay(attempt, rng=random.random):
     return ceiling / 2 + rng() * ceiling / 2
 
 
+def retry_wait(attempt, requested, elapsed, max_retry_wait):
+    """Seconds to wait before sending again a request sent `attempt` times, `elapsed` seconds after it began:
+    the server's `requested` wait (parsed Retry-After) when it is at least MIN_RETRY_AFTER, else back-off; None
+    when the policy gives up (MAX_ATTEMPTS sends, or the next one would start past max_retry_wait). The one
+    decision of both retry loops: Graph's requests here and the sign-in's in auth.acquire_token."""
+    delay = requested if requested is not None and requested >= MIN_RETRY_AFTER else backoff_delay(attempt - 1)
+    if attempt >= MAX_ATTEMPTS or elapsed + delay > max_retry_wait:
+        return None
+    return delay
+
+
 def tls_context(ca_path=None, validate_certs=True):
     """The TLS settings of Graph's connections: the CA certificates of ca_path, else certifi's (which requests, and so
     azure-identity's sign-in, trusts too; the system's when certifi is not installed); no verification at all with validate_certs false."""
@@ -366,10 +377,9 @@ class GraphClient:
                         method=method, path=shown_path, status=status, code=code, request_id=request_id, date=date,
                         permission=permission,
                     )
-            if delay is None or delay < MIN_RETRY_AFTER:
-                delay = backoff_delay(attempt - 1)
             elapsed = self._clock() - started
-            if attempt >= MAX_ATTEMPTS or elapsed + delay > self.max_retry_wait:
+            delay = retry_wait(attempt, delay, elapsed, self.max_retry_wait)
+            if delay is None:
                 raise GraphThrottled(
                     "%s %s: %s; gave up after %d attempts in %.0f s (limits: %d attempts, and max_retry_wait=%s s counting "
                     "requests and waits; last: %s). Retry later or raise max_retry_wait."
