@@ -151,10 +151,9 @@ EXAMPLES = r"""
     domain_only: true
     domain_join_ou: OU=Autopilot,DC=contoso,DC=com
     ldap:
-      server: [dc01.contoso.com]
-      ca_path: /etc/pki/contoso-root-ca.pem
-      username: svc-ad-reader@contoso.com
-      password: "{{ ad_reader_password }}"
+      server: [dc01.contoso.com, dc02.contoso.com]
+      auth: kerberos
+  register: domain_fit
 """
 
 RETURN = r"""
