@@ -125,7 +125,7 @@ def proxy_for(url):
 
 
 class HTTPClient:
-    """Requests over kept-alive connections, one per scheme, host and port."""
+    """Requests over kept-alive connections, one per scheme, host and port; for one thread (a module's)."""
 
     def __init__(self, ssl_context, timeout, headers):
         self._ssl_context = ssl_context

@@ -202,7 +202,7 @@ def tls_context(ca_path=None, validate_certs=True):
     """The TLS settings of Graph's connections: the CA certificates of ca_path, else certifi's (which requests, and so
     azure-identity's sign-in, trusts too; the system's when certifi is not installed); no verification at all with validate_certs false."""
     if not validate_certs:
-        context = ssl.create_default_context()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no CA certificates to load: none would be checked
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context
