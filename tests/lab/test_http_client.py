@@ -126,6 +126,14 @@ def test_no_proxy_names_hosts_and_their_subdomains(monkeypatch, no_proxy, host, 
     assert (proxy_for("https://%s/beta/x" % host) is None) == bypassed
 
 
+@pytest.mark.parametrize("proxy", ["http://proxy.corp:port", "http://user:secret@:3128"])
+def test_a_proxy_without_host_or_port_fails_saying_what_to_give_and_not_its_password(monkeypatch, proxy):
+    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    with pytest.raises(UnusableProxy) as caught:
+        proxy_for("https://graph.microsoft.com/beta/x")
+    assert "http://host:port" in str(caught.value) and "secret" not in str(caught.value)
+
+
 def test_an_https_proxy_fails_at_once_saying_what_to_give(lab, token, monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "https://proxy.corp:3128")
     with pytest.raises(UnusableProxy):

@@ -13,7 +13,7 @@ ansible's own imports (bench/role_bench.py). What the transport needs is small:
 - a timeout per connect, send and read (as httpx's timeout applies to each);
 - gzip-encoded answers (Graph compresses large listings);
 - the proxy of the environment, as httpx and requests read it: HTTPS_PROXY (or ALL_PROXY) for https
-  URLs, HTTP_PROXY for http ones, either case, user:password@ in it sent as Proxy-Authorization, and
+  URLs, HTTP_PROXY for http ones (tunnelled with CONNECT as well), either case, user:password@ in it sent as Proxy-Authorization, and
   NO_PROXY (host names, which also cover their subdomains, IP addresses, or *). An https:// proxy URL
   (TLS to the proxy itself) is refused (UnusableProxy), as http.client cannot tunnel TLS in TLS.
 
@@ -117,11 +117,18 @@ def proxy_for(url):
             "proxies, which tunnel TLS to Graph with CONNECT, are; give the proxy as http://host:port."
             % (proxy_parts.scheme, proxy_parts.hostname)
         )
+    try:
+        proxy_port = proxy_parts.port or 80
+    except ValueError:
+        proxy_port = None
+    if not proxy_parts.hostname or proxy_port is None:
+        raise UnusableProxy("the proxy %r from the environment (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) has no usable host and port; "
+                            "give it as http://host:port." % proxy.split("@")[-1])
     authorization = None
     if proxy_parts.username is not None:
         credentials = "%s:%s" % (unquote(proxy_parts.username), unquote(proxy_parts.password or ""))
         authorization = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
-    return proxy_parts.hostname, proxy_parts.port or 80, authorization
+    return proxy_parts.hostname, proxy_port, authorization
 
 
 class HTTPClient:
