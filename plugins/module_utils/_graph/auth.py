@@ -355,12 +355,9 @@ def _transient_sign_in_failure(exc, answer):
     if answer is not None and answer[0] >= 400:
         return "HTTP %d" % answer[0] if answer[0] in TRANSIENT_SIGN_IN_STATUS else None
     # No error answer: the connection failed, timed out or was dropped (azure-identity wraps azure-core's error).
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
-            return "no answer (%s)" % type(exc).__name__
-        exc = exc.__cause__ or exc.__context__ or getattr(exc, "inner_exception", None)
+    for link in _error_chain(exc):
+        if isinstance(link, (ServiceRequestError, ServiceResponseError)):
+            return "no answer (%s)" % type(link).__name__
     return None
 
 
@@ -429,16 +426,23 @@ def certificate_failure(exc):
     The transport's http_client keeps the ssl error as the cause; azure-identity wraps it several layers deep (ClientAuthenticationError, then azure-core's
     ServiceRequestError whose inner_exception is requests' SSLError around urllib3's), not always as a cause or
     context; where the chain breaks, OpenSSL's reason code in the text still says it."""
+    for link in _error_chain(exc):
+        if isinstance(link, ssl.SSLCertVerificationError):
+            return link.verify_message or str(link)
+        found = CERTIFICATE_VERIFY_FAILED.search(str(link))
+        if found:
+            return found.group(1).strip() or "certificate verify failed"
+    return None
+
+
+def _error_chain(exc):
+    """exc and what it wraps, outermost first: its cause, else its context, else azure-core's inner_exception;
+    each once, so a chain that loops ends."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return exc.verify_message or str(exc)
-        found = CERTIFICATE_VERIFY_FAILED.search(str(exc))
-        if found:
-            return found.group(1).strip() or "certificate verify failed"
+        yield exc
         exc = exc.__cause__ or exc.__context__ or getattr(exc, "inner_exception", None)
-    return None
 
 
 def _untrusted_message(params, source, reason):
