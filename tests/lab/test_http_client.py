@@ -32,12 +32,11 @@ def no_proxy_from_the_machine(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-class ConnectProxy:
-    """A forward proxy that tunnels CONNECT, as corporate proxies do; it records each CONNECT target and its
-    Proxy-Authorization header, and never sees inside the TLS it relays."""
+class LoopbackServer:
+    """Accepts connections on 127.0.0.1 (a free port) and hands each to handle() in its own thread, counting them."""
 
     def __init__(self):
-        self.tunnels = []
+        self.connections = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._serve, daemon=True).start()
@@ -45,12 +44,29 @@ class ConnectProxy:
     def _serve(self):
         while True:
             try:
-                client, _address = self._listener.accept()
+                connection, _address = self._listener.accept()
             except OSError:
                 return
-            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+            self.connections += 1
+            threading.Thread(target=self.handle, args=(connection,), daemon=True).start()
 
-    def _tunnel(self, client):
+    def handle(self, connection):
+        raise NotImplementedError
+
+    def close(self):
+        self._listener.close()
+
+
+class ConnectProxy(LoopbackServer):
+    """A forward proxy that tunnels CONNECT, as corporate proxies do; it records each CONNECT target and its
+    Proxy-Authorization header, and never sees inside the TLS it relays."""
+
+    def __init__(self):
+        self.tunnels = []
+        super().__init__()
+
+    def handle(self, connection):
+        client = connection  # the side of the tunnel that asked for it
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = client.recv(4096)
@@ -79,9 +95,6 @@ class ConnectProxy:
                 (upstream if source is client else client).sendall(data)
         client.close()
         upstream.close()
-
-    def close(self):
-        self._listener.close()
 
 
 @pytest.fixture
@@ -143,29 +156,18 @@ def test_an_https_proxy_fails_at_once_saying_what_to_give(lab, token, monkeypatc
     assert "http://host:port" in str(caught.value) and "proxy.corp" in str(caught.value)
 
 
-class RawServer:
+class RawServer(LoopbackServer):
     """A plain-HTTP server on 127.0.0.1 that answers every request with `answer` (bytes of a whole response)
     and then, with close_after, closes the kept connection once it has been idle that long."""
 
     def __init__(self, answer, close_after=None):
-        self.connections = 0
         self.requests = 0
         self._answer = answer
         self._close_after = close_after
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
+        self.url = "http://127.0.0.1:%d" % self.port
 
-    def _serve(self):
-        while True:
-            try:
-                connection, _address = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._handle, args=(connection,), daemon=True).start()
-
-    def _handle(self, connection):
+    def handle(self, connection):
         with connection:
             while True:
                 data = b""
@@ -177,9 +179,6 @@ class RawServer:
                     data += chunk
                 self.requests += 1
                 connection.sendall(self._answer)
-
-    def close(self):
-        self._listener.close()
 
 
 def response(body, headers=()):
