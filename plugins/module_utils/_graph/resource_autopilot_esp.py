@@ -128,7 +128,8 @@ def guard(existing, params):
         return (
             "%s: true or a non-empty app list applies only when block_device_until_complete is true, and the Enrollment Status "
             "Page profile '%s' (id %s) does not block device use (Graph blockDeviceSetupRetryByUser is true). Set "
-            "block_device_until_complete: true as well, or leave them out or false." % (", ".join(blocking_only), existing.get("displayName"), existing.get("id"))
+            "block_device_until_complete: true as well, or leave them out or false."
+            % (", ".join(blocking_only), existing.get("displayName"), existing.get("id"))
         )
     return None
 
