@@ -20,8 +20,10 @@ description:
   - Only the options you set are compared. On create, unset options take the tutorial's values
     (progress shown, 60 minutes, log collection on, device blocked until all apps are installed).
   - The built-in default profile C(All users and all devices) is only changed when you name it (by
-    O(display_name) or O(id)). Even then, deleting it, moving its priority or assigning it is refused
-    before any change, because Intune does not allow it; its settings can be changed.
+    O(display_name) or O(id)). Even then, deleting it, moving its priority or changing its assignments is refused
+    before any change, because Intune does not allow it; its settings can be changed. A O(priority) and
+    O(assignments) that match what it has (C(priority=0), and the targets it holds, such as C(all_devices=true))
+    change nothing and are accepted, so a playbook can describe it whole.
   - Input is checked before any request.
 author:
   - intune.autopilot developers (!UNKNOWN)
@@ -87,32 +89,34 @@ options:
       - Graph C(blockDeviceSetupRetryByUser), B(inverted) - V(true) here (portal Yes) is C(false) in Graph, as the portal's
         own control metadata and CIPP have it. Read back the same way.
       - O(allow_reset_on_failure), O(allow_use_on_failure), O(blocking_apps) and O(allow_non_blocking_app_installation)
-        exist only when this is V(true); setting them with V(false), or on a profile that does not block device use
-        without setting this to V(true), fails before any change.
+        exist only when this is V(true). Setting one of them to V(true) (or O(blocking_apps) to a non-empty list) with
+        V(false), or on a profile that does not block device use without setting this to V(true), fails before any change.
+        V(false) and C([]) are what Intune holds for them when device use is not blocked, so they are accepted either way
+        (the Terraform provider's acceptance tests write such a profile to a tenant).
       - On create defaults to V(true), as the tutorial recommends.
     type: bool
   allow_reset_on_failure:
     description:
-      - Allow users to reset device if installation error occurs. Only with O(block_device_until_complete=true).
+      - Allow users to reset device if installation error occurs. V(true) only with O(block_device_until_complete=true).
       - Graph C(allowDeviceResetOnInstallFailure). On create defaults to V(false) when the device is blocked.
     type: bool
   allow_use_on_failure:
     description:
-      - Allow users to use device if installation error occurs. Only with O(block_device_until_complete=true).
+      - Allow users to use device if installation error occurs. V(true) only with O(block_device_until_complete=true).
       - Graph C(allowDeviceUseOnInstallFailure). On create defaults to V(false) when the device is blocked.
     type: bool
   blocking_apps:
     description:
       - Block device use until these required apps are installed if they are assigned to the user/device - an
         empty list means B(All) assigned apps; app IDs (GUIDs of Intune apps, at most 100) mean B(Selected).
-        Only with O(block_device_until_complete=true).
+        A non-empty list only with O(block_device_until_complete=true).
       - Compared as a set, case-insensitively.
       - Graph C(selectedMobileAppIds). On create defaults to C([]) (All) when the device is blocked.
     type: list
     elements: str
   allow_non_blocking_app_installation:
     description:
-      - Only fail selected blocking apps in technician phase (pre-provisioning). Only with
+      - Only fail selected blocking apps in technician phase (pre-provisioning). V(true) only with
         O(block_device_until_complete=true).
       - Graph C(allowNonBlockingAppInstallation). On create defaults to V(false) when the device is blocked.
     type: bool
@@ -125,6 +129,8 @@ options:
       - A value past the number of Enrollment Status Page profiles means the last place, which is what Intune stores;
         it is compared as such (this costs one listing of the collection), so a re-run changes nothing.
       - On create, Intune gives the new profile the lowest priority unless this is set.
+      - C(0) belongs to the built-in default profile - accepted when naming it (it changes nothing there), refused
+        for any other profile.
     type: int
   scope_tags:
     description:
@@ -186,6 +192,15 @@ EXAMPLES = r"""
   intune.autopilot.autopilot_esp:
     display_name: Autopilot hybrid join - ESP for kiosks
     block_device_until_complete: false
+
+- name: The built-in default profile described whole; its priority and its target match what it has, so they change nothing
+  intune.autopilot.autopilot_esp:
+    display_name: All users and all devices
+    show_app_and_profile_progress: true
+    priority: 0
+    assignments:
+      set:
+        - all_devices: true
 
 - name: Manage a profile by its Graph ID, for example one listed by autopilot_config_info
   intune.autopilot.autopilot_esp:

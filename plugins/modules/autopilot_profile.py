@@ -92,10 +92,22 @@ options:
     type: bool
   language:
     description:
-      - The portal's B(Language (Region)) - V(os_default) (the operating system default), V(user_select)
-        (the user picks it), or a locale such as C(en-US) or C(de-DE) (compared case-insensitively).
-      - Graph C(locale) - C(os-default), C(user-select) or the locale. An empty C(locale), which the service takes as
-        the operating system default, is read as V(os_default) and compared equal to it.
+      - The portal's B(Language) (Region) setting - V(os_default) (the operating system default), V(user_select)
+        (the user picks it), or a locale.
+      - V(os-default) and V(user-select), Graph's own values as other tools write them, are aliases of V(os_default)
+        and V(user_select).
+      - A locale is a tag such as C(en-US), C(de-DE), C(sr-Latn-RS) or C(es-ES-tradnl) - language, then optionally
+        script, region and variant, joined by hyphens; every locale the portal offers has this form. Compared
+        case-insensitively, as sent.
+      - An empty string, which other tools write, is taken as V(os_default) and sent as C(os-default) - the service
+        stores an empty C(locale) written today as C(os-default) (the Terraform provider's notes on it, CIPP issue 5761),
+        and the explicit value reads back unambiguously.
+      - Graph C(locale) - C(os-default), C(user-select) or the locale.
+      - An empty C(locale) already stored is B(ambiguous) - the Terraform provider and IntuneManagement read it as User
+        select (what the portal once wrote for it), CIPP as the operating system default. The module does not pick one -
+        the diff shows the stored empty value, the run warns naming both readings, and it compares equal to no value of
+        this option, so setting it writes the explicit value once and a re-run changes nothing. Left unset, the empty
+        value is kept (a O(recreate) then fails asking for this option, as the replacement cannot keep it).
       - On create defaults to V(os_default).
     type: str
   configure_keyboard_automatically:
@@ -252,11 +264,11 @@ assignments:
 """
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import run_resource_module
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_profile import PROFILE
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_profile import PROFILE, ProfileEngine
 
 
 def main():
-    run_resource_module(PROFILE)
+    run_resource_module(PROFILE, ProfileEngine)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ options:
   mail_nickname:
     description:
       - 'The group''s mail alias, required by Graph even for a group without mail: 1 to 64 ASCII characters, without
-        spaces or any of @ ( ) \ [ ] " ; : . < > ,'
+        spaces or any of @ ( ) \ [ ] " ; : < > ,'
+      - A period is allowed (C(autopilot.devices)); Microsoft removed it from the characters Graph refuses.
       - Unset uses, on create only, the letters and digits of O(display_name) in lower case
         (C(autopilothaadjdevices) for C(Autopilot-HAADJ-Devices)). Set, it is compared and changed in place, as Graph allows.
     type: str

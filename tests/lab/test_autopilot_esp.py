@@ -22,6 +22,7 @@ DEFAULT_ESP_NAME = "All users and all devices"
 PILOT = "7e1ab000-0000-4000-8000-00000000b001"  # Lab-Pilot-Devices
 KIOSK = "7e1ab000-0000-4000-8000-00000000b002"  # Lab-Kiosk-Devices
 FILTER_ID = "9f0e1d2c-3b4a-4958-8776-a5b4c3d2e1f0"
+APP = "4a1f9a6e-2f55-4b8e-9a53-0c7e7f6e1a01"
 
 # The tutorial's values, as Graph holds them (what the module sends on create when nothing is set).
 TUTORIAL_VALUES = {
@@ -196,14 +197,43 @@ def test_a_profile_that_does_not_block_is_created_without_the_settings_that_need
 
 
 @pytest.mark.parametrize("options, named", [
-    (dict(allow_reset_on_failure=False), "allow_reset_on_failure"),
-    (dict(blocking_apps=[], allow_use_on_failure=True), "allow_use_on_failure, blocking_apps"),
+    (dict(allow_reset_on_failure=True), "allow_reset_on_failure"),
+    (dict(blocking_apps=[APP], allow_use_on_failure=True, allow_non_blocking_app_installation=False),
+     "allow_use_on_failure, blocking_apps"),
 ], ids=["reset", "apps-and-use"])
 def test_settings_under_blocking_with_blocking_off_fail_before_any_request(lab, options, named):
     result = run_module(MODULE, esp_args(lab, block_device_until_complete=False, **options))
 
-    assert result.get("failed") and "%s: these apply only when block_device_until_complete is true" % named in result["msg"], result
+    message = "%s: true or a non-empty app list applies only when block_device_until_complete is true" % named
+    assert result.get("failed") and message in result["msg"], result
     assert lab.client.requests() == []
+
+
+# The Terraform provider's minimal ESP acceptance test (tests/terraform/acceptance/resource_minimal.tf), which a
+# tenant accepted: device use not blocked, and the settings that exist only under blocking written off.
+BLOCKING_OFF_WRITTEN_OFF = dict(block_device_until_complete=False, allow_reset_on_failure=False, allow_use_on_failure=False,
+                                allow_non_blocking_app_installation=False, blocking_apps=[])
+
+
+def test_blocking_off_with_the_blocking_settings_written_off_is_accepted_and_a_rerun_writes_nothing(lab):
+    args = esp_args(lab, "ESP minimal", **BLOCKING_OFF_WRITTEN_OFF)
+    created = run_module(MODULE, args)
+    assert created["changed"] and not created.get("failed"), created
+    (create,) = writes(lab.client.requests())
+    assert create["body"]["blockDeviceSetupRetryByUser"] is True
+    assert {key: create["body"][key] for key in BLOCKING_ONLY_OFF} == BLOCKING_ONLY_OFF
+
+    lab.client.clear_log()
+    again = run_module(MODULE, args)
+    assert not again["changed"] and not again.get("failed"), again
+    assert writes(lab.client.requests()) == []
+
+    # On a profile that does not block, the same values without block_device_until_complete change nothing either.
+    seed_esp(lab, "ESP not blocking", blockDeviceSetupRetryByUser=True, **BLOCKING_ONLY_OFF)
+    options = {key: value for key, value in BLOCKING_OFF_WRITTEN_OFF.items() if key != "block_device_until_complete"}
+    kept = run_module(MODULE, esp_args(lab, "ESP not blocking", **options))
+    assert not kept["changed"] and not kept.get("failed"), kept
+    assert writes(lab.client.requests()) == []
 
 
 def test_settings_under_blocking_on_a_profile_that_does_not_block_fail_before_any_write(lab):
@@ -345,7 +375,7 @@ def test_a_priority_past_the_last_place_is_the_last_place_and_a_rerun_sends_noth
 @pytest.mark.parametrize("request_options, refusal", [
     (dict(state="absent"), "Refusing to delete"),
     (dict(priority=3), "Refusing to set the priority"),
-    (dict(assignments={"add": [{"group": "Lab-Pilot-Devices"}]}), "Refusing to assign"),
+    (dict(assignments={"add": [{"group": "Lab-Pilot-Devices"}]}), "Refusing to change the assignments"),
 ], ids=["delete", "priority", "assign"])
 def test_default_esp_named_explicitly_refuses_what_intune_forbids_before_any_write(lab, request_options, refusal):
     before_default = default_esp(lab)
@@ -369,6 +399,42 @@ def test_default_esp_settings_change_only_when_it_is_named(lab):
     assert [(c["method"], c["path"], c["body"]) for c in writes(lab.client.requests())] == [
         ("PATCH", "%s/%s" % (COLLECTION, default_id), {"@odata.type": ESP_TYPE, "showInstallationProgress": True})]
     assert default_esp(lab)["priority"] == 0
+
+
+def test_default_esp_with_the_priority_and_target_it_has_changes_nothing(lab):
+    # What a tenant's default ESP holds, as Microsoft365DSC's example of it shows (exported from a tenant): priority 0 and
+    # an All Devices target. Asking for exactly that is accepted; asking for a change is refused, before any write.
+    default = default_esp(lab)
+    all_devices = {"@odata.type": ASSIGNMENT_TYPE, "id": default["id"] + "_all", "source": "direct", "sourceId": default["id"],
+                   "target": {"@odata.type": ALL_DEVICES}}
+    lab.client.seed({"deviceEnrollmentConfigurations": [dict(default, assignments=[all_devices])]})
+    lab.client.clear_log()
+    described = dict(priority=0, show_app_and_profile_progress=default["showInstallationProgress"],
+                     assignments={"set": [{"all_devices": True}]})
+
+    by_name = run_module(MODULE, esp_args(lab, DEFAULT_ESP_NAME, **described))
+    by_id = run_module(MODULE, dict(graph_auth(lab), id=default["id"], priority=0, assignments={"add": [{"all_devices": True}]}))
+    for result in (by_name, by_id):
+        assert not result["changed"] and not result.get("failed"), result
+        assert result["assignments"] == [{"all_devices": True}]
+    assert writes(lab.client.requests()) == []
+
+    moved = run_module(MODULE, esp_args(lab, DEFAULT_ESP_NAME, priority=1))
+    narrowed = run_module(MODULE, esp_args(lab, DEFAULT_ESP_NAME, assignments={"set": [{"group": "Lab-Pilot-Devices"}]}))
+    assert moved.get("failed") and "Refusing to set the priority" in moved["msg"], moved
+    assert narrowed.get("failed") and "Refusing to change the assignments" in narrowed["msg"], narrowed
+    assert writes(lab.client.requests()) == []
+    assert stored_targets(default_esp(lab)) == [(ALL_DEVICES, None)]
+
+
+def test_priority_0_on_a_custom_esp_fails_before_any_write(lab):
+    # 0 is the default profile's place: refused for a new profile and for an existing custom one.
+    seed_esp(lab, "ESP existing")
+    for name in ("ESP new", "ESP existing"):
+        result = run_module(MODULE, esp_args(lab, name, priority=0))
+        assert result.get("failed") and "priority 0: 1 is the highest priority" in result["msg"], result
+    assert writes(lab.client.requests()) == []
+    assert "ESP new" not in custom_esps(lab)
 
 
 # -- assignments ----------------------------------------------------------------------------------------
@@ -468,8 +534,8 @@ def test_connections_dropped_after_committed_writes_create_no_duplicate_and_lose
     (dict(custom_error_message="x" * 10001), "custom_error_message is 10001 characters"),
     (dict(blocking_apps=[str(uuid.UUID(int=n)) for n in range(101)]), "blocking_apps lists 101 apps"),
     (dict(blocking_apps=["Company Portal"]), "blocking_apps must be Intune app IDs (GUIDs), not 'Company Portal'"),
-    (dict(priority=0), "priority 0: 1 is the highest priority"),
-], ids=["timeout-0", "timeout-1441", "message-too-long", "too-many-apps", "app-not-a-guid", "priority-0"])
+    (dict(priority=-1), "priority -1: 1 is the highest priority"),
+], ids=["timeout-0", "timeout-1441", "message-too-long", "too-many-apps", "app-not-a-guid", "priority-negative"])
 def test_invalid_settings_fail_before_any_request(lab, options, message):
     result = run_module(MODULE, esp_args(lab, **options))
 

@@ -137,21 +137,83 @@ def test_a_changed_setting_is_patched_alone_with_the_complex_value_it_lives_in(l
     assert graph_writes(lab) == []
 
 
-def test_an_empty_locale_is_the_os_default(lab):
-    # Graph takes "" as the OS default (the lab stores what a POST says as os-default; tenants may hold "").
-    seeded = dict(TUTORIAL_BODY, locale="")
-    (profile_id,) = lab.client.seed({KEY: [seeded]})["added"][KEY]
+def locale_patches(lab):
+    return [entry["body"]["locale"] for entry in writes(lab.client.requests()) if entry["method"] == "PATCH"]
+
+
+def test_language_spellings_of_other_tools_are_aliases_sent_as_explicit_values(lab):
+    # os-default (the Terraform provider) and user-select (CIPP) are Graph's own values; "" is what older tools write,
+    # which the service stores as os-default (Terraform's construct.go, CIPP#5761): the module sends that explicitly.
+    create(lab, language="os-default")
+    assert only_profile(lab)["locale"] == "os-default"
+    for spelling, then, graph in (("user-select", "user_select", "user-select"), ("", "os_default", "os-default")):
+        changed = run(lab, display_name=NAME, language=spelling)
+        assert changed["changed"] and not changed.get("failed"), changed
+        assert locale_patches(lab) == [graph]
+        lab.client.clear_log()
+        for same in (spelling, then):
+            again = run(lab, display_name=NAME, language=same)
+            assert not again["changed"] and not again.get("failed") and not again.get("warnings"), again
+        assert writes(lab.client.requests()) == []
+
+
+# One key of each form among the locales the portal offers (IntuneManagement's copy of the portal's strings,
+# Documentation/Strings-en.json "Languages", 197 keys), in the portal's own case.
+PORTAL_LOCALE_FORMS = ["af", "fil", "ar-aE", "quz-bO", "az-cyrl", "en-cabn", "sr-Latn-rS", "es-es-tradnl"]
+
+
+def test_every_form_of_locale_the_portal_offers_is_accepted_and_compared_case_insensitively(lab):
+    create(lab)
+    for locale in PORTAL_LOCALE_FORMS:
+        changed = run(lab, display_name=NAME, language=locale)
+        assert changed["changed"] and not changed.get("failed"), changed
+        again = run(lab, display_name=NAME, language=locale.swapcase())
+        assert not again["changed"] and not again.get("failed"), again
+        assert locale_patches(lab) == [locale]
+        lab.client.clear_log()
+    assert only_profile(lab)["locale"] == "es-es-tradnl"
+
+
+def test_a_stored_empty_locale_is_ambiguous_said_so_and_made_explicit_once(lab):
+    # Tenants hold "" from older tools and the portal: the Terraform provider and IntuneManagement read it as User select,
+    # CIPP as the OS default. The module picks neither: it warns, shows it, and writes what language asks, once.
+    (profile_id,) = lab.client.seed({KEY: [dict(TUTORIAL_BODY, locale="")]})["added"][KEY]
     lab.client.clear_log()
-    same = run(lab, display_name=NAME, language="os_default")
-    assert not same["changed"] and not same.get("failed"), same
-    assert graph_writes(lab) == []
-
+    untouched = run(lab, display_name=NAME, hide_privacy_settings=True)
+    assert not untouched["changed"] and not untouched.get("failed"), untouched
+    (note,) = untouched["warnings"]
+    assert "User select" in note and "operating system default" in note and profile_id in note and "left it" in note
     listed = run_module("autopilot_config_info", dict(graph_auth(lab), kinds=["autopilot_profile"]))
-    assert [(p["id"], p["language"]) for p in listed["autopilot_profiles"]] == [(profile_id, "os_default")]
+    assert [(p["id"], p["language"]) for p in listed["autopilot_profiles"]] == [(profile_id, "")]
+    assert writes(lab.client.requests()) == []
 
-    chosen = run(lab, display_name=NAME, language="user_select")
-    assert chosen["changed"]
-    assert [entry["body"] for entry in writes(lab.client.requests())] == [{"@odata.type": HYBRID, "locale": "user-select"}]
+    planned = run(lab, check=True, diff=True, display_name=NAME, language="os_default")
+    assert planned["changed"] and planned["diff"] == {"before": {"display_name": NAME, "language": ""},
+                                                      "after": {"display_name": NAME, "language": "os_default"}}, planned
+    assert "would write locale 'os-default'" in planned["warnings"][0]
+    assert writes(lab.client.requests()) == []
+
+    written = run(lab, display_name=NAME, language="os_default")
+    assert written["changed"] and "wrote locale 'os-default'" in written["warnings"][0], written
+    assert [entry["body"] for entry in writes(lab.client.requests())] == [{"@odata.type": HYBRID, "locale": "os-default"}]
+    lab.client.clear_log()
+    again = run(lab, display_name=NAME, language="os_default")
+    assert not again["changed"] and not again.get("warnings"), again
+    assert writes(lab.client.requests()) == []
+
+
+def test_a_recreate_does_not_carry_an_ambiguous_locale_over(lab):
+    lab.client.seed({KEY: [dict(TUTORIAL_BODY, locale="")]})
+    lab.client.clear_log()
+    refused = run(lab, display_name=NAME, skip_ad_connectivity_check=True, recreate=True)
+    assert refused.get("failed") and refused["msg"].startswith("language: "), refused
+    assert writes(lab.client.requests()) == []
+
+    recreated = run(lab, display_name=NAME, skip_ad_connectivity_check=True, recreate=True, language="user_select")
+    assert recreated["changed"] and not recreated.get("failed"), recreated
+    (post,) = [entry for entry in writes(lab.client.requests()) if entry["path"] == COLLECTION]
+    assert post["body"]["locale"] == "user-select"
+    assert only_profile(lab)["locale"] == "user-select"
 
 
 def test_assignments_add_remove_and_set_send_only_the_calls_that_differ(lab):

@@ -12,8 +12,8 @@ from .base import CollectionSpec, Response, fill_defaults
 
 KEY = "groups"
 DYNAMIC = "DynamicMembership"
-# Characters Entra refuses in mailNickname (besides non-ASCII and space).
-_NICKNAME_FORBIDDEN = set('@()\\[]";:.<>, ')
+# Characters Entra refuses in mailNickname (besides non-ASCII and space); "." is allowed (see README).
+_NICKNAME_FORBIDDEN = set('@()\\[]";:<>, ')
 MEMBER_COLLECTIONS = (("users", "user"), ("devices", "device"), ("groups", "group"))
 
 

@@ -34,6 +34,16 @@ def dynamic_group(graph, rule, name="Autopilot-HAADJ-Devices", state="On"):
         "membershipRuleProcessingState": state})
 
 
+def test_a_nickname_may_hold_a_period(graph):
+    # microsoft-graph-docs PRs #19131 (v1.0) and #19132 (beta): "." is not an invalid character of mailNickname.
+    created = dynamic_group(graph, '(device.deviceOSType -eq "Windows")', name="Autopilot.Devices")
+    assert created["mailNickname"] == "autopilot.devices"
+    item = "/v1.0/groups/" + created["id"]
+    assert graph.http.patch(item, json={"mailNickname": "autopilot.hybrid.devices"}).status_code == 204
+    assert graph.ok("GET", item, params={"$select": "mailNickname"})["mailNickname"] == "autopilot.hybrid.devices"
+    assert "mailNickname" in graph.error("PATCH", item, 400, json={"mailNickname": "autopilot:devices"})["message"]
+
+
 def member_ids(graph, group_id):
     return {m["id"] for m in graph.ok("GET", f"/v1.0/groups/{group_id}/members")["value"]}
 

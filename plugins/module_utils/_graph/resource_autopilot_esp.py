@@ -14,6 +14,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine imp
     GUID_RE,
     Assignments,
     DesiredStateEngine,
+    EngineError,
     Prop,
     Resource,
 )
@@ -21,6 +22,8 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine imp
 TIMEOUT_RANGE = (1, 1440)
 MAX_MESSAGE = 10000
 MAX_BLOCKING_APPS = 100
+# The built-in default profile always holds priority 0; custom profiles start at 1.
+DEFAULT_PRIORITY = 0
 DEFAULT_ESP_TYPE = "defaultWindows10EnrollmentCompletionPageConfiguration"
 CUSTOM_ESP_TYPE = "windows10EnrollmentCompletionPageConfiguration"
 # The portal shows these only under "Block device use until all apps and profiles are installed: Yes".
@@ -43,8 +46,10 @@ def when_blocking(value):
 
 
 def blocking_only_options(params):
-    """The options set that exist only while device use is blocked."""
-    return [option for option in BLOCKING_ONLY if params.get(option) is not None]
+    """The options set to a value that needs device use blocked: true, or a non-empty app list. False and [] are what
+    Intune holds for them when it does not block, and a tenant accepts them there (the Terraform provider's minimal ESP
+    acceptance test sends them so), so they change nothing and are not refused."""
+    return [option for option in BLOCKING_ONLY if params.get(option)]
 
 
 def validate(params):
@@ -63,13 +68,14 @@ def validate(params):
         if not_ids:
             errors.append("blocking_apps must be Intune app IDs (GUIDs), not %s." % ", ".join(repr(app) for app in not_ids))
     priority = params.get("priority")
-    if priority is not None and priority < 1:
+    if priority is not None and priority < DEFAULT_PRIORITY:
         errors.append("priority %d: 1 is the highest priority a profile can have (0 belongs to the default profile)." % priority)
     blocking_only = blocking_only_options(params)
     if params.get("block_device_until_complete") is False and blocking_only:
         errors.append(
-            "%s: these apply only when block_device_until_complete is true (the portal shows them only under 'Block device use "
-            "until all apps and profiles are installed: Yes'); leave them out with block_device_until_complete: false."
+            "%s: true or a non-empty app list applies only when block_device_until_complete is true (the portal shows these only "
+            "under 'Block device use until all apps and profiles are installed: Yes'); with block_device_until_complete: false "
+            "leave them out or set them false (blocking_apps: [])."
             % ", ".join(blocking_only)
         )
     return errors
@@ -86,27 +92,44 @@ def default_esp_refusal(existing, params):
     name = "the built-in default Enrollment Status Page profile '%s' (id %s)" % (existing.get("displayName"), existing.get("id"))
     if params["state"] == "absent":
         return "Refusing to delete %s: Intune does not allow deleting it. Turn it off with show_app_and_profile_progress: false instead." % name
-    if params.get("priority") is not None:
-        return ("Refusing to set the priority of %s: it always has the lowest priority and Intune does not allow moving it. "
-                "Set priority on your own profile instead." % name)
-    if params.get("assignments"):
-        return ("Refusing to assign %s: it applies to all users and all devices that no other profile targets, and Intune "
-                "does not allow changing its assignments. Create your own profile and assign that." % name)
+    if params.get("priority") not in (None, existing.get("priority")):
+        return ("Refusing to set the priority of %s to %d: it always has the lowest priority (%s) and Intune does not allow "
+                "moving it. Set priority on your own profile instead." % (name, params["priority"], existing.get("priority")))
     return None
+
+
+def custom_priority_refusal(params):
+    """Priority 0 is the default profile's place; a custom profile cannot take it."""
+    if params.get("priority") == DEFAULT_PRIORITY:
+        return "priority 0: 1 is the highest priority a profile can have (0 belongs to the default profile)."
+    return None
+
+
+def check_assignments(graph, existing, current_keys, desired_keys):
+    """The default profile's targets cannot change; asking for the ones it has changes nothing and is accepted."""
+    if existing is None or not is_default_esp(existing) or sorted(current_keys, key=str) == sorted(desired_keys, key=str):
+        return None
+    return ("Refusing to change the assignments of the built-in default Enrollment Status Page profile '%s' (id %s): it applies "
+            "to all users and all devices that no other profile targets, and Intune does not allow changing its assignments. "
+            "Create your own profile and assign that." % (existing.get("displayName"), existing.get("id")))
 
 
 def guard(existing, params):
     """Refusals that depend on the existing profile, before any write."""
-    refusal = default_esp_refusal(existing, params) if is_default_esp(existing) else None
+    if is_default_esp(existing):
+        refusal = default_esp_refusal(existing, params)
+    else:
+        refusal = custom_priority_refusal(params) if params["state"] == "present" else None
     if refusal:
         return refusal
     blocking_only = blocking_only_options(params)
     if params["state"] == "present" and blocking_only and params.get("block_device_until_complete") is None \
             and existing.get("blockDeviceSetupRetryByUser") is True:
         return (
-            "%s: these apply only when block_device_until_complete is true, and the Enrollment Status Page profile '%s' (id %s) "
-            "does not block device use (Graph blockDeviceSetupRetryByUser is true). Set block_device_until_complete: true "
-            "as well, or leave them out." % (", ".join(blocking_only), existing.get("displayName"), existing.get("id"))
+            "%s: true or a non-empty app list applies only when block_device_until_complete is true, and the Enrollment Status "
+            "Page profile '%s' (id %s) does not block device use (Graph blockDeviceSetupRetryByUser is true). Set "
+            "block_device_until_complete: true as well, or leave them out or false."
+            % (", ".join(blocking_only), existing.get("displayName"), existing.get("id"))
         )
     return None
 
@@ -160,6 +183,7 @@ ESP = Resource(
     ),
     validate=validate,
     guard=guard,
+    check_assignments=check_assignments,
     tidy_description=tidy_description,
 )
 
@@ -175,6 +199,10 @@ class EspEngine(DesiredStateEngine):
 
     def desired_values(self, base=None):
         """A priority past the last place is compared as the last place, which is what Graph stores for it."""
+        if base is not None:
+            refusal = custom_priority_refusal(self.params)  # a new profile is never the default one
+            if refusal:
+                raise EngineError(refusal)
         desired = super().desired_values(base)
         if desired.get("priority") is not None:
             # On create (base given) the new profile takes one more place than the listing shows.

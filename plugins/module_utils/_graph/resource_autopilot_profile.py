@@ -14,6 +14,8 @@ import re
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import (
     Assignments,
+    DesiredStateEngine,
+    EngineError,
     Prop,
     Resource,
     target_key,
@@ -26,27 +28,46 @@ NAME_REFUSED = "-!#%^*)(+;'><"
 OOBE = "outOfBoxExperienceSetting"
 # Graph's `locale` for the portal's two non-locale choices (CIPP, IntuneManagement).
 LANGUAGE_CHOICES = {"os_default": "os-default", "user_select": "user-select"}
-# The service takes "" as the operating system default, and profiles written by older tools hold it.
-OS_DEFAULT_ALIASES = ("",)
-# language[-Script][-REGION], for example en-US, de-DE, sr-Latn-RS, es-419.
-LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$")
+# Other tools' spellings of the two choices: Graph's own values (the Terraform provider writes os-default, CIPP
+# user-select) and "". The service stores a "" written today as os-default (the Terraform provider's construct.go,
+# CIPP#5761), so "" is os_default, sent as os-default: an explicit value reads back unambiguously, "" does not.
+LANGUAGE_ALIASES = {"os-default": "os_default", "user-select": "user_select", "": "os_default"}
+# A stored empty locale: the Terraform provider (state.go) and IntuneManagement read it as User select, what the
+# portal once wrote for it; CIPP as the OS default (CIPP#2498). Unsettled, so it equals no value the module writes.
+AMBIGUOUS_LOCALE = ""
+# language[-Script][-REGION][-variant...], for example en-US, sr-Latn-RS, es-419, and the portal's es-ES-tradnl
+# (Spanish, traditional sort): every locale key the portal offers has this shape (IntuneManagement's copy of the
+# portal's strings, Documentation/Strings-en.json "Languages").
+LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$")
 
 
 class LanguageProp(Prop):
-    """`locale`: two named choices or a free locale tag, so `choices` (which restricts the option) cannot map it."""
+    """`locale`: two named choices (with their aliases) or a free locale tag, so `choices` (which restricts the
+    option) cannot map it. A stored "" is shown as it is: it is ambiguous (AMBIGUOUS_LOCALE)."""
 
     def to_graph(self, value):
-        return LANGUAGE_CHOICES.get(value, value)
+        named = LANGUAGE_ALIASES.get(value, value)
+        return LANGUAGE_CHOICES.get(named, named)
 
     def from_graph(self, value):
         named = {graph: option for option, graph in LANGUAGE_CHOICES.items()}
-        named.update((alias, "os_default") for alias in OS_DEFAULT_ALIASES)
         return named.get(value, value)
 
 
 def locale_key(value):
-    """Locales compare case-insensitively, and "" is the OS default."""
-    return LANGUAGE_CHOICES["os_default"] if value in OS_DEFAULT_ALIASES else value.casefold()
+    """Locales compare case-insensitively; the ambiguous "" equals nothing the module writes (it never writes "")."""
+    return value.casefold()
+
+
+def ambiguous_locale_note(profile, language, check_mode):
+    """What a run says of a profile holding the ambiguous empty locale."""
+    held = ("The Autopilot profile '%s' (id %s) held an empty locale, which tools read two ways: User select (the Terraform "
+            "provider and IntuneManagement; the portal once wrote it so) or the operating system default (CIPP). "
+            % (profile.get("displayName"), profile.get("id")))
+    if language is None:
+        return held + "The module left it as it is; set language to os_default or user_select to say which one you mean."
+    return held + "The module did not guess: it %s locale '%s', as language asks, so it reads back unambiguously." % (
+        "would write" if check_mode else "wrote", PROFILE.prop("language").to_graph(language))
 
 
 def validate(params):
@@ -68,9 +89,10 @@ def validate(params):
             "(self-deploying mode needs Microsoft Entra join); use deployment_mode: user_driven."
         )
     language = params.get("language")
-    if language is not None and language not in LANGUAGE_CHOICES and not LOCALE_RE.match(language):
+    if language is not None and language not in LANGUAGE_CHOICES and language not in LANGUAGE_ALIASES and not LOCALE_RE.match(language):
         errors.append(
-            "language %r: use os_default, user_select or a locale such as en-US (language-REGION, joined by a hyphen)." % language
+            "language %r: use os_default, user_select or a locale such as en-US or es-ES-tradnl (language, then optionally "
+            "script, region and variant, joined by hyphens)." % language
         )
     if params.get("device_name_template"):
         errors.append(
@@ -142,3 +164,32 @@ PROFILE = Resource(
     validate=validate,
     check_assignments=check_assignments,
 )
+
+
+class ProfileEngine(DesiredStateEngine):
+    """The engine with what is particular to deployment profiles: the ambiguous empty locale."""
+
+    stored_locale = None
+
+    def find(self):
+        existing = super().find()
+        self.stored_locale = get_locale(existing)
+        return existing
+
+    def desired_values(self, base=None):
+        # A replacement would carry "" over, which the service stores as os-default: a silent pick. Ask instead.
+        if get_locale(base) == AMBIGUOUS_LOCALE and self.params.get("language") is None:
+            raise EngineError(
+                "language: the profile '%s' (id %s) holds an empty locale, which some tools read as User select and others as "
+                "the operating system default, and its replacement cannot keep it. Set language (os_default or user_select) "
+                "to say which one the new profile gets." % (base.get("displayName"), base.get("id")))
+        return super().desired_values(base)
+
+    def result(self, obj, keys):
+        if self.stored_locale == AMBIGUOUS_LOCALE and self.params["state"] == "present":
+            self.module.warn(ambiguous_locale_note(obj or {}, self.params.get("language"), self.module.check_mode))
+        return super().result(obj, keys)
+
+
+def get_locale(profile):
+    return profile.get("locale") if profile else None

@@ -28,8 +28,9 @@ DYNAMIC_SECURITY_GROUP = {"mailEnabled": False, "securityEnabled": True, "groupT
 MAX_NAME = 256  # displayName (group resource, Graph v1.0)
 MAX_NICKNAME = 64
 MAX_RULE = 3072  # "The maximum length for the rule text is 3072 characters" (dynamic membership rules)
-# mailNickname: ASCII 0-127 except these and space (group-post-groups).
-NICKNAME_REFUSED = '@()\\[]";:.<>,'
+# mailNickname: ASCII 0-127 except these and space (group-post-groups). Not ".": Microsoft took it off the list
+# (microsoft-graph-docs PRs #19131 and #19132: "one can create a group with .(dot) in it").
+NICKNAME_REFUSED = '@()\\[]";:<>,'
 # A quoted value in a rule, with ` escaping the next character inside it (Graph's escape for a double quote).
 QUOTED = re.compile(r'"(?:`.|[^"`])*("?)', re.DOTALL)
 PROPERTY = re.compile(r"\b(device|user)\.[A-Za-z]", re.IGNORECASE)
