@@ -177,6 +177,8 @@ def test_a_running_sync_is_waited_for_then_ours_runs(frozen):
     result = run(lab, devices=[device("SYNC-0001")])
 
     assert not result["failed"] and result["sync"]["status"] == "completed", result
+    # No sync ran behind the 409 (a fault): the devices are not listed after it, so ours is sent.
+    assert result["sync"]["request"] == "accepted" and result["sync"]["identities"] == {"found": 1, "missing": 0}
     assert graph_writes(lab).count(("POST", SYNC)) == 2
     assert "SYNC-0001" in identities(lab)
 
@@ -487,6 +489,7 @@ def test_already_assigned_for_a_record_intune_holds_fails_naming_both_causes(fro
     result = run(lab, devices=[device("HELD-0001")])
 
     assert result["failed"] and result["sync"]["request"] == "accepted", result
+    assert result["sync"]["identities"] == {"found": 0, "missing": 0}  # failed: not still to come
     (failed,) = result["failed_devices"]
     assert "ZtdDeviceAlreadyAssigned" in failed["reason"] and "registered under another serial number" in failed["reason"]
     assert "record of the device" in failed["reason"] and "delete the device's record in Intune" in failed["fix"]

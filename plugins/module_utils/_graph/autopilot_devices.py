@@ -326,10 +326,15 @@ class DeviceRun:
             if report["request"] == "refused_throttled":
                 # Intune may sync by itself: the identities are waited for as long as a 429 would be waited out.
                 report["status"] = "throttled"
-                wait = waiter.wait_for(lambda: self._look(complete=True), timeout=min(self.import_timeout, self.graph.max_retry_wait),
+                looks = []
+
+                def all_listed():
+                    looks.append(self._look())
+                    return True if not looks[-1][1] else None
+                wait = waiter.wait_for(all_listed, timeout=min(self.import_timeout, self.graph.max_retry_wait),
                                        waited_for="the imported devices, the sync being refused", max_delay=POLL_CAP)
                 report["waits"].append(wait.report())
-                look = wait.value or self._look()
+                look = looks[-1]
                 break
             # A sync runs, maybe the one Intune started for these imports: if it brings them, none of ours is needed.
             wait = self._wait_for_sync("the running Autopilot sync")
@@ -338,12 +343,12 @@ class DeviceRun:
             look = self._look()
             if not wait.done or not look[1]:
                 break
+        found = len(self.registered_now) - len(look[1])
         missing = self._settle_identities(*look, synced=synced)
-        report["identities"] = {"found": len(self.registered_now) - missing, "missing": missing}
+        report["identities"] = {"found": found, "missing": missing}
         if missing:
             report["msg"] = self._missing_message(report, missing)
-        self.note("Autopilot sync %s (%s); %d of %d devices listed" % (
-            report["status"], report["request"], len(self.registered_now) - missing, len(self.registered_now)))
+        self.note("Autopilot sync %s (%s); %d of %d devices listed" % (report["status"], report["request"], found, len(self.registered_now)))
         return report
 
     def _request_sync(self, report):
@@ -371,21 +376,22 @@ class DeviceRun:
             return settings
         return waiter.wait_for(check, timeout=self.import_timeout, waited_for=what, max_delay=POLL_CAP)
 
-    def _look(self, complete=False):
+    def _look(self):
         """([(device, identity)] of the devices registered now whose identity differs from what was asked,
-        {key: device} of those not listed), from one paged listing; with `complete`, None while any is not
-        listed. Only the identities that differ are kept: a large import's are never all held at once."""
+        {key: device} of those not listed), from one paged listing. Only the identities that differ are kept:
+        a large import's are never all held at once."""
         unlisted = dict(self.registered_now)
         differing = []
         for identity in paged(self.graph, IDENTITIES, IDENTITY_FIELDS):
             device = unlisted.pop((identity.get("serialNumber") or "").lower(), None)
             if device is not None and planned_actions(device, identity):
                 differing.append((device, identity))
-        return None if complete and unlisted else (differing, unlisted)
+        return differing, unlisted
 
     def _settle_identities(self, differing, unlisted, synced):
         """Set on the listed identities what their import could not carry (the user's display name, the
-        properties of a device registered earlier); how many imported devices are not listed."""
+        properties of a device registered earlier); how many devices registered now are not listed and not
+        failed (they are still to come)."""
         for device, identity in differing:
             imported = self.outcomes[device.key][0] == "imported"
             self.update(device, identity)
