@@ -165,6 +165,7 @@ class Fault:
 
 FAULT_ACTIONS = ("status", "drop_before", "drop_after", "latency")
 DEFAULT_CONFIG = {"page_size": 100, "consistency_delay": 0.0, "delay_scale": 1.0, "throttle_budgets": False,
+                  "auto_sync": False,
                   "throttle_window": float(throttling.DOCUMENTED_WINDOW_SECONDS)}
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
@@ -180,6 +181,8 @@ def check_config(changes):
         raise ValueError("consistency_delay must be a number of seconds")
     if "throttle_budgets" in changes and not isinstance(changes["throttle_budgets"], bool):
         raise ValueError("throttle_budgets must be a boolean")
+    if "auto_sync" in changes and not isinstance(changes["auto_sync"], bool):
+        raise ValueError("auto_sync must be a boolean")
     window = changes.get("throttle_window", 1.0)
     if isinstance(window, bool) or not isinstance(window, (int, float)) or window <= 0:
         raise ValueError("throttle_window must be a positive number of seconds")

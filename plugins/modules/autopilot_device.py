@@ -20,10 +20,15 @@ description:
     device needs no hash. The others are imported in batches of O(batch_size); each batch is followed until
     Intune has finished it (by listing the staging rows, not device by device), each outcome is mapped to a
     reason and a fix, and the staging rows are deleted. Then one Autopilot sync makes the new devices appear
-    (see O(sync)), after which a display name the import could not carry is set.
-  - A device Intune reports as already registered in this tenant (C(ZtdDeviceAlreadyAssigned)) counts as present,
-    unless after the sync no device has its serial number (its hash is registered under another serial), which fails.
-    A device registered to another tenant, a duplicate or a hash Intune refuses fails, with what to do.
+    (see O(sync)); the new devices are looked for whatever became of the sync, and those found get what their
+    import could not carry (the user's display name).
+  - A device whose hardware hash Intune reports as already registered in this tenant (C(ZtdDeviceAlreadyAssigned),
+    806) counts as present, unless after a sync of the module's no device has its serial number, which fails naming
+    both causes Intune gives 806 for (the hash registered under another serial number, or a record of the device
+    Intune holds without an Autopilot registration). A device registered to another tenant, a hash given twice in one
+    import (C(ZtdDeviceDuplicated)) or a hash Intune refuses fails, with what to do.
+  - A hardware hash given without its base64 padding (as a device reports it; Graph refuses the whole import for
+    one) is padded before it is sent, and RV(padded_hashes) says which.
   - An import whose answer was lost is looked for among the staging rows by its import ID before anything is
     sent again, and a run finds the staging rows an earlier run left (by serial number) and follows them instead
     of importing again, so a device is never imported twice.
@@ -54,9 +59,17 @@ options:
       - Paths to CSV files in the format of the Intune portal's import, on the controller. Relative paths are
         looked up as M(ansible.builtin.copy) looks up C(src) (the role's or playbook's C(files/) directory, then
         the playbook directory) and, for a playbook of this collection started by name, then in the working directory.
-      - "The first line must be exactly C(Device Serial Number,Windows Product ID,Hardware Hash), optionally
-        followed by C(,Group Tag) or C(,Group Tag,Assigned User) (case-sensitive). Each row has exactly as many
-        values as the header, without quotes; ANSI (Windows-1252) or UTF-8, with or without a byte order mark."
+      - "The first line names the columns, case-sensitive, in any order: C(Device Serial Number), C(Windows Product ID)
+        and C(Hardware Hash) are required (an empty product ID is fine), C(Group Tag) and C(Assigned User) optional.
+        An unknown or repeated column is refused, naming it. The portal's header
+        C(Device Serial Number,Windows Product ID,Hardware Hash,Group Tag,Assigned User) is one such line; so is the
+        header of tutorial step 9, which adds Assigned User right after Hardware Hash:
+        C(Device Serial Number,Windows Product ID,Hardware Hash,Assigned User)."
+      - Each row has exactly as many values as the header, without quotes.
+      - "Encodings read, decided from the byte order mark before the file is split into lines: UTF-16 LE or BE with a
+        byte order mark (what C(Get-WindowsAutopilotInfo -OutputFile) writes in Windows PowerShell 5.1, through
+        C(Out-File)), UTF-8 with or without one, and ANSI (Windows-1252). A file in none of them (UTF-16 without its
+        byte order mark, UTF-32, bytes neither UTF-8 nor ANSI) is refused naming the encoding problem and the line."
       - An empty Group Tag or Assigned User cell leaves that property of a registered device as it is. To clear a
         tag or unassign a user use O(devices).
       - The portal refuses files of more than 500 rows; this module does not, since that is a limit of the
@@ -117,12 +130,15 @@ options:
   sync:
     description:
       - Start one Autopilot sync after devices were imported, and wait (within O(import_timeout)) for it to end, so
-        the devices appear in Intune and a re-run finds them.
-      - Intune runs one sync at a time (409) and at most one per 10 minutes (429). While one runs the module waits for
-        it and then starts its own. A 429 is waited out only while its C(Retry-After) fits in O(max_retry_wait); beyond
-        that the sync is reported as C(throttled) in RV(sync) with a warning, and the devices appear after the next sync
-        (run the task again after 10 minutes, or Sync in the portal). Neither fails the task.
-      - V(false) leaves the sync to you; the imported devices appear only after one.
+        the devices appear in Intune and a re-run finds them. Then the imported devices are looked for, and those
+        found get what their import could not carry (the user's display name).
+      - Intune runs one sync at a time (409) and at most one per 10 minutes (429), and may sync by itself after an
+        import (unsettled, since C(Get-WindowsAutopilotInfo) waits for the devices without a sync). While a sync runs the
+        module waits for it; if it brought the devices, no sync of the module's is sent, else the module starts its
+        own. A 429 is waited out only while its C(Retry-After) fits in O(max_retry_wait); beyond that the module waits
+        as long for the devices to appear by themselves, and what it found is in RV(sync). Devices still not
+        listed are named in a warning (they appear after the next sync, so run the task again then). Neither fails the task.
+      - V(false) sends no sync; the imported devices are looked for once, and appear only after a sync.
     type: bool
     default: true
   report_file:
@@ -154,6 +170,19 @@ seealso:
 """
 
 EXAMPLES = r"""
+# AutopilotHWID.csv as Get-WindowsAutopilotInfo -OutputFile writes it (UTF-16 with a byte order mark), with the
+# Assigned User column tutorial step 9 adds after Hardware Hash:
+#   Device Serial Number,Windows Product ID,Hardware Hash,Assigned User
+#   PF3ABCDE,,T0FBQUFBQUFBQUFB...,jane.doe@contoso.com
+- name: Register the devices of Get-WindowsAutopilotInfo's file, each with its user (tutorial steps 4 and 9)
+  intune.autopilot.autopilot_device:
+    csv_files:
+      - AutopilotHWID.csv
+    tenant_id: 00000000-0000-0000-0000-000000000000
+    client_id: 00000000-0000-0000-0000-000000000000
+    client_certificate_path: /etc/ansible/intune-app.pem
+  register: registered_with_users
+
 - name: Register the devices from the OEM's CSV files (tutorial step 4)
   intune.autopilot.autopilot_device:
     csv_files:
@@ -235,12 +264,28 @@ failed_devices_total:
   sample: 1
 sync:
   description:
-    - The Autopilot sync. C(status) is V(completed), V(running) (it had not ended within O(import_timeout)),
-      V(throttled) (Intune refused it within 10 minutes of the last one; C(msg) says what to do), V(not_needed)
-      (nothing was imported), V(disabled) (O(sync=false)) or V(check_mode). C(waits) lists the waits for it.
+    - The Autopilot sync.
+    - C(request) is what became of the module's sync request, V(accepted), V(refused_in_progress) (409, a sync ran,
+      and brought the devices or a second request was refused too), V(refused_throttled) (429 within 10 minutes
+      of the last sync), V(not_needed) (no device was registered), V(disabled) (O(sync=false)) or V(check_mode).
+    - C(status) is how the sync ended, V(completed), V(running) (not ended within O(import_timeout)), V(failed),
+      V(throttled) (refused within 10 minutes of the last one), or as C(request) for the last three.
+    - C(identities) counts the devices registered by this run that are listed as Autopilot devices (C(found)) and
+      those not listed yet (C(missing)); C(msg) says what to do when some are missing. C(waits) lists the waits.
   returned: always
   type: dict
-  sample: {status: completed, waits: [{waited_for: the Autopilot sync, seconds: 121.0, polls: 8, done: true}]}
+  sample:
+    request: accepted
+    status: completed
+    identities: {found: 480, missing: 0}
+    waits: [{waited_for: the Autopilot sync, seconds: 121.0, polls: 8, done: true}]
+padded_hashes:
+  description:
+    - The hardware hashes given without their base64 padding, which were padded before they were sent (Graph
+      refuses an unpadded one), with C(total) and the C(sources) (file and line, or C(devices[index])) of the first 100.
+  returned: when a hash was padded
+  type: dict
+  sample: {total: 1, sources: [autopilot-devices-batch1.csv:7]}
 progress:
   description: What the run did, in order (batches sent, imports finished and how long they took, the sync).
   returned: always
@@ -303,8 +348,7 @@ def read_input(params):
             errors.append(RowError(path, "Cannot read the file: %s." % exc.strerror, "Check the path in csv_files."))
             continue
         except EncodingError as exc:
-            errors.append(RowError("%s:%d" % (path, exc.line), "The line is neither UTF-8 nor ANSI (Windows-1252).",
-                                   "Save the file as UTF-8 or ANSI."))
+            errors.append(RowError("%s:%d" % (path, exc.line), exc.reason, exc.fix))
             continue
         devices.extend(file_devices)
         errors.extend(file_errors)
@@ -327,7 +371,10 @@ def main():
             changed=run.writes > 0 or (module.check_mode and any(run.counts()[name] for name in ("imported", "updated", "deleted"))),
             counts=run.counts(), failed_devices=failed[:RESULT_FAILED_CAP], failed_devices_total=len(failed),
             skipped_devices=list(run.listed("skipped"))[:RESULT_FAILED_CAP],
-            sync=sync or {"status": "not_needed"}, progress=run.progress, **extra)
+            sync=sync or {"status": "not_needed", "request": "not_needed"}, progress=run.progress, **extra)
+        padded = [device.source for device in devices if device.hash_padded]
+        if padded:
+            result["padded_hashes"] = dict(total=len(padded), sources=padded[:RESULT_FAILED_CAP])
         if errors:
             result["counts"]["failed"] = len(failed)
         if module._diff:
@@ -356,17 +403,11 @@ def main():
                 finish(tenant_errors, failure="%d devices cannot be imported; nothing was sent. First: %s" % (len(tenant_errors), tenant_errors[0]))
             sync = None
             if module.check_mode and params["sync"] and run.counts()["imported"]:
-                sync = {"status": "check_mode"}
+                sync = {"status": "check_mode", "request": "check_mode"}
             elif params["state"] == "present" and run.registered_now:
-                if params["sync"]:
-                    sync = run.sync()
-                    if sync["status"] == "completed":
-                        run.after_sync()
-                    elif sync.get("msg"):
-                        module.warn(sync["msg"])
-                else:
-                    sync = {"status": "disabled"}
-                    module.warn("%d devices were registered; they appear in Intune after the next Autopilot sync." % len(run.registered_now))
+                sync = run.sync(requested=params["sync"])
+                if sync.get("msg"):
+                    module.warn(sync["msg"])
             finish(sync=sync)
         except GraphError as exc:
             details = {key: value for key, value in exc.details().items() if value is not None}

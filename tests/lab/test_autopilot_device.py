@@ -7,6 +7,7 @@ claim about what was sent is read from the lab's request log."""
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 
 import pytest
@@ -176,6 +177,8 @@ def test_a_running_sync_is_waited_for_then_ours_runs(frozen):
     result = run(lab, devices=[device("SYNC-0001")])
 
     assert not result["failed"] and result["sync"]["status"] == "completed", result
+    # No sync ran behind the 409 (a fault): the devices are not listed after it, so ours is sent.
+    assert result["sync"]["request"] == "accepted" and result["sync"]["identities"] == {"found": 1, "missing": 0}
     assert graph_writes(lab).count(("POST", SYNC)) == 2
     assert "SYNC-0001" in identities(lab)
 
@@ -384,3 +387,109 @@ def test_a_hash_registered_under_another_serial_fails_after_the_sync_instead_of_
     (failed,) = result["failed_devices"]
     assert failed["serial_number"] == "TYPO-0001" and "registered under another serial number" in failed["reason"]
     assert sorted(identities(lab)) == ["REAL-0001"]
+
+
+# -- issue 19: the CSV Microsoft's procedure writes, the step-9 header, the sync as a tenant answers it ------------
+
+STEP9_HEADER = "Device Serial Number,Windows Product ID,Hardware Hash,Assigned User"
+ENCODINGS = {
+    # Get-WindowsAutopilotInfo -OutputFile in Windows PowerShell 5.1: Out-File, UTF-16LE with a BOM, CRLF.
+    "out-file-utf-16-le": lambda text: codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+    "utf-8-bom": lambda text: codecs.BOM_UTF8 + text.encode("utf-8"),
+    "ansi": lambda text: text.encode("cp1252"),
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+def test_a_csv_in_each_encoding_read_with_the_step_9_header_imports_and_assigns(frozen, tmp_path, encoding):
+    lab = frozen
+    text = "%s,Group Tag\r\nENC-0001,,%s,%s,Z\u00fcrich\r\n" % (STEP9_HEADER, hardware_hash("ENC-0001"), USER)
+    (tmp_path / "hwid.csv").write_bytes(ENCODINGS[encoding](text))
+
+    result = run(lab, csv_files=[str(tmp_path / "hwid.csv")])
+
+    assert not result["failed"] and result["counts"]["imported"] == 1, result
+    registered = identities(lab)["ENC-0001"]
+    assert (registered["userPrincipalName"], registered["groupTag"]) == (USER, "Z\u00fcrich")
+
+
+def test_a_file_in_no_encoding_read_fails_naming_its_encoding_before_any_request(frozen, tmp_path):
+    lab = frozen
+    # UTF-16 without its byte order mark: once refused as a garbled header.
+    (tmp_path / "nobom.csv").write_bytes(("%s\r\nNOBOM-1,,%s,\r\n" % (STEP9_HEADER, hardware_hash("x"))).encode("utf-16-le"))
+    (tmp_path / "columns.csv").write_text("%s,Order ID\nCOL-1,,%s,,PO-1\n" % (STEP9_HEADER, hardware_hash("y")))
+
+    result = run(lab, csv_files=[str(tmp_path / "nobom.csv"), str(tmp_path / "columns.csv")])
+
+    assert result["failed"] and "nothing was sent" in result["msg"]
+    (encoding, header) = result["failed_devices"]
+    assert encoding["source"].endswith("nobom.csv:1") and "UTF-16 without a byte order mark" in encoding["reason"]
+    assert "header" not in encoding["reason"] and "Out-File" in encoding["fix"]
+    assert header["source"].endswith("columns.csv:1") and "unknown column 'Order ID'" in header["reason"]
+    assert lab.client.requests() == []
+
+
+def test_an_unpadded_hash_is_padded_sent_and_said(frozen):
+    lab = frozen
+    unpadded = base64.b64encode(b"PAD-0001 hash " * 22).decode().rstrip("=")  # 308 bytes: 2 padding characters
+    assert len(unpadded) % 4
+
+    result = run(lab, devices=[dict(serial_number="PAD-0001", hardware_hash=unpadded)])
+
+    assert not result["failed"] and result["counts"]["imported"] == 1, result
+    assert result["padded_hashes"] == {"total": 1, "sources": ["devices[0]"]}
+    (sent,) = [entry for entry in lab.client.requests() if entry["path"] == STAGING + "/import"]
+    assert sent["body"]["importedWindowsAutopilotDeviceIdentities"][0]["hardwareIdentifier"] == unpadded + "=" * (-len(unpadded) % 4)
+
+
+def test_with_auto_sync_the_running_sync_brings_the_devices_and_none_of_ours_is_sent_again(frozen):
+    lab = frozen
+    lab.client.config(auto_sync=True)
+
+    result = run(lab, devices=[device("AUTO-0001", assigned_user=USER, assigned_user_display_name="Adele Vance")])
+
+    assert not result["failed"] and not result.get("warnings"), result
+    assert (result["sync"]["request"], result["sync"]["status"]) == ("refused_in_progress", "completed")
+    assert result["sync"]["identities"] == {"found": 1, "missing": 0}
+    assert graph_writes(lab).count(("POST", SYNC)) == 1
+    assert identities(lab)["AUTO-0001"]["addressableUserName"] == "Adele Vance"
+
+
+def test_a_throttled_sync_still_finds_devices_intune_synced_by_itself_and_names_them(frozen):
+    lab = frozen
+    lab.client.config(auto_sync=True)
+    lab.client.fault("status", method="POST", path="/sync$", status=429, retry_after=600, count=1)
+
+    result = run(lab, devices=[device("AUTO-0002", assigned_user=USER, assigned_user_display_name="Adele Vance")])
+
+    assert not result["failed"] and not result.get("warnings"), result
+    assert (result["sync"]["request"], result["sync"]["status"]) == ("refused_throttled", "throttled")
+    assert result["sync"]["identities"] == {"found": 1, "missing": 0}
+    assert identities(lab)["AUTO-0002"]["addressableUserName"] == "Adele Vance"
+
+
+def test_a_throttled_sync_without_a_sync_of_intunes_own_says_what_is_not_listed(frozen):
+    lab = frozen
+    assert run(lab, devices=[device("FIRST-0002")])["sync"]["request"] == "accepted"
+    lab.client.clear_log()
+
+    result = run(lab, devices=[device("SECOND-0002", assigned_user=USER, assigned_user_display_name="Adele Vance")])
+
+    assert not result["failed"] and result["sync"]["request"] == "refused_throttled", result
+    assert result["sync"]["identities"] == {"found": 0, "missing": 1}
+    (warning,) = result["warnings"]
+    assert "were not listed after waiting 300 s" in warning and "display names" in warning
+    assert graph_writes(lab).count(("POST", SYNC)) == 1
+
+
+def test_already_assigned_for_a_record_intune_holds_fails_naming_both_causes(frozen):
+    lab = frozen
+    lab.client.seed({"intuneDeviceRecords": [{"hardwareIdentifier": hardware_hash("HELD-0001")}]})
+
+    result = run(lab, devices=[device("HELD-0001")])
+
+    assert result["failed"] and result["sync"]["request"] == "accepted", result
+    assert result["sync"]["identities"] == {"found": 0, "missing": 0}  # failed: not still to come
+    (failed,) = result["failed_devices"]
+    assert "ZtdDeviceAlreadyAssigned" in failed["reason"] and "registered under another serial number" in failed["reason"]
+    assert "record of the device" in failed["reason"] and "delete the device's record in Intune" in failed["fix"]

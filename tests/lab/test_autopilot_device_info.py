@@ -300,7 +300,7 @@ def test_a_bad_csv_row_or_a_device_named_twice_fails_before_any_request(lab, tmp
     header = info(lab, csv_files=[str(bad)])
     twice = info(lab, serial_numbers=["pf1"], csv_files=[str(good)])
 
-    assert header["failed"] and header["msg"].startswith("csv_files: %s:1: The header is" % bad)
+    assert header["failed"] and header["msg"].startswith("csv_files: %s:1: The header lacks the column 'Windows Product ID'" % bad)
     assert twice["failed"] and twice["msg"] == "%s:2 names PF1 again (named at serial_numbers[0]; serial numbers compare " \
         "case-insensitively): name it once." % good
     assert lab.client.requests() == []

@@ -3,7 +3,8 @@
 importedWindowsAutopilotDeviceIdentities (v1.0, beta) are staging rows: state.deviceImportStatus moves
 unknown -> pending -> complete | error on the lab clock. A complete row is registered with the service;
 its windowsAutopilotDeviceIdentity (id = state.deviceRegistrationId) appears only when a sync that ends
-after the registration finishes (POST beta windowsAutopilotSettings/sync). Deleting the staging row does
+after the registration finishes (POST beta windowsAutopilotSettings/sync, or, with config auto_sync, the
+sync the service starts itself when a registration completes). Deleting the staging row does
 not undo the registration. Identities have no PATCH; the actions change them at once (the Entra device
 follows a group tag change after a delay). deploymentProfileAssignmentStatus (beta) follows the profile
 assignments of the groups the identity's Entra device is in."""
@@ -24,11 +25,13 @@ from .timeline import (DEVICES, EMPTY_GUID, GROUPS, IDENTITIES, IMPORTED, NEVER,
 BOTH = (schema.V1, schema.BETA)
 SETTINGS = "windowsAutopilotSettings"
 OTHER_TENANT = "otherTenantAutopilotDevices"   # lab-only: serials/hashes registered to another tenant
+INTUNE_RECORDS = "intuneDeviceRecords"         # lab-only: hashes of devices Intune holds a record of, no identity
 DOMAINS = "domains"                            # lab-only: the tenant's verified domains
 # Lab rule: a decoded hash shorter than this is not a hardware hash (real ones are about 4 KB).
 MIN_HASH_BYTES = 100
-# deviceErrorCode per deviceErrorName. 802/806/808 are the service's; no source gives ZtdDeviceDuplicated's
-# code, so the lab reports 0 there (key on deviceErrorName and deviceImportStatus).
+# deviceErrorCode per deviceErrorName. 802/806/808 are the service's (806 and 808: SupportArticles-docs
+# import-windows-autopilot-device-csv-files-errors.md); no source gives ZtdDeviceDuplicated's code, so the lab
+# reports 0 there (key on deviceErrorName and deviceImportStatus).
 IMPORT_ERRORS = {"InvalidZtdHardwareHash": 802, "ZtdDeviceAlreadyAssigned": 806,
                  "ZtdDeviceAssignedToOtherTenant": 808, "ZtdDeviceDuplicated": 0}
 IMPORT_FIELDS = ("assignedUserPrincipalName", "groupTag", "hardwareIdentifier", "importId", "productKey",
@@ -85,10 +88,10 @@ def import_action(req):
     rows, seen = [], set()
     for item in checked:
         row = _new_import(req.lab, item)
-        keys = {("serial", item["serialNumber"].lower()), ("hash", item["hardwareIdentifier"])}
-        if keys & seen:
-            row["_duplicate"] = True   # the first of them is processed; the rest fail
-        seen |= keys
+        # "Duplicate hardware hashes in the CSV file": the first is processed, the rest fail (add-devices.md).
+        if item["hardwareIdentifier"] in seen:
+            row["_duplicate"] = True
+        seen.add(item["hardwareIdentifier"])
         req.lab.insert(IMPORTED, row)
         rows.append(IMPORTED_SPEC.render(req, row))
     return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#Collection(microsoft.graph."
@@ -96,12 +99,13 @@ def import_action(req):
 
 
 class _Known:
-    """Serials (case-insensitive) and hashes already registered: here, or to another tenant."""
+    """Hashes registered here or held in an Intune record, and serials (case-insensitive) and hashes registered
+    to another tenant."""
 
     def __init__(self, lab):
         here = list(lab.objects.get(IDENTITIES, {}).values()) + settings(lab)["_registrations"]
-        self.serials = {(o.get("serialNumber") or "").lower() for o in here}
         self.hashes = {o.get("_hash") for o in here} - {None}
+        self.hashes |= {o.get("hardwareIdentifier") for o in lab.objects.get(INTUNE_RECORDS, {}).values()} - {None}
         elsewhere = list(lab.objects.get(OTHER_TENANT, {}).values())
         self.other_serials = {(o.get("serialNumber") or "").lower() for o in elsewhere} - {""}
         self.other_hashes = {o.get("hardwareIdentifier") for o in elsewhere} - {None}
@@ -115,7 +119,7 @@ def _outcome(row, known):
         return "InvalidZtdHardwareHash"
     if serial in known.other_serials or hardware_hash in known.other_hashes:
         return "ZtdDeviceAssignedToOtherTenant"
-    if serial in known.serials or hardware_hash in known.hashes:
+    if hardware_hash in known.hashes:   # keyed on the hash, not the serial (SupportArticles-docs, above)
         return "ZtdDeviceAlreadyAssigned"
     return None
 
@@ -131,8 +135,9 @@ def _settle(lab, row, known):
                     "groupTag": row.get("groupTag"), "productKey": row.get("productKey"),
                     "userPrincipalName": row.get("assignedUserPrincipalName"), "_hash": row["hardwareIdentifier"]}
     settings(lab)["_registrations"].append(registration)
-    known.serials.add(row["serialNumber"].lower())
     known.hashes.add(row["hardwareIdentifier"])
+    if lab.config["auto_sync"] and settings(lab)["syncStatus"] != "inProgress":
+        _start_sync(lab, at)
     row["state"].update(deviceImportStatus="complete", deviceRegistrationId=registration["id"])
 
 
@@ -180,10 +185,17 @@ def sync(req):
     if now < next_allowed:
         raise GraphError(429, "TooManyRequests", "Windows Autopilot devices can be synced once every 10 minutes.",
                          headers={"Retry-After": retry_after(next_allowed - now)})
-    state.update(syncStatus="inProgress", lastManualSyncTriggerDateTime=stamp(now), _lastManualSyncAt=now,
-                 _syncDoneAt=now + delay(req.lab, "sync"))
-    schedule(req.lab, state["_syncDoneAt"])
+    state.update(lastManualSyncTriggerDateTime=stamp(now), _lastManualSyncAt=now)
+    _start_sync(req.lab, now)
     return Response(204)
+
+
+def _start_sync(lab, at):
+    """A sync from `at`: a manual one, or (config auto_sync) one the service starts when a registration
+    completes; it answers 409 while it runs, but only a manual one starts the 10-minute throttle."""
+    state = settings(lab)
+    state.update(syncStatus="inProgress", _syncDoneAt=at + delay(lab, "sync"))
+    schedule(lab, state["_syncDoneAt"])
 
 
 def _materialise(lab, registration, at):
@@ -212,6 +224,8 @@ def advance_sync(lab, now, due):
             waiting.append(registration)
     del state["_syncDoneAt"]
     state.update(_registrations=waiting, syncStatus="completed", lastSyncDateTime=stamp(done))
+    if waiting and lab.config["auto_sync"]:
+        _start_sync(lab, done)   # registrations that completed while it ran get the next one
 
 
 # --- device identities -------------------------------------------------------------------------------
@@ -402,6 +416,7 @@ def register(registry):
     IDENTITIES_SPEC.register(registry)
     registry.store(SETTINGS)
     registry.store(OTHER_TENANT)
+    registry.store(INTUNE_RECORDS)
     registry.store(DOMAINS)
     registry.seed_hooks.append(seed)
     write = {"versions": BOTH, "permission": SERVICE_CONFIG_WRITE}

@@ -5,42 +5,59 @@
 """The devices an autopilot_device task names: the portal's CSV files and the `devices` list, checked row
 by row before anything is sent (pure: no Graph, no Ansible).
 
-The CSV is checked as the Intune portal checks it: ANSI or UTF-8, no quotes, no extra columns and the
-case-sensitive header `Device Serial Number,Windows Product ID,Hardware Hash[,Group Tag[,Assigned User]]`.
-The portal's 500 rows per file is an upload limit of the portal, not of Graph's import (which documents
-none), so a longer file is accepted and imported in batches of batch_size like any other input.
+The module parses the file itself and sends JSON, so it reads what Microsoft's own procedure writes, not
+only what the portal's upload takes: Get-WindowsAutopilotInfo -OutputFile writes with Windows PowerShell
+5.1's Out-File, UTF-16LE with a byte order mark (reference, step 4). The encoding is decided from the byte
+order mark before the file is split into lines: UTF-8 (with or without one), UTF-16 LE or BE (with one),
+else ANSI (Windows-1252). Columns are mapped by their case-sensitive header names, in any order: the
+three of the portal's format are required, Group Tag and Assigned User optional (tutorial step 9 adds
+Assigned User right after Hardware Hash). No quotes. The portal's 500 rows per file is an upload limit of
+the portal, not of Graph's import (which documents none), so a longer file is accepted and imported in
+batches of batch_size like any other input.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import codecs
+import io
 import re
 
-CSV_COLUMNS = ("Device Serial Number", "Windows Product ID", "Hardware Hash", "Group Tag", "Assigned User")
-# The portal takes the first three columns alone, or with Group Tag, or with both optional columns.
-CSV_HEADERS = {",".join(CSV_COLUMNS[:count]): count for count in (3, 4, 5)}
-CSV_HEADERS_SHORT = ",".join(CSV_COLUMNS[:3])
-UTF8_BOM = b"\xef\xbb\xbf"
+# Header name -> Device field; the first three are required.
+CSV_COLUMNS = {"Device Serial Number": "serial_number", "Windows Product ID": "product_key",
+               "Hardware Hash": "hardware_hash", "Group Tag": "group_tag", "Assigned User": "assigned_user"}
+REQUIRED_COLUMNS = tuple(CSV_COLUMNS)[:3]
+CSV_HEADER_HINT = ("The header names the columns, comma-separated, case-sensitive, without quotes: %s required, "
+                   "'Group Tag' and 'Assigned User' optional, in any order (e.g. %r)."
+                   % (", ".join(repr(name) for name in REQUIRED_COLUMNS), ",".join(REQUIRED_COLUMNS + ("Assigned User",))))
+UTF8_BOM = codecs.BOM_UTF8
+# Checked in this order: a UTF-32 LE mark begins with the UTF-16 LE one.
+UNREAD_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32 LE"), (codecs.BOM_UTF32_BE, "UTF-32 BE"))
+UTF16_BOMS = ((codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16 LE"), (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"))
+SAVE_AS = ("Save the file as UTF-8 or ANSI, or as Unicode (UTF-16) with its byte order mark as Windows PowerShell's "
+           "Out-File writes it (Get-WindowsAutopilotInfo -OutputFile does).")
 # Only the domain of an assigned user is validated by Intune (reference, step 9): check the shape here.
 UPN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
 class Device:
     """One named device. None means "not given": the module leaves that property as it is;
-    assigned_user "" means unassign. held_hash is hardware_hash as given, or compact (compact_hash) for a CSV row."""
+    assigned_user "" means unassign. held_hash is hardware_hash as given (padded: see padded_hash), held
+    compact (compact_hash) when `compact` (a CSV row's); hash_padded says the padding was added."""
 
-    __slots__ = ("serial_number", "key", "held_hash", "product_key", "group_tag", "assigned_user",
+    __slots__ = ("serial_number", "key", "held_hash", "hash_padded", "product_key", "group_tag", "assigned_user",
                  "assigned_user_display_name", "source")
 
     def __init__(self, serial_number, source, hardware_hash=None, product_key=None, group_tag=None,
-                 assigned_user=None, assigned_user_display_name=None):
+                 assigned_user=None, assigned_user_display_name=None, compact=False):
         self.serial_number = serial_number
         # Intune matches serial numbers case-insensitively (an import of the same serial in another case
         # is ZtdDeviceAlreadyAssigned). Made once: the run's tables of outcomes share it instead of a copy each.
         self.key = serial_number.lower()
         self.source = source
-        self.held_hash = hardware_hash
+        hardware_hash, self.hash_padded = padded_hash(hardware_hash)
+        self.held_hash = compact_hash(hardware_hash) if compact and hardware_hash else hardware_hash
         self.product_key = product_key
         self.group_tag = group_tag
         self.assigned_user = assigned_user
@@ -73,26 +90,82 @@ class RowError:
 
 
 class EncodingError(ValueError):
-    """A line of a CSV file is neither UTF-8 nor ANSI."""
+    """A CSV file in none of the encodings read (line: where it was found; reason and fix: what to tell)."""
 
-    def __init__(self, line):
-        super().__init__(line)
+    def __init__(self, line, reason, fix=SAVE_AS):
+        super().__init__("line %d: %s" % (line, reason))
         self.line = line
+        self.reason = reason
+        self.fix = fix
 
 
 def read_lines(handle):
-    """The text lines of a CSV file opened in binary, one at a time (a file of 10,000 hashes is never held
-    twice): UTF-8, with or without a byte order mark, else ANSI (Windows-1252), as the portal reads them."""
+    """The text lines of a CSV file opened in binary (seekable), one at a time (a file of 10,000 hashes is
+    never held twice). The encoding is decided from the byte order mark before lines are split (a UTF-16
+    line ends in two bytes): UTF-16 LE or BE, UTF-8, or no mark: UTF-8, else ANSI (Windows-1252)."""
+    start = handle.read(4)
+    for bom, name in UNREAD_BOMS:
+        if start.startswith(bom):
+            raise EncodingError(1, "The file is %s (its byte order mark says so), which is not read." % name)
+    for bom, codec, name in UTF16_BOMS:
+        if start.startswith(bom):
+            handle.seek(len(bom))
+            return _utf16_lines(handle, codec, name)
+    handle.seek(len(UTF8_BOM) if start.startswith(UTF8_BOM) else 0)
+    return _byte_lines(handle, utf8_only=start.startswith(UTF8_BOM))
+
+
+def _utf16_lines(handle, codec, name):
+    # Decoded in chunks: a bad byte pair is replaced, so that the line holding it is the one named.
+    text = io.TextIOWrapper(handle, encoding=codec, errors="replace", newline="")
+    try:
+        for number, line in enumerate(text, start=1):
+            if "\ufffd" in line:
+                raise EncodingError(number, "The file starts with a %s byte order mark, but line %d is not %s."
+                                    % (name, number, name))
+            yield line
+    finally:
+        text.detach()  # the caller closes its file
+
+
+def _byte_lines(handle, utf8_only):
+    """Lines of a file without a UTF-16 mark. A file is one encoding: once a line is only ANSI, or only UTF-8
+    (non-ASCII text valid as UTF-8), the other is no longer tried for later lines."""
+    decided = "utf-8" if utf8_only else None
     for number, raw in enumerate(handle, start=1):
-        if number == 1 and raw.startswith(UTF8_BOM):
-            raw = raw[len(UTF8_BOM):]
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError:
+        if b"\x00" in raw:
+            raise EncodingError(number, "Line %d holds NUL bytes: the file looks like UTF-16 without a byte order mark, "
+                                        "which cannot be told apart from other text." % number)
+        if decided is None and raw.isascii():
+            yield raw.decode("ascii")
+            continue
+        for codec in (decided,) if decided else ("utf-8", "cp1252"):
             try:
-                yield raw.decode("cp1252")
-            except UnicodeDecodeError:  # bytes ANSI does not define either
-                raise EncodingError(number) from None
+                line = raw.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            decided = codec
+            yield line
+            break
+        else:
+            raise EncodingError(number, "Line %d is %s." % (number, {
+                None: "neither UTF-8 nor ANSI (Windows-1252)",
+                "utf-8": "not UTF-8, as the file's byte order mark or its earlier lines are",
+                "cp1252": "not ANSI (Windows-1252), as the file's earlier lines are"}[decided]))
+
+
+def padded_hash(text):
+    """(text, False), or (text with its base64 padding, True) when only the padding is missing: a device reports
+    its hash unpadded, and Graph refuses the whole import for one unpadded Edm.Binary ("Cannot convert the
+    literal ... to the expected type 'Edm.Binary'"; reference, step 4). Anything else is left to row_errors."""
+    if not text or "=" in text or len(text) % 4 not in (2, 3):
+        return text, False
+    candidate = text + "=" * (-len(text) % 4)
+    try:
+        base64.b64decode(candidate, validate=True)
+    except ValueError:
+        return text, False
+    return candidate, True
 
 
 def compact_hash(text):
@@ -106,17 +179,36 @@ def compact_hash(text):
     return raw if raw and base64.b64encode(raw).decode("ascii") == text else text
 
 
+def header_columns(header, name):
+    """The Device field of each column of a header line, or the RowError that refuses it."""
+    def refused(reason, fix=CSV_HEADER_HINT):
+        return RowError("%s:1" % name, reason, fix)
+
+    if not header.strip():
+        return refused("The first line is empty: the file has no header.")
+    fields = []
+    for column in header.split(","):
+        if column not in CSV_COLUMNS:
+            meant = [known for known in CSV_COLUMNS if known.lower() == column.strip().strip('"').strip().lower()]
+            return refused("The header has the unknown column %r." % column[:100],
+                           "Write it exactly %r. %s" % (meant[0], CSV_HEADER_HINT) if meant else
+                           "Remove the column (or rename it). " + CSV_HEADER_HINT)
+        if CSV_COLUMNS[column] in fields:
+            return refused("The header names the column %r twice." % column, "Keep one of them. " + CSV_HEADER_HINT)
+        fields.append(CSV_COLUMNS[column])
+    missing = [column for column in REQUIRED_COLUMNS if CSV_COLUMNS[column] not in fields]
+    if missing:
+        return refused("The header lacks the column%s %s." % ("s" if len(missing) > 1 else "", ", ".join(map(repr, missing))),
+                       "Add %s (an empty Windows Product ID is fine). %s" % ("them" if len(missing) > 1 else "it", CSV_HEADER_HINT))
+    return fields
+
+
 def parse_csv(lines, name):
     """Devices and RowErrors of one CSV file's lines; `name` is how the file is named in errors."""
     lines = iter(lines)
-    header = next(lines, "").rstrip("\r\n")
-    columns = CSV_HEADERS.get(header)
-    if columns is None:
-        return [], [RowError(
-            "%s:1" % name, "The header is %r." % header[:200],
-            "The first line must be exactly %r, optionally followed by ',Group Tag' or ',Group Tag,Assigned User' "
-            "(case-sensitive, no quotes, no spaces around the commas), as the portal's import expects."
-            % CSV_HEADERS_SHORT)]
+    columns = header_columns(next(lines, "").rstrip("\r\n"), name)
+    if isinstance(columns, RowError):
+        return [], [columns]
     devices, errors = [], []
     for number, line in enumerate(lines, start=2):
         line = line.rstrip("\r\n")
@@ -128,16 +220,14 @@ def parse_csv(lines, name):
                                    "Remove the quotes: the portal's format has none (values never contain commas)."))
             continue
         fields = line.split(",")
-        if len(fields) != columns:
-            errors.append(RowError(source, "The row has %d fields, the header %d." % (len(fields), columns),
+        if len(fields) != len(columns):
+            errors.append(RowError(source, "The row has %d fields, the header %d." % (len(fields), len(columns)),
                                    "Give exactly one value per header column, without extra commas."))
             continue
-        fields += [""] * (5 - columns)
-        serial, product_key, hardware_hash, group_tag, assigned_user = (field.strip() for field in fields)
         # An empty optional cell sets nothing: a file cannot clear a tag or unassign a user (use `devices`).
-        devices.append(Device(serial, source, hardware_hash=compact_hash(hardware_hash) if hardware_hash else None,
-                              product_key=product_key or None, group_tag=group_tag or None,
-                              assigned_user=assigned_user or None))
+        values = {field: value.strip() or None for field, value in zip(columns, fields)}
+        devices.append(Device(values["serial_number"] or "", source, compact=True,
+                              **{field: value for field, value in values.items() if field != "serial_number"}))
     if not devices and not errors:
         errors.append(RowError("%s:2" % name, "The file names no device.", "Add one row per device under the header."))
     return devices, errors
@@ -167,7 +257,10 @@ def row_errors(device):
             if not base64.b64decode(device.hardware_hash, validate=True):
                 raise ValueError
         except (binascii.Error, ValueError):
-            bad("The hardware hash is not base64.",
+            cut = len(device.hardware_hash) % 4 == 1 and "=" not in device.hardware_hash
+            bad("The hardware hash is not base64%s." % (
+                ": its %d characters are one more than a multiple of 4, so padding cannot complete it (one is missing "
+                "or extra)" % len(device.hardware_hash) if cut else ""),
                 "Copy the 4K hardware hash whole from Get-WindowsAutopilotInfo's output (one line, no spaces).")
     if device.assigned_user and not UPN.match(device.assigned_user):
         bad("The assigned user %r is not a user principal name." % device.assigned_user,

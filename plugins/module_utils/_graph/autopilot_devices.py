@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Windows Autopilot device identities as a set (tutorial steps 4 and 9): import by hardware hash in
-batches, follow each batch to its end, clean up the staging rows, sync once, and update group tags and
-assigned users only where they differ.
+batches, follow each batch to its end, clean up the staging rows, sync once (or find that Intune synced by
+itself), and update group tags and assigned users only where they differ.
 
 What a run costs Graph, by design: one paged listing of the identities and one of the staging rows
 (`$select`, pages of 999); per batch one import POST, a few listings of the staging rows while Intune
@@ -50,8 +50,9 @@ IMPORT_ERRORS = {
     # Microsoft's page spells it ...ToAnotherTenant, the service and community scripts ...ToOtherTenant.
     "ZtdDeviceAssignedToOtherTenant": OTHER_TENANT,
     "ZtdDeviceAssignedToAnotherTenant": OTHER_TENANT,
-    "ZtdDeviceDuplicated": ("Intune saw this serial number or hardware hash twice in one import.",
-                            "Name each device once, each with its own hash, then run again."),
+    # Keyed on the hash: "duplicate hardware hashes in the CSV file" (reference, step 4).
+    "ZtdDeviceDuplicated": ("Intune saw this hardware hash twice in one import and processed only the first row with it.",
+                            "Give each device its own hash (a copied hash belongs to another device), then run again."),
     "InvalidZtdHardwareHash": ("Intune refused the hardware hash.",
                                "Capture the 4K hash again on the device (Get-WindowsAutopilotInfo) and run again."),
     "StorageError": ("Intune could not store the device (a service error).", "Run the task again."),
@@ -280,7 +281,8 @@ class DeviceRun:
         elif name == ALREADY_HERE:
             if device.key in self.registered_now:
                 return  # a second row of the same device (an earlier import's): this run's outcome stands
-            # Registered here already (an earlier import that waits for a sync): present, as asked.
+            # The hash is registered here already (an earlier import that waits for a sync): present, as asked,
+            # unless no identity of this serial shows up after a sync (_settle_identities).
             self.settle(device, "unchanged", "Already registered in this tenant.")
             self.registered_now[device.key] = device
         else:
@@ -298,41 +300,69 @@ class DeviceRun:
 
     # -- sync -------------------------------------------------------------------------------------
 
-    def sync(self):
-        """One Autopilot sync, so imported devices appear; what happened, as a result entry."""
+    def sync(self, requested=True):
+        """Make the identities of the devices registered now appear, and find them, whatever Intune does with
+        the sync: accept it, refuse it while a sync runs (409) or within 10 minutes of the last one (429), or
+        (unsettled: reference, step 4) sync by itself after an import. Found identities get what their import
+        could not carry. What happened, as a result entry: `request` (what became of the sync request),
+        `status` (the sync's end) and `identities` (how many were found)."""
         if not self.registered_now:
-            return {"status": "not_needed"}
+            return {"status": "not_needed", "request": "not_needed"}
         if self.check_mode:
-            return {"status": "check_mode"}
-        report = {"status": None, "waits": []}
-        for attempt in (1, 2):
-            try:
-                self.write("POST", SETTINGS + "/sync")
-                break
-            except GraphThrottled as exc:
-                report.update(status="throttled", msg=(
-                    "Intune allows one Autopilot sync per 10 minutes and refused this one (%s). The imported devices "
-                    "appear after the next sync: run the task again later, or Sync in the portal." % exc))
-                return report
-            except GraphError as exc:
-                if exc.status != 409 or attempt == 2:
-                    raise
-                # A sync is running; it may have started before these imports ended, so ours follows it.
-                wait = self._wait_for_sync("the running Autopilot sync")
+            return {"status": "check_mode", "request": "check_mode"}
+        report = {"status": "disabled", "request": "disabled", "waits": []}
+        look = self._look() if not requested else None
+        synced = False  # a sync of ours ended after the imports: an identity not listed now is not coming
+        for _attempt in (1, 2) if requested else ():
+            report["request"] = self._request_sync(report)
+            if report["request"] == "accepted":
+                wait = self._wait_for_sync("the Autopilot sync", ours=True)
                 report["waits"].append(wait.report())
-                if not wait.done:
-                    report.update(status="running", msg="Another Autopilot sync was still running after import_timeout.")
-                    return report
-        wait = self._wait_for_sync("the Autopilot sync", ours=True)
-        report["waits"].append(wait.report())
-        if not wait.done:
-            report.update(status="running", msg="The Autopilot sync was still running after import_timeout; the devices appear when it ends.")
-        elif wait.value.get("syncStatus") == "failed":
-            report.update(status="failed", msg="Intune reports the Autopilot sync failed; Sync in the portal, or run the task again in 10 minutes.")
-        else:
-            report["status"] = "completed"
-        self.note("Autopilot sync %s" % report["status"])
+                report["status"] = "running" if not wait.done else (
+                    "failed" if wait.value.get("syncStatus") == "failed" else "completed")
+                synced = report["status"] == "completed"
+                look = self._look()
+                break
+            if report["request"] == "refused_throttled":
+                # Intune may sync by itself: the identities are waited for as long as a 429 would be waited out.
+                report["status"] = "throttled"
+                looks = []
+
+                def all_listed():
+                    looks.append(self._look())
+                    return True if not looks[-1][1] else None
+                wait = waiter.wait_for(all_listed, timeout=min(self.import_timeout, self.graph.max_retry_wait),
+                                       waited_for="the imported devices, the sync being refused", max_delay=POLL_CAP)
+                report["waits"].append(wait.report())
+                look = looks[-1]
+                break
+            # A sync runs, maybe the one Intune started for these imports: if it brings them, none of ours is needed.
+            wait = self._wait_for_sync("the running Autopilot sync")
+            report["waits"].append(wait.report())
+            report["status"] = "completed" if wait.done else "running"
+            look = self._look()
+            if not wait.done or not look[1]:
+                break
+        found = len(self.registered_now) - len(look[1])
+        missing = self._settle_identities(*look, synced=synced)
+        report["identities"] = {"found": found, "missing": missing}
+        if missing:
+            report["msg"] = self._missing_message(report, missing)
+        self.note("Autopilot sync %s (%s); %d of %d devices listed" % (report["status"], report["request"], found, len(self.registered_now)))
         return report
+
+    def _request_sync(self, report):
+        """accepted, refused_in_progress (409) or refused_throttled (429 beyond max_retry_wait)."""
+        try:
+            self.write("POST", SETTINGS + "/sync")
+        except GraphThrottled as exc:
+            report["refusal"] = str(exc)
+            return "refused_throttled"
+        except GraphError as exc:
+            if exc.status != 409:
+                raise
+            return "refused_in_progress"
+        return "accepted"
 
     def _wait_for_sync(self, what, ours=False):
         """Wait until no sync runs; for `ours`, until one ended after the last manual trigger (ours): right after
@@ -346,35 +376,63 @@ class DeviceRun:
             return settings
         return waiter.wait_for(check, timeout=self.import_timeout, waited_for=what, max_delay=POLL_CAP)
 
-    def after_sync(self):
-        """The identities the sync made: what their import could not carry (the user's display name, the
-        properties of a device registered earlier) is set now. The listing is read a page at a time and only
-        the identities that differ are kept: a large import's identities are never all held at once."""
+    def _look(self):
+        """([(device, identity)] of the devices registered now whose identity differs from what was asked,
+        {key: device} of those not listed), from one paged listing. Only the identities that differ are kept:
+        a large import's are never all held at once."""
         unlisted = dict(self.registered_now)
-        if not unlisted:
-            return
         differing = []
         for identity in paged(self.graph, IDENTITIES, IDENTITY_FIELDS):
             device = unlisted.pop((identity.get("serialNumber") or "").lower(), None)
             if device is not None and planned_actions(device, identity):
                 differing.append((device, identity))
+        return differing, unlisted
+
+    def _settle_identities(self, differing, unlisted, synced):
+        """Set on the listed identities what their import could not carry (the user's display name, the
+        properties of a device registered earlier); how many devices registered now are not listed and not
+        failed (they are still to come)."""
         for device, identity in differing:
             imported = self.outcomes[device.key][0] == "imported"
             self.update(device, identity)
             if imported and self.outcomes[device.key][0] != "failed":
                 self.settle(device, "imported")  # an import that needed a touch is still an import
-        unseen = 0
+        missing = 0
         for device in unlisted.values():
             if self.outcomes[device.key][0] == "imported":
-                unseen += 1
-                continue
-            # ZtdDeviceAlreadyAssigned matches the serial or the hash: with the sync done and no identity of
-            # this serial, the hash is registered under another serial number.
-            self.settle(device, "failed", "Intune says the device is registered already, yet after a sync no Autopilot "
-                        "device has this serial number: its hardware hash is registered under another serial number.",
-                        "Check the serial number and hash against the registered devices; deregister the wrong one, then run again.")
-        if unseen:
-            self.module.warn("%d imported devices are not listed yet after the sync; Intune shows them later." % unseen)
+                missing += 1
+            elif synced:
+                # ZtdDeviceAlreadyAssigned keys on the hash, and also answers for a record Intune holds without an
+                # Autopilot identity (reference, step 4): after our sync no device has this serial number.
+                self.settle(device, "failed", "Intune says the hardware hash is registered already (ZtdDeviceAlreadyAssigned), yet "
+                            "after a sync no Autopilot device has this serial number: the hash is registered under another serial "
+                            "number, or Intune holds a record of the device without an Autopilot registration.",
+                            "Look for a device with this hash among the Autopilot devices (a mistyped serial number?) and deregister "
+                            "the wrong one, or delete the device's record in Intune (Devices > Windows), then run again.")
+            else:
+                missing += 1
+                self.settle(device, "unchanged", "Intune says its hardware hash is registered already (ZtdDeviceAlreadyAssigned); "
+                            "it is not listed until Intune's next Autopilot sync.")
+        return missing
+
+    def _missing_message(self, report, missing):
+        """What to tell of devices registered now that are not listed, by what became of the sync."""
+        later = ("they appear after the next Autopilot sync. Sync in the portal (Intune allows one per 10 minutes), or "
+                 "run the task again after it: it then sets what their import could not carry (display names).")
+        if report["request"] == "refused_throttled":
+            return ("Intune refused the Autopilot sync, as it allows one per 10 minutes (%s), and %d registered devices "
+                    "were not listed after waiting %.0f s for Intune to sync by itself: %s"
+                    % (report["refusal"], missing, report["waits"][-1]["seconds"], later))
+        if report["request"] == "disabled":
+            return "%d devices were registered and are not listed yet (sync is false): %s" % (missing, later)
+        if report["status"] == "running":
+            return ("The Autopilot sync was still running after import_timeout; %d registered devices are not listed yet: "
+                    "they appear when it ends. Run the task again then to set what their import could not carry." % missing)
+        if report["status"] == "failed":
+            return ("Intune reports the Autopilot sync failed; %d registered devices are not listed: Sync in the portal, "
+                    "or run the task again in 10 minutes." % missing)
+        return ("%d registered devices are not listed yet after the Autopilot sync; Intune shows them later. Run the task "
+                "again then to set what their import could not carry." % missing)
 
     # -- absent -----------------------------------------------------------------------------------
 

@@ -90,6 +90,9 @@ def test_report_holds_every_step_the_connector_checks_and_each_device_verdict(la
         assert "### %s: ready to deploy" % serial in markdown
     assert "| 1 | Windows automatic Intune enrollment | changed | MDM user scope before: none; MDM user scope after: all" in markdown
     assert "| 4 | Register devices | changed | Imported: 2;" in markdown
+    # Step 4's sync outcome (report_sync.j2): the request's fate and whether the devices are listed.
+    assert "## Step 4: the Autopilot sync\n\nIntune accepted the sync; the sync completed; 2 of 2 devices" in markdown
+    assert "Intune accepted the sync; the sync completed; 2 of 2 devices the run registered are listed" in text
     for secret in (graph_auth(lab)["client_secret"], delegated_sign_in(lab)["password"]):
         assert secret not in html_path.read_text() and secret not in markdown
 

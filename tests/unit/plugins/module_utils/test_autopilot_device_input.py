@@ -6,6 +6,7 @@ file and line (or devices[index]) with a fix, before anything is sent."""
 from __future__ import annotations
 
 import base64
+import codecs
 import io
 
 import pytest
@@ -105,3 +106,85 @@ def test_a_serial_or_hash_named_twice_is_refused_naming_the_first():
     first, second = check_devices(devices)
     assert first.source == "devices[0]" and "also named at a.csv:2" in first.reason
     assert second.source == "devices[1]" and "also given for PF1 at a.csv:2" in second.reason
+
+
+# What Microsoft's procedure writes: Get-WindowsAutopilotInfo -OutputFile, through Windows PowerShell 5.1's
+# Out-File: UTF-16LE with a byte order mark, CRLF, no quotes (reference, step 4).
+OUT_FILE_HEADER = "Device Serial Number,Windows Product ID,Hardware Hash"
+
+
+def parse_bytes(data, name="a.csv"):
+    return parse_lines(read_lines(io.BytesIO(data)), name)
+
+
+@pytest.mark.parametrize("encode", [
+    lambda text: codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+    lambda text: codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+    lambda text: codecs.BOM_UTF8 + text.encode("utf-8"),
+    lambda text: text.encode("utf-8"),
+    lambda text: text.encode("cp1252"),
+], ids=["utf-16-le-bom", "utf-16-be-bom", "utf-8-bom", "utf-8", "ansi"])
+def test_each_encoding_read_gives_the_same_devices(encode):
+    text = "%s,Group Tag\r\nPF1,,%s,Z\u00fcrich-Pilot\r\nPF2,XYZ,%s,\r\n" % (OUT_FILE_HEADER, HASH, OTHER_HASH)
+    devices, errors = parse_bytes(encode(text))
+    assert errors == []
+    assert [(d.serial_number, d.source, d.group_tag, d.product_key, d.hardware_hash) for d in devices] == [
+        ("PF1", "a.csv:2", "Z\u00fcrich-Pilot", None, HASH), ("PF2", "a.csv:3", None, "XYZ", OTHER_HASH)]
+
+
+@pytest.mark.parametrize("data, line, words", [
+    (b"ok\n\x81\x8d\n", 2, "neither UTF-8 nor ANSI"),
+    # UTF-16 without its byte order mark: never read as a garbled header.
+    ((OUT_FILE_HEADER + "\r\n").encode("utf-16-le"), 1, "UTF-16 without a byte order mark"),
+    (codecs.BOM_UTF8 + b"ok\n\xe9t\xe9\n", 2, "not UTF-8"),
+    (b"Caf\xc3\xa9\nna\xefve\n", 2, "not UTF-8"),          # UTF-8 first, then an ANSI line: one file, one encoding
+    (codecs.BOM_UTF16_LE + "ok\r\n".encode("utf-16-le") + b"\x00\xd8x\x00", 2, "not UTF-16 LE"),  # a lone surrogate
+    (codecs.BOM_UTF32_LE + "ok".encode("utf-32-le"), 1, "UTF-32 LE"),
+])
+def test_a_file_in_no_encoding_read_is_refused_naming_the_encoding_problem(data, line, words):
+    # The header of such a file is never refused as a bad header: its encoding is named first.
+    if line == 1:
+        with pytest.raises(EncodingError):
+            parse_bytes(data)
+    with pytest.raises(EncodingError) as refused:
+        list(read_lines(io.BytesIO(data)))
+    assert refused.value.line == line and words in refused.value.reason, refused.value.reason
+    assert "UTF-16" in refused.value.fix and "Out-File" in refused.value.fix
+
+
+def test_the_step_9_header_and_any_column_order_are_mapped_by_name():
+    # Tutorial step 9: "add the Assigned User column after the Hardware Hash column".
+    devices, errors = parse_csv("%s,Assigned User\nPF1,,%s,jane@contoso.com\n" % (OUT_FILE_HEADER, HASH), "a.csv")
+    assert errors == [] and (devices[0].assigned_user, devices[0].group_tag, devices[0].hardware_hash) == ("jane@contoso.com", None, HASH)
+    devices, errors = parse_csv("Assigned User,Hardware Hash,Group Tag,Device Serial Number,Windows Product ID\n"
+                                "jane@contoso.com,%s,Pilot,PF2,XYZ\n" % HASH, "a.csv")
+    assert errors == []
+    assert [(d.serial_number, d.product_key, d.hardware_hash, d.group_tag, d.assigned_user) for d in devices] == [
+        ("PF2", "XYZ", HASH, "Pilot", "jane@contoso.com")]
+
+
+@pytest.mark.parametrize("header, reason, fix", [
+    (OUT_FILE_HEADER + ",Order ID", "unknown column 'Order ID'", "Remove the column"),
+    (OUT_FILE_HEADER + ",assigned user", "unknown column 'assigned user'", "Write it exactly 'Assigned User'"),
+    (OUT_FILE_HEADER + ",Group Tag,Group Tag", "names the column 'Group Tag' twice", "Keep one"),
+    ("Device Serial Number,Hardware Hash,Group Tag", "lacks the column 'Windows Product ID'", "Add it"),
+    ("Device Serial Number,Group Tag", "lacks the columns 'Windows Product ID', 'Hardware Hash'", "Add them"),
+    (OUT_FILE_HEADER + ",", "unknown column ''", "Remove the column"),
+])
+def test_an_unknown_repeated_or_missing_column_is_refused_naming_it(header, reason, fix):
+    devices, (error,) = parse_csv(header + "\nPF1,,%s,x\n" % HASH, "a.csv")
+    assert devices == [] and error.source == "a.csv:1" and reason in error.reason and error.fix.startswith(fix), error
+
+
+def test_an_unpadded_hash_is_padded_and_one_padding_cannot_mend_is_refused():
+    # A device reports its hash without base64 padding; Graph refuses an unpadded Edm.Binary.
+    unpadded = base64.b64encode(b"a hardware hash!" * 10 + b"x").decode().rstrip("=")
+    assert len(unpadded) % 4 and "=" not in unpadded
+    devices, errors = parse_csv("%s\nPF1,,%s,,\nPF2,,%s,,\n" % (HEADER, unpadded, HASH), "a.csv")
+    listed = from_list([dict(serial_number="PF3", hardware_hash=unpadded[:-1] + "A")])
+    assert errors == [] and check_devices(devices + listed) == []
+    assert [(d.hardware_hash, d.hash_padded) for d in devices + listed] == [
+        (unpadded + "=" * (-len(unpadded) % 4), True), (HASH, False), (unpadded[:-1] + "A" + "=" * (-len(unpadded) % 4), True)]
+    cut = base64.b64encode(b"x" * 300).decode() + "A"
+    (error,) = check_devices(from_list([dict(serial_number="PF4", hardware_hash=cut)]))
+    assert "one more than a multiple of 4" in error.reason and "Get-WindowsAutopilotInfo" in error.fix
