@@ -77,7 +77,9 @@ e.g. tenant.yml:
     client_id: <app registration's application id>
     client_secret: <its secret>          # or see README.md "Authentication" for certificates etc.
   hybrid_join_delegated_auth:            # step 1 needs a signed-in user; omit to skip it
-    auth_source: cli                     # after `az login` as an Intune administrator
+    auth_source: device_code             # the run shows a code to enter at https://microsoft.com/devicelogin
+    tenant_id: <directory (tenant) id>
+    client_id: <a public client app with the delegated permission Policy.ReadWrite.MobilityManagement>
   hybrid_join_ldap_server: dc01.contoso.com
   hybrid_join_ldap_port: 636
   hybrid_join_ldap_username: <account allowed to change permissions on the OU>

@@ -100,6 +100,9 @@ class Admin:
     def tokens(self, body, query):
         return {"access_token": self.directory.mint(body, self.lab.url)}
 
+    def device_code(self, body, query):
+        return self.directory.answer_device_code(body.get("user_code"), body.get("upn"), bool(body.get("decline")))
+
     def apps(self, body, query):
         return {"tenant": self.directory.tenant_id, "apps": self.directory.describe_apps()}
 
@@ -116,4 +119,5 @@ class Admin:
         ("POST", "/_lab/seed"): seed,
         ("POST", "/_lab/tokens"): tokens,
         ("GET", "/_lab/apps"): apps,
+        ("POST", "/_lab/devicecode"): device_code,
     }

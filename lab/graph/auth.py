@@ -1,10 +1,12 @@
 """Sign-in like Microsoft Entra ID: OpenID discovery, JWKS and the v2.0 token endpoint (client
-credentials with a secret or a certificate-signed client assertion, and the password grant for seeded
-users), plus verification of the access tokens Graph requests carry."""
+credentials with a secret or a certificate-signed client assertion, the password grant for seeded
+users, and the device authorization grant of RFC 8628 with an admin call playing the user), plus
+verification of the access tokens Graph requests carry."""
 
 import base64
 import hashlib
 import hmac
+import secrets
 import time
 import uuid
 from urllib.parse import parse_qsl, unquote
@@ -22,6 +24,15 @@ CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 PUBLIC_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 RESERVED_SCOPES = {"openid", "profile", "offline_access", "email"}
 CLOCK_SKEW = 300
+# The Azure CLI's first-party app: its Graph token carries this fixed scope set whatever is asked
+# (Azure/azure-cli#22775, #20572; ../shared/reference/tutorial-to-graph.md, "Steps 1, 4, 9, 10 against the real service").
+AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+AZURE_CLI_SCOPES = ("Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "AuditLog.Read.All",
+                    "DelegatedPermissionGrant.ReadWrite.All", "Directory.AccessAsUser.All", "email",
+                    "Group.ReadWrite.All", "openid", "profile", "User.Read.All", "User.ReadWrite.All")
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+# Entra ID's device authorization answer (v2-oauth2-device-code): the page the user opens.
+VERIFICATION_URI = "https://microsoft.com/devicelogin"
 
 
 class TokenError(Exception):
@@ -61,13 +72,15 @@ class Directory:
             self.apps[app["client_id"]] = entry
         self.users = {u["userPrincipalName"].lower(): u for u in seed.get("users", [])}
         self.sign_ins = {s["userPrincipalName"].lower(): s for s in seed.get("signIns", [])}
+        self.device_flows = {}   # device_code -> the pending sign-in (see device_authorization)
         public = self.pki.signing_key.public_key().public_numbers()
         self.kid = jwt.b64url_encode(hashlib.sha256(str(public.n).encode()).digest()[:20])
 
     def describe_apps(self):
         return {a["name"]: {"client_id": a["client_id"], "secret": a.get("secret"),
                             "cert_path": a.get("cert_path"), "identity_header": a.get("identityHeader"),
-                            "roles": list(a.get("roles", []))}
+                            "roles": list(a.get("roles", [])), "public_client": bool(a.get("publicClient")),
+                            "delegated_scopes": list(a.get("delegatedScopes", []))}
                 for a in self.apps.values()}
 
     def managed_identity_token(self, query, identity_header, base):
@@ -120,8 +133,9 @@ class Directory:
         return {"keys": [{"kty": "RSA", "use": "sig", "kid": self.kid, "n": b64_int(numbers.n),
                           "e": b64_int(numbers.e)}]}
 
-    def token(self, base, form, authorization=None):
-        """The token endpoint. form: the decoded x-www-form-urlencoded body. Returns the JSON body."""
+    def token(self, base, form, authorization=None, now=None):
+        """The token endpoint. form: the decoded x-www-form-urlencoded body; now: the lab clock (device codes
+        expire on it). Returns the JSON body."""
         grant = form.get("grant_type")
         client_id = form.get("client_id")
         secret = form.get("client_secret")
@@ -131,12 +145,14 @@ class Directory:
                 client_id, secret = (unquote(p) for p in decoded.split(":", 1))
             except (ValueError, UnicodeDecodeError):
                 raise TokenError(401, "invalid_client", 7000216, "Malformed Basic authorization.") from None
-        if grant not in ("client_credentials", "password"):
+        if grant not in ("client_credentials", "password", DEVICE_CODE_GRANT):
             raise TokenError(400, "unsupported_grant_type", 70003,
                              f"The app requested an unsupported grant type '{grant}'.")
         if not client_id:
             raise TokenError(400, "invalid_request", 900144, "The request body must contain the following "
                                                              "parameter: 'client_id'.")
+        if grant == DEVICE_CODE_GRANT:
+            return self._device_code_grant(client_id, form, base, time.time() if now is None else now)
         resource, scopes = self._parse_scope(form.get("scope"), base)
         if grant == "password":
             return self._password_grant(client_id, form, resource, scopes, base)
@@ -246,6 +262,86 @@ class Directory:
             answer["id_token"] = self.id_token(upn, client_id, base)
         return answer
 
+    # --- the device authorization grant (RFC 8628) ---------------------------------------------------
+    def _public_client_scopes(self, client_id, upn):
+        """The scopes a user's sign-in through the public client `client_id` holds: the Azure CLI's fixed set, the
+        user's consented ones through Microsoft Graph Command Line Tools (dynamic consent), or a seeded public client
+        app registration's consented delegated permissions (`delegatedScopes`). TokenError for another client."""
+        if client_id == AZURE_CLI_CLIENT_ID:
+            return list(AZURE_CLI_SCOPES)
+        if client_id == PUBLIC_CLIENT_ID:
+            return list(self.sign_ins.get((upn or "").lower(), {}).get("scopes", []))
+        app = self.apps.get(client_id)
+        if app is None:
+            raise TokenError(400, "unauthorized_client", 700016,
+                             f"Application with identifier '{client_id}' was not found in the directory "
+                             f"'{self.tenant_id}'.")
+        if not app.get("publicClient"):
+            # What Entra answers a confidential client (no "Allow public client flows") that asks for a device code.
+            raise TokenError(401, "invalid_client", 7000218, "The request body must contain the following "
+                                                             "parameter: 'client_assertion' or 'client_secret'.")
+        return list(app.get("delegatedScopes", []))
+
+    def device_authorization(self, base, form, config, now):
+        """POST /{tenant}/oauth2/v2.0/devicecode: a device code and the user code to show (RFC 8628 §3.2)."""
+        client_id = form.get("client_id")
+        if not client_id:
+            raise TokenError(400, "invalid_request", 900144, "The request body must contain the following "
+                                                             "parameter: 'client_id'.")
+        self._public_client_scopes(client_id, None)
+        resource, scopes = self._parse_scope(form.get("scope"), base)
+        device_code = secrets.token_urlsafe(48)
+        user_code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(9))
+        lifetime, interval = int(config["device_code_lifetime"]), int(config["device_code_interval"])
+        self.device_flows[device_code] = {
+            "client_id": client_id, "resource": resource, "openid": "openid" in (form.get("scope") or "").split(),
+            "user_code": user_code, "expires_at": now + lifetime, "interval": interval, "last_poll": None,
+            "upn": None, "declined": False}
+        return {"user_code": user_code, "device_code": device_code, "verification_uri": VERIFICATION_URI,
+                "expires_in": lifetime, "interval": interval,
+                "message": f"To sign in, use a web browser to open the page {VERIFICATION_URI} and enter the code "
+                           f"{user_code} to authenticate."}
+
+    def answer_device_code(self, user_code, upn, decline=False):
+        """The admin call playing the user at the verification page: signs `upn` in for that user code, or declines."""
+        flow = next((f for f in self.device_flows.values() if f["user_code"] == user_code), None)
+        if flow is None:
+            raise ValueError(f"no pending device code sign-in with user code {user_code!r}")
+        if not decline and (upn or "").lower() not in self.users:
+            raise ValueError(f"no seeded user {upn!r}")
+        flow["upn"], flow["declined"] = (upn or "").lower(), bool(decline)
+        return {"client_id": flow["client_id"], "signed_in": not decline}
+
+    def _device_code_grant(self, client_id, form, base, now):
+        device_code = form.get("device_code") or ""
+        flow = self.device_flows.get(device_code)
+        if flow is None or flow["client_id"] != client_id:
+            raise TokenError(400, "bad_verification_code", 70000, "The device code was not recognized.")
+        if now >= flow["expires_at"]:
+            del self.device_flows[device_code]
+            raise TokenError(400, "expired_token", 70020, "The provided value for the input parameter 'device_code' "
+                                                          "is not valid. Device codes expire after their expires_in.")
+        if flow["declined"]:
+            del self.device_flows[device_code]
+            raise TokenError(400, "authorization_declined", 70000, "The user declined the authorization request.")
+        if flow["upn"] is None:
+            polled, flow["last_poll"] = flow["last_poll"], time.monotonic()
+            # RFC 8628 §3.5: a client polling sooner than the interval is told to slow down, and the interval grows by 5 s.
+            if polled is not None and flow["last_poll"] - polled < flow["interval"] - 0.5:
+                flow["interval"] += 5
+                raise TokenError(400, "slow_down", 70016, "The client is polling too often; wait the interval.")
+            raise TokenError(400, "authorization_pending", 70016, "OAuth 2.0 device flow error. Authorization is "
+                                                                  "pending. Continue polling.")
+        del self.device_flows[device_code]
+        upn = flow["upn"]
+        granted = self._public_client_scopes(client_id, upn)
+        token = self.delegated_token(upn, granted, flow["resource"], client_id=client_id)
+        answer = {"token_type": "Bearer", "scope": " ".join(f"{GRAPH_RESOURCE}/{s}" for s in granted),
+                  "expires_in": TOKEN_LIFETIME, "ext_expires_in": TOKEN_LIFETIME, "access_token": token}
+        if flow["openid"]:
+            answer["id_token"] = self.id_token(upn, client_id, base)
+        return answer
+
     # --- tokens --------------------------------------------------------------------------------------
     def _claims(self, audience, expired):
         now = int(time.time())
@@ -294,13 +390,17 @@ class Directory:
             return self.delegated_token(spec.get("upn", ""), spec.get("scopes", []), audience,
                                         client_id=spec.get("app") or PUBLIC_CLIENT_ID, expired=expired,
                                         bad_signature=bad)
+        if spec.get("kind") == "cli":
+            # A user signed in with az login: the Azure CLI's app and its fixed scope set.
+            return self.delegated_token(spec.get("upn", ""), list(AZURE_CLI_SCOPES), audience,
+                                        client_id=AZURE_CLI_CLIENT_ID, expired=expired, bad_signature=bad)
         if spec.get("kind") == "app":
             app = self.apps.get(spec.get("app"))
             if app is None:
                 raise ValueError(f"unknown app client id {spec.get('app')!r}")
             roles = spec["roles"] if spec.get("roles") is not None else app.get("roles", [])
             return self.app_token(app, audience, roles=roles, expired=expired, bad_signature=bad)
-        raise ValueError("kind must be 'app' or 'delegated'")
+        raise ValueError("kind must be 'app', 'delegated' or 'cli'")
 
     # --- verification of Graph requests --------------------------------------------------------------
     def authenticate(self, authorization, base):

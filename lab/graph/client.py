@@ -97,8 +97,14 @@ class LabClient:
 
     def mint_token(self, kind="app", **spec):
         """kind="app": app=<client id>, roles=[..] (default: the app's), expired, audience, bad_signature.
-        kind="delegated": upn=..., scopes=[..], expired, audience, bad_signature."""
+        kind="delegated": upn=..., scopes=[..], app=<client id> (default Graph Command Line Tools), expired, audience,
+        bad_signature. kind="cli": upn=..., a token of the Azure CLI's app with its fixed scope set."""
         return self._call("POST", "/_lab/tokens", {"kind": kind, **spec})["access_token"]
+
+    def sign_in_device_code(self, user_code, upn="admin@lab.example", decline=False):
+        """Play the user at the verification page: sign `upn` in for that user code (decline=True: refuse). The
+        client's next poll of the token endpoint then gets the token (or authorization_declined)."""
+        return self._call("POST", "/_lab/devicecode", {"user_code": user_code, "upn": upn, "decline": decline})
 
     def apps(self):
         return self._call("GET", "/_lab/apps")["apps"]

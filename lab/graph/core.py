@@ -166,7 +166,9 @@ class Fault:
 FAULT_ACTIONS = ("status", "drop_before", "drop_after", "latency")
 DEFAULT_CONFIG = {"page_size": 100, "consistency_delay": 0.0, "delay_scale": 1.0, "throttle_budgets": False,
                   "auto_sync": False,
-                  "throttle_window": float(throttling.DOCUMENTED_WINDOW_SECONDS)}
+                  "throttle_window": float(throttling.DOCUMENTED_WINDOW_SECONDS),
+                  # Entra ID's device authorization answer: the code lives 900 s, the client polls every 5 s.
+                  "device_code_lifetime": 900, "device_code_interval": 5}
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
@@ -186,6 +188,10 @@ def check_config(changes):
     window = changes.get("throttle_window", 1.0)
     if isinstance(window, bool) or not isinstance(window, (int, float)) or window <= 0:
         raise ValueError("throttle_window must be a positive number of seconds")
+    for key in ("device_code_lifetime", "device_code_interval"):
+        value = changes.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{key} must be a positive whole number of seconds")
     scale = changes.get("delay_scale", 1.0)
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale < 0:
         raise ValueError("delay_scale must be a non-negative number")

@@ -210,9 +210,20 @@ class LabHandler(BaseHTTPRequestHandler):
             self._send(200, directory.openid_configuration(base))
         elif self.command == "GET" and tail == "discovery/v2.0/keys":
             self._send(200, directory.jwks())
+        elif self.command == "POST" and tail == "oauth2/v2.0/devicecode":
+            try:
+                with self.lab.lock:
+                    body = directory.device_authorization(base, auth.parse_form(raw_body), self.lab.config,
+                                                          self.lab.clock.now())
+            except auth.TokenError as exc:
+                self._send(exc.status, exc.body())
+                return
+            self._send(200, body, {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"})
         elif self.command == "POST" and tail == "oauth2/v2.0/token":
             try:
-                body = directory.token(base, auth.parse_form(raw_body), self.headers.get("Authorization"))
+                with self.lab.lock:
+                    body = directory.token(base, auth.parse_form(raw_body), self.headers.get("Authorization"),
+                                           now=self.lab.clock.now())
             except auth.TokenError as exc:
                 self._send(exc.status, exc.body())
                 return
@@ -293,9 +304,15 @@ class LabHandler(BaseHTTPRequestHandler):
             route, params = lab.registry.resolve(self.command, version, segments[1:])
             permission = route.permission
             if permission.delegated_only and principal["kind"] == "app":
-                raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the "
-                                 "operation. This API does not support application permissions.")
+                # The MDM policy's answer to an app-only token (README, "The MDM user scope policy").
+                raise GraphError(401, "Unauthorized", "Unsupported app-only call.")
             if not principal["granted"] & set(permission.any_of):
+                if segments[1:2] == ["deviceManagement"]:
+                    # Intune's own 403 names the scopes (README, "Signing in").
+                    raise GraphError(403, "Forbidden", "Application is not authorized to perform this operation. "
+                                     "Application must have one of the following scopes: "
+                                     f"{', '.join(permission.any_of)} - Operation ID (for customer support): "
+                                     f"00000000-0000-0000-0000-000000000000 - Activity ID: {uuid.uuid4()}")
                 raise GraphError(403, "Authorization_RequestDenied",
                                  "Insufficient privileges to complete the operation.")
             refusal = lab.throttled(segments, principal["app_id"] or principal["oid"], self.command)

@@ -14,22 +14,40 @@ options:
       - Which credential to use for Microsoft Graph.
       - V(auto) picks, in this order, O(access_token), a client secret, a client certificate, a federated
         token file (workload identity), O(username) and O(password), managed identity (when C(IDENTITY_ENDPOINT) or
-        C(MSI_ENDPOINT) is set), then the Azure CLI when C(az) is installed.
+        C(MSI_ENDPOINT) is set), then the Azure CLI when C(az) is installed. It never picks V(device_code), which
+        waits for a person.
       - Each option not given is read from the environment. First come azure-identity's names, then the names AWX's
         built-in C(Microsoft Azure Resource Manager) credential injects and C(azure.azcollection) reads
         (E(AZURE_TENANT), E(AZURE_SECRET), E(AZURE_AD_USER), E(AZURE_CLOUD_ENVIRONMENT)), so that credential works
         unchanged in an AWX job template. The first variable set wins; an empty one counts as unset. An option given
         in the task wins over all of them.
+      - V(device_code) signs a user in with the OAuth device code flow and gives a delegated token, which the MDM user
+        scope policy (M(intune.autopilot.automatic_enrollment)) requires. When a task needs the token, the controller
+        shows a web address and a code at once (in the terminal, and in an AWX job's output); the user opens the
+        address on any device, enters the code and signs in (MFA included), and the task goes on. It waits at most
+        O(device_code_timeout) seconds and fails saying so when nobody signs in. One sign-in serves every task of the
+        run with the same credential options, until its token nears expiry (about an hour).
+      - V(device_code) needs O(tenant_id) and O(client_id), the application ID of a public client app registration
+        ("Allow public client flows" on) with the delegated Microsoft Graph permissions the tasks need, admin
+        consent granted - for the MDM user scope C(Policy.ReadWrite.MobilityManagement) (and C(Group.Read.All) to name
+        groups); for the other modules as a user, C(DeviceManagementServiceConfig.ReadWrite.All),
+        C(DeviceManagementConfiguration.ReadWrite.All), C(Group.ReadWrite.All). In a tenant that allows it, the
+        client ID of Microsoft Graph Command Line Tools (C(14d82eec-204b-4c2f-b7e8-296a70dab67e)) can stand in for your
+        own app, once an admin has consented those permissions for it.
+      - V(cli) uses the Azure CLI's sign-in (C(az login)). Its Graph token is the Azure CLI's own app's
+        (C(04b07795-8ddb-461a-bbee-02f9e1bf7b46)), with a fixed set of scopes that cannot be extended - no C(Policy.*)
+        and no C(DeviceManagement*) scope - so it serves only the group tasks; for the MDM user scope and every Intune
+        task use V(device_code) (a user) or an app credential. A user's token that lacks the scope a task needs
+        fails the task before any request, naming the scope.
       - V(username_password) signs a user in with O(username) and O(password) (the OAuth password grant) and gives
-        a delegated token, which the MDM user scope policy (M(intune.autopilot.automatic_enrollment)) requires. It
-        needs O(tenant_id) and O(client_id), a public client app registration with "Allow public client flows" on,
-        and a tenant that allows the grant for that user (no MFA, not federated). Microsoft discourages the grant;
-        prefer V(cli) or O(access_token) where you can.
+        a delegated token, like V(device_code). It needs O(tenant_id) and O(client_id), a public client app
+        registration with "Allow public client flows" on, and a tenant that allows the grant for that user (no MFA,
+        not federated). Microsoft discourages the grant; prefer V(device_code).
       - The token is acquired on the Ansible controller, once per credential per playbook run, and passed to
         the module; the secret or certificate never leaves the controller.
     type: str
     default: auto
-    choices: [auto, client_secret, certificate, managed_identity, workload_identity, cli, access_token, username_password]
+    choices: [auto, client_secret, certificate, managed_identity, workload_identity, cli, access_token, username_password, device_code]
   tenant_id:
     description:
       - The Microsoft Entra tenant (directory) ID or a verified domain of the tenant.
@@ -139,6 +157,13 @@ options:
       - From 1 to 600.
     type: int
     default: 60
+  device_code_timeout:
+    description:
+      - With O(auth_source=device_code), how long, in seconds, to wait for the user to sign in with the code shown
+        before the task fails saying nobody did.
+      - From 30 to 900 (Microsoft Entra ID's device codes expire after 15 minutes).
+    type: int
+    default: 300
 requirements:
   - azure-identity (on the controller, to acquire tokens)
   - certifi (its CA certificates are trusted unless O(ca_path) is given; without it, the system's)

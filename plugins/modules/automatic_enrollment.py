@@ -13,16 +13,26 @@ description:
   - Sets which users' Windows devices enroll in Intune automatically - the MDM user scope of the Intune mobility
     policy (Entra ID, Mobility (MDM and WIP), Microsoft Intune), step 1 of the Windows Autopilot user-driven
     Microsoft Entra hybrid join tutorial - to V(none), V(all) or V(selected) user groups, and optionally its three MDM URLs.
-  - The policy is the one named C(Microsoft Intune) under C(/beta/policies/mobileDeviceManagementPolicies). The MAM
-    user scope is another policy and is never touched.
-  - "Graph allows this policy to delegated tokens only, so the module needs a signed-in user: O(auth_source=cli),
-    O(auth_source=username_password), or a delegated O(access_token). An app-only credential fails before any request:
-    by its O(auth_source) (client secret, certificate, managed identity, workload identity), or, for a token, by its
-    claims - an app-only token carries C(roles) and no C(scp). The claims are read without verifying the token;
-    Graph verifies it."
+  - The policy is the one named C(Microsoft Intune) under C(/beta/policies/mobileDeviceManagementPolicies); tenants
+    also list C(Microsoft Intune Enrollment) (C(d4ebce55-015a-49b5-a083-c84d1797ae8c)), which is never touched. The
+    MAM user scope is another policy and is never touched either.
+  - "Graph allows this policy to delegated tokens only (an app's token gets 401 C(Unsupported app-only call.)), so the
+    module needs a signed-in user: O(auth_source=device_code) with O(tenant_id) and the O(client_id) of a public client
+    app registration that has the delegated permission C(Policy.ReadWrite.MobilityManagement) (and C(Group.Read.All)
+    to name groups), admin consent granted - in a tenant that allows it, Microsoft Graph Command Line Tools
+    (C(14d82eec-204b-4c2f-b7e8-296a70dab67e)) can stand in for your own app; or a delegated O(access_token); or,
+    discouraged, O(auth_source=username_password)."
+  - "Not O(auth_source=cli): the Azure CLI signs in as its own app (C(04b07795-8ddb-461a-bbee-02f9e1bf7b46)), whose
+    Graph token has a fixed set of scopes without any C(Policy) scope, and no more can be asked for."
+  - "Checked before any request: an app-only credential, by its O(auth_source) (client secret, certificate, managed
+    identity, workload identity) or, for a token, by its claims (an app-only token carries C(roles) and no C(scp));
+    and a user's token without a scope the run needs - C(Policy.Read.All) (or C(Policy.ReadWrite.MobilityManagement))
+    to read the policy, C(Policy.ReadWrite.MobilityManagement) unless in check mode, C(GroupMember.Read.All) or
+    C(Group.Read.All) when O(groups) are named. The task fails naming the scope it lacks. The claims are read without
+    verifying the token; Graph verifies it."
   - "Only the calls that change something are sent, in an order that never leaves the scope wider than asked for
-    longer than the calls take: the URLs first (one PATCH, so users the scope brings in get them); V(all) or V(none)
-    is one PATCH of C(appliesTo), which also drops the included groups; V(selected) is reached by adding groups
+    longer than the calls take: the URLs first (one PATCH of their own, as Graph refuses C(appliesTo) and URLs in one
+    PATCH; so users the scope brings in get them); V(all) or V(none) is one PATCH of C(appliesTo), which also drops the included groups; V(selected) is reached by adding groups
     (from V(all) the first group added narrows the scope to it, the service switching C(appliesTo) to C(selected),
     never through V(none)); another set of groups removes before it adds, keeping one old group until a new one is
     in, so the scope is never empty nor the union of old and new."
@@ -106,18 +116,22 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Enroll every user's Windows devices automatically, as an admin signed in with az login
+# The run shows "open https://microsoft.com/devicelogin ... enter the code ..." on the controller (the terminal, or
+# an AWX job's output) and waits for an admin to sign in; public_client_id is an app registration with
+# "Allow public client flows" on and the delegated permission Policy.ReadWrite.MobilityManagement, consented.
+- name: Enroll every user's Windows devices automatically, as an admin signed in with a device code
   intune.autopilot.automatic_enrollment:
-    auth_source: cli
-    scope: all
-
-- name: Enroll only the pilot users, signing in as an admin with a password (tenants that allow it)
-  intune.autopilot.automatic_enrollment:
-    auth_source: username_password
+    auth_source: device_code
     tenant_id: "{{ tenant_id }}"
     client_id: "{{ public_client_id }}"
-    username: intune-admin@contoso.com
-    password: "{{ vault_intune_admin_password }}"
+    scope: all
+
+- name: Enroll only the pilot users, giving the admin ten minutes to sign in
+  intune.autopilot.automatic_enrollment:
+    auth_source: device_code
+    tenant_id: "{{ tenant_id }}"
+    client_id: "{{ public_client_id }}"
+    device_code_timeout: 600
     scope: selected
     groups:
       set: [Autopilot-Pilot-Users]
@@ -129,9 +143,11 @@ EXAMPLES = r"""
     groups:
       add: [Autopilot-Wave2-Users]
 
-- name: Keep Microsoft's default MDM URLs, putting them back if someone changed them
+- name: Keep Microsoft's default MDM URLs, putting them back if someone changed (or never set) them
   intune.autopilot.automatic_enrollment:
-    auth_source: cli
+    auth_source: device_code
+    tenant_id: "{{ tenant_id }}"
+    client_id: "{{ public_client_id }}"
     terms_of_use_url: https://portal.manage.microsoft.com/TermsofUse.aspx
     discovery_url: https://enrollment.manage.microsoft.com/enrollmentserver/discovery.svc
     compliance_url: https://portal.manage.microsoft.com/?portalAction=Compliance

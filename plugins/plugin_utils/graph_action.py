@@ -253,12 +253,23 @@ def expiry_margin(args):
     return RUN_ALLOWANCE + settings["max_retry_wait"] + settings["request_timeout"]
 
 
-def cached_token(args, rejected=None, wait=0):
+def show_device_code(verification_uri, user_code, seconds):
+    """The device code sign-in, on the controller's display at once: in the terminal, and in an AWX job's output while
+    the task waits. It shows a code for one sign-in, not a secret that grants anything by itself."""
+    display.display(
+        "intune.autopilot: to sign in to Microsoft Graph for this playbook run, open %s in a browser and enter the code "
+        "%s within %d min %02d s. Sign in as a user whose Entra role may make the change (Intune Administrator, or for "
+        "the MDM user scope at least Cloud Device Administrator). Tasks wait for this one sign-in; later tasks reuse its token."
+        % (verification_uri, user_code, seconds // 60, seconds % 60))
+
+
+def cached_token(args, rejected=None, wait=0, prompt=show_device_code):
     """(token, expires_on): the run's token for this credential, acquiring (once, under a lock) when none
     outlives the task's worst case, expiry_margin(args) + `wait` seconds (see task_wait).
 
     `rejected`: a token Graph refused. It is dropped and a new one acquired, unless another task has
-    already replaced it, in which case that replacement is returned.
+    already replaced it, in which case that replacement is returned. `prompt`: shows a device code sign-in
+    (auth_source=device_code); tasks of other hosts wait on the lock meanwhile and then share the token.
     """
     path = os.path.join(_cache_dir(), credential_fingerprint(args))
     margin = expiry_margin(args) + wait
@@ -277,7 +288,7 @@ def cached_token(args, rejected=None, wait=0):
         # Gone before acquiring, so a failed acquisition leaves no stale token for later tasks.
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
-        token, expires_on = acquire_token(args)
+        token, expires_on = acquire_token(args, prompt=prompt)
         # After the sign-in's own retries (auth.acquire_token), which may have waited up to max_retry_wait.
         now = time.time()
         entry = {"token": token, "expires_on": expires_on or now + 3600, "acquired_at": now}

@@ -52,7 +52,7 @@ def test_create_with_tutorial_values_then_rerun_sends_no_write(lab):
 
 def test_a_read_only_app_is_refused_before_anything_changes(lab):
     result = run_module("domain_join_profile", profile_args(lab, app="lab-reader"))
-    assert result["failed"] and result["status"] == 403 and result["error_code"] == "Authorization_RequestDenied", result
+    assert result["failed"] and result["status"] == 403 and result["error_code"] == "Forbidden", result
     assert "POST /beta/deviceManagement/deviceConfigurations" in result["msg"] and result["request_id"]
     assert domain_join_profiles(lab) == []
 

@@ -27,8 +27,10 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport 
     GraphClient,
     GraphError,
     GraphThrottled,
+    ScopeMissing,
     TokenRejected,
     WriteOutcomeUnknown,
+    accepted_scopes,
     origin,
     required_permission,
 )
@@ -337,15 +339,46 @@ def test_a_403_names_the_permission_the_request_needs(lab, graph_lab):
     assert [entry["status"] for entry in logged(lab, "POST", GROUPS)] == [403], "refused once, not retried"
 
 
-def test_a_403_on_a_delegated_only_route_asks_for_a_users_consent_not_the_apps(lab, token):
+def test_an_app_only_call_to_a_delegated_only_route_asks_for_a_users_consent_not_the_apps(lab, token):
     client = client_for(lab, token, RecordingSleep())  # an app's token: Graph refuses it here whatever the app holds
     with pytest.raises(GraphError) as caught:
         client.request("PATCH", "policies/mobileDeviceManagementPolicies/0000000a-0000-0000-c000-000000000000",
                        body={"appliesTo": "all"})
     message = str(caught.value)
-    assert caught.value.status == 403 and caught.value.permission.startswith("Policy.ReadWrite.MobilityManagement (delegated only")
+    # Graph's 401 "Unsupported app-only call." is about the kind of token, not its age: no new token is asked for.
+    assert caught.value.status == 401 and not isinstance(caught.value, TokenRejected), message
+    assert "Unsupported app-only call." in message and "Policy.ReadWrite.MobilityManagement (delegated only" in message
     assert "consented for the signed-in user" in message
     assert "to the app" not in message, "no grant to an app makes a delegated-only permission work"
+
+
+def test_a_users_token_without_the_scope_is_refused_before_the_request(lab):
+    cli = lab.client.mint_token(kind="cli", upn="admin@lab.example")
+    client = client_for(lab, cli, RecordingSleep())
+    with pytest.raises(ScopeMissing) as caught:
+        client.request("GET", "deviceManagement/windowsAutopilotDeploymentProfiles")
+    assert "lacks the delegated scope DeviceManagementServiceConfig.Read.All" in str(caught.value)
+    assert "Azure CLI" in str(caught.value) and "auth_source: device_code" in str(caught.value)
+    assert client.request("GET", "groups", api="v1.0")["value"], "what the Azure CLI's token holds still works"
+    assert [entry["path"] for entry in logged(lab)] == ["/v1.0/groups"]
+
+
+def test_a_write_scope_serves_reading_too():
+    assert "DeviceManagementConfiguration.ReadWrite.All" in accepted_scopes("GET", "/beta/deviceManagement/deviceConfigurations")
+    assert "Policy.ReadWrite.MobilityManagement" in accepted_scopes("GET", "/beta/policies/mobileDeviceManagementPolicies")
+    assert accepted_scopes("PATCH", "/beta/policies/mobileDeviceManagementPolicies/x") == {"Policy.ReadWrite.MobilityManagement"}
+
+
+def test_the_scopes_the_transport_accepts_include_every_one_the_lab_takes():
+    # The product never refuses a user's token before a request that Graph (the lab's table, with its sources) would serve.
+    from lab.graph.app import build_registry  # pylint: disable=import-outside-toplevel
+
+    refused = []
+    for route in build_registry().routes:
+        path = "/%s/%s" % (route.versions[0], "/".join("x" if segment.startswith("{") else segment for segment in route.segments))
+        if not set(route.permission.any_of) <= accepted_scopes(route.method, path):
+            refused.append((route.method, path, sorted(set(route.permission.any_of) - accepted_scopes(route.method, path))))
+    assert refused == []
 
 
 def test_an_unverifiable_certificate_fails_at_once_and_points_to_ca_path(lab, token):

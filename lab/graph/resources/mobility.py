@@ -11,6 +11,10 @@ from . import groups
 from .base import CollectionSpec, Response
 
 KEY = "mobileDeviceManagementPolicies"
+URL_PROPERTIES = {"complianceUrl", "discoveryUrl", "termsOfUseUrl"}
+# A group reference: Graph's docs write https://graph.microsoft.com/beta/groups/<id>; CIPP and Microsoft365DSC, run
+# against tenants, send https://graph.microsoft.com/odata/groups('<id>'). Both are taken.
+GROUP_REF = re.compile(r"/groups(?:/([0-9a-fA-F-]{36})|\('([0-9a-fA-F-]{36})'\))$")
 
 
 def _require_valid(obj):
@@ -22,6 +26,10 @@ def _require_valid(obj):
 def on_update(req, obj, changes):
     _require_valid(obj)
     if "appliesTo" in changes:
+        if set(changes) & URL_PROPERTIES:
+            # The service's own words (CIPP-API Invoke-CIPPStandardMDMScope).
+            raise SPEC.bad("Simultaneous patch requests on both the appliesTo and URL properties are currently not "
+                           "supported.")
         if len(changes) > 1:
             raise SPEC.bad("appliesTo cannot be updated together with other properties.")
         if changes["appliesTo"] not in ("all", "none"):
@@ -50,10 +58,10 @@ def add_included_group(req):
     obj = SPEC.find(req)
     _require_valid(obj)
     body = req.body if isinstance(req.body, dict) else {}
-    match = re.search(r"/groups/([0-9a-fA-F-]{36})$", body.get("@odata.id") or "")
+    match = GROUP_REF.search(body.get("@odata.id") or "")
     if set(body) != {"@odata.id"} or not match:
         raise SPEC.bad("The request body must be {\"@odata.id\": \"https://graph.microsoft.com/beta/groups/<id>\"}.")
-    group_id = match.group(1)
+    group_id = match.group(1) or match.group(2)
     if req.lab.get(groups.KEY, group_id) is None:
         raise GraphError(404, "ResourceNotFound", f"Group '{group_id}' was not found.")
     if group_id in obj["includedGroups"]:

@@ -207,7 +207,7 @@ def test_sync_and_settings_are_beta_only_and_need_write(graph, reader):
         "Resource not found for the segment 'windowsAutopilotSettings'."
     graph.error("POST", SYNC, 400, json={"force": True})
     graph.error("PATCH", SETTINGS, 405, json={"syncStatus": "completed"})
-    assert reader.error("POST", SYNC, 403)["code"] == "Authorization_RequestDenied"
+    assert reader.error("POST", SYNC, 403)["code"] == "Forbidden"
     reader.error("POST", IMPORTED + "/import", 403, json={"importedWindowsAutopilotDeviceIdentities": []})
     assert reader.ok("GET", SETTINGS)["syncStatus"] == "completed"
 

@@ -112,14 +112,37 @@ def test_assigned_group_membership(graph):
 
 
 def test_mobility_policy_is_delegated_only(lab, graph, delegated):
-    error = graph.error("GET", POLICIES, 403)
-    assert error["code"] == "Authorization_RequestDenied"
+    # An app-only token, whatever its roles: 401 "Unsupported app-only call." (mondoohq/mql#6082).
+    error = graph.error("GET", POLICIES, 401)
+    assert (error["code"], error["message"]) == ("Unauthorized", "Unsupported app-only call.")
     policy = delegated.ok("GET", POLICIES, params={"$filter": "displayName eq 'Microsoft Intune'"})["value"][0]
     assert (policy["id"], policy["appliesTo"]) == (INTUNE, "none")
     reader = Graph(lab, lab.client.mint_token(kind="delegated", upn=ADMIN_UPN, scopes=["Policy.Read.All"]))
     assert reader.ok("GET", f"{POLICIES}/{INTUNE}")["displayName"] == "Microsoft Intune"
     reader.error("PATCH", f"{POLICIES}/{INTUNE}", 403, json={"appliesTo": "all"})
     graph.error("GET", "/v1.0/policies/mobileDeviceManagementPolicies", 400)
+
+
+def test_a_tenant_lists_intune_and_intune_enrollment_the_latter_with_null_urls(delegated):
+    policies = {p["displayName"]: p for p in delegated.ok("GET", POLICIES)["value"]}
+    assert sorted(policies) == ["Microsoft Intune", "Microsoft Intune Enrollment"]
+    enrollment = policies["Microsoft Intune Enrollment"]
+    assert enrollment["id"] == "d4ebce55-015a-49b5-a083-c84d1797ae8c"
+    assert (enrollment["termsOfUseUrl"], enrollment["discoveryUrl"], enrollment["complianceUrl"]) == (None, None, None)
+
+
+def test_applies_to_and_urls_in_one_patch_are_refused_in_the_services_words(delegated):
+    error = delegated.error("PATCH", f"{POLICIES}/{INTUNE}", 400, json={"appliesTo": "all", "termsOfUseUrl": "https://x"})
+    assert error["message"] == ("Simultaneous patch requests on both the appliesTo and URL properties are currently "
+                                "not supported.")
+    assert delegated.ok("GET", f"{POLICIES}/{INTUNE}")["appliesTo"] == "none"
+
+
+def test_a_group_ref_in_the_odata_form_tools_send_is_taken(delegated):
+    item = f"{POLICIES}/{INTUNE}"
+    ref = {"@odata.id": f"https://graph.microsoft.com/odata/groups('{MDM_USERS_GROUP}')"}
+    assert delegated.http.post(f"{item}/includedGroups/$ref", json=ref).status_code == 204
+    assert [g["id"] for g in delegated.ok("GET", f"{item}/includedGroups")["value"]] == [MDM_USERS_GROUP]
 
 
 def test_mobility_scope_changes(delegated):

@@ -157,7 +157,10 @@ def test_graph_answers_403_without_the_permission(lab, reader):
     assert reader.ok("GET", ESPS)["value"]
     error = reader.error("POST", ESPS, 403, json={"@odata.type": "#microsoft.graph.windows10EnrollmentCompletion"
                                                                  "PageConfiguration", "displayName": "x"})
-    assert error["code"] == "Authorization_RequestDenied"
+    # Intune's own 403 names the scopes; the directory's (groups) does not.
+    assert error["code"] == "Forbidden" and "following scopes: DeviceManagementServiceConfig.ReadWrite.All -" in error["message"]
+    assert reader.error("POST", "/v1.0/groups", 403, json={"displayName": "G", "mailEnabled": False, "mailNickname": "g",
+                                                           "securityEnabled": True})["code"] == "Authorization_RequestDenied"
     narrow = Graph(lab, app_token(lab, roles=["Group.Read.All"]))
     narrow.error("GET", ESPS, 403)
     assert narrow.ok("GET", "/v1.0/groups")["value"]
@@ -203,3 +206,90 @@ def test_group_member_read_lists_groups_and_members_but_writes_nothing(lab):
     assert members_only.ok("GET", f"/v1.0/groups/{group['id']}/members")["value"] == []
     members_only.error("POST", "/v1.0/groups", 403, json={"displayName": "G", "mailEnabled": False,
                                                           "mailNickname": "g", "securityEnabled": True})
+
+
+# --- the device authorization grant (RFC 8628) and the Azure CLI's token -------------------------------------------
+
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+PUBLIC_APP = "lab-public"
+
+
+def start_device_code(lab, client_id, scope=GRAPH_SCOPE):
+    answer = httpx.post(f"{lab.url}/{lab.tenant}/oauth2/v2.0/devicecode", data={"client_id": client_id, "scope": scope},
+                        verify=tls(lab))
+    return answer
+
+
+def poll(lab, client_id, device_code):
+    return httpx.post(f"{lab.url}/{lab.tenant}/oauth2/v2.0/token", verify=tls(lab),
+                      data={"grant_type": DEVICE_CODE_GRANT, "client_id": client_id, "device_code": device_code})
+
+
+def test_device_code_grant_is_pending_then_slows_a_hasty_client_then_gives_the_apps_delegated_token(lab):
+    client_id = lab.apps[PUBLIC_APP]["client_id"]
+    flow = start_device_code(lab, client_id).json()
+    assert (flow["verification_uri"], flow["expires_in"], flow["interval"]) == ("https://microsoft.com/devicelogin", 900, 5)
+    assert flow["user_code"] in flow["message"]
+    assert poll(lab, client_id, flow["device_code"]).json()["error"] == "authorization_pending"
+    hasty = poll(lab, client_id, flow["device_code"]).json()  # sooner than the interval
+    assert (hasty["error"], hasty["error_codes"]) == ("slow_down", [70016])
+    lab.client.sign_in_device_code(flow["user_code"], ADMIN_UPN)
+    answer = poll(lab, client_id, flow["device_code"])
+    claims = jwt.parse(answer.json()["access_token"])[1]
+    assert (claims["appid"], claims["upn"]) == (client_id, ADMIN_UPN)
+    assert set(claims["scp"].split()) == set(lab.apps[PUBLIC_APP]["delegated_scopes"])
+    assert poll(lab, client_id, flow["device_code"]).json()["error"] == "bad_verification_code", "a device code is used once"
+
+
+def test_device_code_expires_on_the_lab_clock_and_can_be_declined(lab):
+    client_id = lab.apps[PUBLIC_APP]["client_id"]
+    flow = start_device_code(lab, client_id).json()
+    lab.client.advance_clock(901)
+    expired = poll(lab, client_id, flow["device_code"])
+    assert expired.status_code == 400 and expired.json()["error"] == "expired_token"
+    flow = start_device_code(lab, client_id).json()
+    lab.client.sign_in_device_code(flow["user_code"], decline=True)
+    assert poll(lab, client_id, flow["device_code"]).json()["error"] == "authorization_declined"
+
+
+def test_device_code_needs_a_public_client(lab):
+    confidential = start_device_code(lab, lab.apps["lab-admin"]["client_id"])
+    assert confidential.status_code == 401 and confidential.json()["error_codes"] == [7000218]
+    unknown = start_device_code(lab, "00000000-0000-4000-8000-000000000bad")
+    assert unknown.status_code == 400 and unknown.json()["error_codes"] == [700016]
+
+
+def test_azure_identity_device_code_credential_signs_in_when_the_user_does(lab):
+    from azure.identity import DeviceCodeCredential  # pylint: disable=import-outside-toplevel
+
+    lab.client.config(device_code_interval=1)
+    shown = []
+
+    def the_user_signs_in(verification_uri, user_code, expires_on):
+        shown.append((verification_uri, user_code, expires_on))
+        lab.client.sign_in_device_code(user_code, ADMIN_UPN)
+
+    credential = DeviceCodeCredential(lab.apps[PUBLIC_APP]["client_id"], tenant_id=lab.tenant, authority=lab.url,
+                                      disable_instance_discovery=True, connection_verify=lab.ca,
+                                      prompt_callback=the_user_signs_in)
+    token = credential.get_token(GRAPH_SCOPE)
+    assert len(shown) == 1 and shown[0][0] == "https://microsoft.com/devicelogin"
+    assert "Policy.ReadWrite.MobilityManagement" in jwt.parse(token.token)[1]["scp"].split()
+
+
+def test_the_azure_cli_gets_its_fixed_scopes_whatever_it_asks_and_intune_names_the_scopes_it_lacks(lab):
+    cli = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+    flow = start_device_code(lab, cli, scope="https://graph.microsoft.com/Policy.ReadWrite.MobilityManagement").json()
+    lab.client.sign_in_device_code(flow["user_code"], ADMIN_UPN)
+    signed_in = jwt.parse(poll(lab, cli, flow["device_code"]).json()["access_token"])[1]
+    minted = jwt.parse(lab.client.mint_token(kind="cli", upn=ADMIN_UPN))[1]
+    for claims in (signed_in, minted):
+        assert claims["appid"] == cli and "Group.ReadWrite.All" in claims["scp"].split()
+        assert not [scope for scope in claims["scp"].split() if scope.startswith(("Policy.", "DeviceManagement"))]
+    cli_graph = Graph(lab, lab.client.mint_token(kind="cli", upn=ADMIN_UPN))
+    error = cli_graph.error("GET", ESPS, 403)
+    assert error["code"] == "Forbidden"
+    assert ("Application must have one of the following scopes: DeviceManagementServiceConfig.Read.All, "
+            "DeviceManagementServiceConfig.ReadWrite.All") in error["message"]
+    assert cli_graph.error("GET", "/beta/policies/mobileDeviceManagementPolicies", 403)["code"] == "Authorization_RequestDenied"
+    assert cli_graph.ok("GET", "/v1.0/groups")["value"]

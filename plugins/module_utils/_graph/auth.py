@@ -29,17 +29,19 @@ CLOUDS = {
 }
 
 AUTH_SOURCES = ("auto", "client_secret", "certificate", "managed_identity", "workload_identity", "cli", "access_token",
-                "username_password")
+                "username_password", "device_code")
 
 # Options that carry secrets: the action plugin never forwards them to the module once it holds a token.
 SECRET_OPTIONS = ("client_secret", "client_certificate", "client_certificate_password", "access_token", "password")
 
-# Numeric transport options in whole seconds: (default, lowest, highest). The highest values keep the
+# Numeric options in whole seconds: (default, lowest, highest). The highest transport values keep the
 # expiry margin of a cached token (plugins/plugin_utils/graph_action.py) well inside the shortest
-# lifetime Entra ID gives an access token (60 minutes).
+# lifetime Entra ID gives an access token (60 minutes). A device code lives 15 minutes (Entra ID's expires_in, 900 s),
+# so waiting longer for the user would wait for nothing.
 NUMERIC_OPTIONS = {
     "max_retry_wait": (300, 1, 1800),
     "request_timeout": (60, 1, 600),
+    "device_code_timeout": (300, 30, 900),
 }
 
 # Environment variables read when an option is not given, per option; the first one set (not empty) wins.
@@ -111,6 +113,7 @@ def graph_auth_argument_spec():
         validate_certs=dict(type="bool", default=True),
         max_retry_wait=dict(type="int", default=NUMERIC_OPTIONS["max_retry_wait"][0]),
         request_timeout=dict(type="int", default=NUMERIC_OPTIONS["request_timeout"][0]),
+        device_code_timeout=dict(type="int", default=NUMERIC_OPTIONS["device_code_timeout"][0]),
     )
 
 
@@ -165,7 +168,7 @@ def resolve_auth_source(params):
         "No Graph credentials found. Set client_id, tenant_id and client_secret (or client_certificate_path, "
         "federated_token_file, access_token, username and password), or the AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET "
         "environment variables (AWX's Azure credential sets AZURE_TENANT / AZURE_CLIENT_ID / AZURE_SECRET, also read), "
-        "or choose auth_source explicitly (managed_identity, cli)."
+        "or choose auth_source explicitly (managed_identity, device_code with tenant_id and a public client app's client_id, cli)."
     )
 
 
@@ -214,6 +217,9 @@ def validate_auth(params):
         _require(params, source, "tenant_id", "client_id", "federated_token_file")
     elif source == "username_password":
         _require(params, source, "tenant_id", "client_id", "username", "password")
+    elif source == "device_code":
+        # Without client_id azure-identity would sign in as the Azure CLI's app, whose token holds no Policy or Intune scope.
+        _require(params, source, "tenant_id", "client_id")
     elif source == "access_token" and not params.get("access_token"):
         raise AuthError("auth_source=access_token needs access_token.")
     return source
@@ -250,20 +256,24 @@ TRANSIENT_SIGN_IN_STATUS = (429, 500, 502, 503, 504)
 # Credentials whose token request goes through azure-core's pipeline (MSAL's client, or azure-identity's AadClient for
 # the client assertion): acquire_token retries them with transport.py's policy. managed_identity keeps azure-identity's
 # own retries, tuned for the identity endpoint; cli's sign-in is az's.
-RETRIED_SOURCES = ("client_secret", "certificate", "workload_identity", "username_password")
+RETRIED_SOURCES = ("client_secret", "certificate", "workload_identity", "username_password", "device_code")
 
 
-def build_credential(params, on_response=None):
+def build_credential(params, on_response=None, prompt=None):
     """An azure-identity credential for `params`. Imports azure.identity (about 0.3 s) on purpose here.
 
     on_response((status, Retry-After header)) is called for each sign-in answer of the credentials of RETRIED_SOURCES,
     whose own retries are then off: azure-core would resend a throttled token request only 3 times, sleep any
-    Retry-After however long, and answer to no max_retry_wait; acquire_token retries instead."""
+    Retry-After however long, and answer to no max_retry_wait; acquire_token retries instead.
+
+    prompt(verification_uri, user_code, seconds): shows a device code sign-in to the user, who has `seconds` to
+    complete it; auth_source=device_code needs one (the controller's display)."""
     from azure.identity import (  # pylint: disable=import-outside-toplevel
         AzureCliCredential,
         CertificateCredential,
         ClientAssertionCredential,
         ClientSecretCredential,
+        DeviceCodeCredential,
         ManagedIdentityCredential,
         UsernamePasswordCredential,
     )
@@ -311,6 +321,17 @@ def build_credential(params, on_response=None):
             warnings.simplefilter("ignore", DeprecationWarning)
             _skip_user_realm_discovery_off_port_443(authority)
             return UsernamePasswordCredential(client_id, params.get("username"), params.get("password"), tenant_id=tenant_id, **common)
+    if source == "device_code":
+        if prompt is None:
+            # azure-identity would print the code to stdout, which is a module's result.
+            raise AuthError("auth_source=device_code signs the user in on the Ansible controller, which shows the code: "
+                            "run the module as a task, through the collection's action plugin.")
+        wait = transport_settings(params)["device_code_timeout"]
+
+        def show(verification_uri, user_code, expires_on):
+            prompt(verification_uri, user_code, max(0, min(wait, int(expires_on.timestamp() - time.time()))))
+
+        return DeviceCodeCredential(client_id, tenant_id=tenant_id, timeout=wait, prompt_callback=show, **common)
     if source == "cli":
         return AzureCliCredential(tenant_id=tenant_id) if tenant_id else AzureCliCredential()
     raise AuthError("auth_source=%s does not build a credential." % source)
@@ -361,14 +382,17 @@ def _transient_sign_in_failure(exc, answer):
     return None
 
 
-def acquire_token(params, sleep=time.sleep, clock=time.monotonic):
+def acquire_token(params, sleep=time.sleep, clock=time.monotonic, prompt=None):
     """(token, expires_on epoch seconds) for the Graph scope of `params`. Messages never hold secrets.
 
     A sign-in that is throttled (429), meets a 5xx, times out or loses its connection is sent again with the
     transport's policy for Graph's requests (transport.py): Retry-After honoured, else back-off with jitter, at most
     MAX_ATTEMPTS sends, none later than max_retry_wait seconds after the first. Each attempt uses a new credential:
     MSAL answers a repeated request from its cache of a 429/5xx for up to its Retry-After (5 s without one, 60 s
-    for username_password's public client) without sending it. A refusal is not retried."""
+    for username_password's public client) without sending it. A refusal is not retried.
+
+    prompt: see build_credential (auth_source=device_code). A device code sign-in retried after a passing failure shows
+    a new code; one nobody completes within device_code_timeout fails saying so."""
     from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import (  # pylint: disable=import-outside-toplevel
         MAX_ATTEMPTS,
         parse_retry_after,
@@ -386,7 +410,7 @@ def acquire_token(params, sleep=time.sleep, clock=time.monotonic):
         attempt += 1
         answers = []
         try:
-            credential = build_credential(params, on_response=answers.append)
+            credential = build_credential(params, on_response=answers.append, prompt=prompt)
             token = credential.get_token(token_scope(params))
             return token.token, token.expires_on
         except AuthError:
@@ -397,6 +421,12 @@ def acquire_token(params, sleep=time.sleep, clock=time.monotonic):
             untrusted = certificate_failure(exc)
             if untrusted:
                 raise AuthError(_untrusted_message(params, source, untrusted))
+            if source == "device_code" and DEVICE_CODE_UNANSWERED.search(str(exc)):
+                raise AuthError(
+                    "Nobody completed the device code sign-in (auth_source=device_code) within device_code_timeout=%d s, or "
+                    "the code expired or was declined: %s. Run again and sign in at the address shown, with the code shown, "
+                    "before the wait ends (raise device_code_timeout, up to 900 s, for more time)."
+                    % (transport_settings(params)["device_code_timeout"], _first_line(exc)))
             answer = answers[-1] if answers else None
             failure = _transient_sign_in_failure(exc, answer) if source in RETRIED_SOURCES else None
             after_waiting = " (after %d attempts and %.1f s of waiting)" % (attempt, waited) if waited else ""
@@ -414,6 +444,10 @@ def acquire_token(params, sleep=time.sleep, clock=time.monotonic):
             sleep(delay)
             waited += delay
 
+
+# How azure-identity and Entra ID word a device code nobody signed in with: the wait ran out (azure-identity), the code
+# expired (RFC 8628's expired_token, Entra's AADSTS70020; and its code_expired) or the user declined it.
+DEVICE_CODE_UNANSWERED = re.compile(r"Timed out waiting|expired_token|code_expired|declined|AADSTS700(19|20)\b")
 
 # OpenSSL's reason for a certificate it could not verify, as Python's ssl module words it.
 CERTIFICATE_VERIFY_FAILED = re.compile(r"CERTIFICATE_VERIFY_FAILED\]\s*certificate verify failed:?\s*([^(]*)")

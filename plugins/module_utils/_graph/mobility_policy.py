@@ -19,13 +19,11 @@ tokens only, so `DelegatedGraphModule` refuses an app-only credential before any
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import resolve_auth_source
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import EngineError, GroupResolver
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.token_scopes import missing_scope, unverified_claims
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import accepted_scopes, required_permission
 
 POLICIES = "policies/mobileDeviceManagementPolicies"
 INTUNE_POLICY_NAME = "Microsoft Intune"
@@ -36,10 +34,12 @@ URL_OPTIONS = {"terms_of_use_url": "termsOfUseUrl", "discovery_url": "discoveryU
 APP_ONLY_SOURCES = ("client_secret", "certificate", "managed_identity", "workload_identity")
 DELEGATED_ONLY = (
     "Graph allows the MDM user scope policy only to a signed-in user (delegated permissions Policy.Read.All to read, "
-    "Policy.ReadWrite.MobilityManagement to write, Group.Read.All to find groups by name); app-only tokens get 403 even "
-    "to read it. Give a user's credential instead: auth_source: cli (an Azure CLI signed in as that user with az login), "
-    "auth_source: username_password with username, password, tenant_id and client_id (a public client app), or "
-    "access_token with a delegated token."
+    "Policy.ReadWrite.MobilityManagement to write, Group.Read.All to find groups by name); it answers an app-only token "
+    "401 \"Unsupported app-only call.\". Sign a user in instead: auth_source: device_code with tenant_id and the client_id "
+    "of a public client app registration that has the delegated permission Policy.ReadWrite.MobilityManagement, consented "
+    "(or Microsoft Graph Command Line Tools, 14d82eec-204b-4c2f-b7e8-296a70dab67e, where the tenant allows it); or "
+    "access_token with a delegated token; or, discouraged, auth_source: username_password. auth_source: cli cannot: the "
+    "Azure CLI's token never holds a Policy scope."
 )
 
 
@@ -56,23 +56,10 @@ def argument_spec():
 
 # -- the delegated token ----------------------------------------------------------------------------
 
-def unverified_claims(token):
-    """The payload of a JWT, not verified (only Graph can, and will): None when the token is not a JWT."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    return claims if isinstance(claims, dict) else None
-
-
-def app_only_refusal(token):
-    """Why `token` cannot serve this policy, or None. Entra's app-only tokens carry `roles` and no `scp`
-    (delegated ones carry `scp`), and `idtyp: app` where the tenant emits it; a token that is not a JWT is
-    left for Graph to judge."""
-    claims = unverified_claims(token)
+def app_only_refusal(claims):
+    """Why a token with these (unverified) claims cannot serve this policy, or None. Entra's app-only tokens carry
+    `roles` and no `scp` (delegated ones carry `scp`), and `idtyp: app` where the tenant emits it; a token that is not
+    a JWT (claims None) is left for Graph to judge."""
     if claims is None or "scp" in claims:
         return None
     if "roles" in claims or claims.get("idtyp") == "app":
@@ -80,10 +67,33 @@ def app_only_refusal(token):
     return None
 
 
+def planned_requests(params, check_mode):
+    """(method, path) of each kind of request a run with these options may send, so a user's token that lacks a scope
+    one of them needs is refused before the first: the policy is read, groups named are looked up, and, unless in check
+    mode, something to set may be written."""
+    requests = [("GET", POLICIES)]
+    if params.get("groups"):
+        requests.append(("GET", "groups"))
+    if not check_mode and (params.get("scope") or any(params.get(option) for option in URL_OPTIONS)):
+        requests.append(("PATCH", POLICIES + "/{id}"))
+    return requests
+
+
+def scope_refusal(claims, params, check_mode):
+    """Why a user's token lacks a scope this run needs (see planned_requests), or None."""
+    for method, path in planned_requests(params, check_mode):
+        refusal = missing_scope(claims, accepted_scopes(method, path), required_permission(method, path),
+                                "%s /beta/%s" % (method, path))
+        if refusal:
+            return refusal
+    return None
+
+
 class DelegatedGraphModule(GraphModule):
-    """A GraphModule that takes only a user's token: an app-only credential fails the task before any request,
-    by its auth_source when that says so, else by the claims of the token the first request would carry
-    (through the action plugin every module gets an access_token, whatever the credential was)."""
+    """A GraphModule that takes only a user's token holding the scopes the run needs: an app-only credential fails the
+    task before any request, by its auth_source when that says so, else by the claims of the token the first request
+    would carry (through the action plugin every module gets an access_token, whatever the credential was); so does a
+    user's token without a scope a planned request needs."""
 
     def __init__(self, argument_spec, **kwargs):
         super().__init__(argument_spec, **kwargs)
@@ -93,7 +103,8 @@ class DelegatedGraphModule(GraphModule):
 
     def _token(self):
         token = super()._token()
-        refusal = app_only_refusal(token)
+        claims = unverified_claims(token)
+        refusal = app_only_refusal(claims) or scope_refusal(claims, self.params, self.check_mode)
         if refusal:
             self.fail_json(msg=refusal)
         return token

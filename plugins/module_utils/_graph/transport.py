@@ -50,6 +50,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import certificate_failure
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.token_scopes import missing_scope, unverified_claims
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.http_client import (
     DEFAULT_PORTS,
     ConnectFailed,
@@ -85,10 +86,10 @@ PERMISSIONS = tuple((re.compile(pattern), read, write) for pattern, read, write 
     # Autopilot devices and imports, deployment profiles, enrollment configurations (ESPs), Autopilot settings.
     (r"deviceManagement/", "DeviceManagementServiceConfig.Read.All", "DeviceManagementServiceConfig.ReadWrite.All"),
     (r"policies/mobileDeviceManagementPolicies(/|$)",
-     "Policy.Read.All" + DELEGATED_ONLY, "Policy.ReadWrite.MobilityManagement" + DELEGATED_ONLY),
+     "Policy.Read.All (or Policy.ReadWrite.MobilityManagement)" + DELEGATED_ONLY, "Policy.ReadWrite.MobilityManagement" + DELEGATED_ONLY),
     (r"groups/[^/]+/members(/|$)", "GroupMember.Read.All (or Group.Read.All)", "GroupMember.ReadWrite.All (or Group.ReadWrite.All)"),
-    (r"groups$", "Group.Read.All", "Group.Create (or Group.ReadWrite.All)"),
-    (r"groups/", "Group.Read.All", "Group.ReadWrite.All"),
+    (r"groups$", "GroupMember.Read.All (or Group.Read.All)", "Group.Create (or Group.ReadWrite.All)"),
+    (r"groups/", "GroupMember.Read.All (or Group.Read.All)", "Group.ReadWrite.All"),
     (r"devices(/|$)", "Device.Read.All", "Device.ReadWrite.All"),
     (r"users(/|$)", "User.Read.All", "User.ReadWrite.All"),
 ))
@@ -105,6 +106,17 @@ def required_permission(method, path):
         if pattern.match(relative):
             return read if method.upper() == "GET" else write
     return None
+
+
+PERMISSION_NAME = re.compile(r"\b[A-Z][A-Za-z]+(?:\.[A-Za-z]+)+")
+
+
+def accepted_scopes(method, path):
+    """The permissions any one of which lets a request through (see PERMISSIONS): those required_permission names,
+    and for each `X.Read.All` its `X.ReadWrite.All`, which Graph also takes for reading. Empty for a path this
+    collection does not call."""
+    names = PERMISSION_NAME.findall(required_permission(method, path) or "")
+    return frozenset(names + [name.replace(".Read.", ".ReadWrite.") for name in names if ".Read." in name])
 
 
 def permission_hint(permission):
@@ -140,6 +152,10 @@ class GraphError(Exception):
             "date": self.date,
             "required_permission": self.permission,
         }
+
+
+class ScopeMissing(GraphError):
+    """A user's token lacks every scope a request needs: refused here, before it is sent."""
 
 
 class GraphThrottled(GraphError):
@@ -305,6 +321,7 @@ class GraphClient:
             idempotent = method != "POST"
         url = self.url(path, api)
         shown_path = url[len(self.endpoint):] if url.startswith(self.endpoint) else path
+        self.check_scopes(method, shown_path)
         attempt = 0
         refreshed_token = False
         # Whether an earlier send may have reached the service and been acted on.
@@ -341,6 +358,14 @@ class GraphClient:
                     return self._json(response)
                 code, message, request_id, date = _error_fields(response)
                 failure = "HTTP %s %s: %s" % (status, code or "", message)
+                if status == 401 and "app-only" in (message or ""):
+                    # "Unsupported app-only call.": the token is fine, but this resource takes only a user's.
+                    permission = required_permission(method, shown_path)
+                    raise GraphError(
+                        "%s %s failed: HTTP 401 %s: %s (request-id %s, date %s). Graph takes only a user's (delegated) token "
+                        "here.%s" % (method, shown_path, code or "", message, request_id, date, permission_hint(permission) if permission else ""),
+                        method=method, path=shown_path, status=status, code=code, request_id=request_id, date=date,
+                    )
                 if status == 401:
                     rejected, self._token = self._token, None
                     if refreshed_token or self._authorization() == "Bearer " + rejected:
@@ -389,6 +414,14 @@ class GraphClient:
                 )
             self.waits.append((method, shown_path, delay, "HTTP 429" if "HTTP 429" in failure else failure.split(":")[0]))
             self._sleep(delay)
+
+    def check_scopes(self, method, path):
+        """Raise ScopeMissing when the token is a user's and holds none of the scopes the request needs (see
+        accepted_scopes); an app's token, or one that is not a JWT, is left for Graph to judge."""
+        refusal = missing_scope(unverified_claims(self._authorization()[len("Bearer "):]), accepted_scopes(method, path),
+                                required_permission(method, path), "%s %s" % (method, path))
+        if refusal:
+            raise ScopeMissing(refusal, method=method, path=path, permission=required_permission(method, path))
 
     def _untrusted(self, method, shown_path, url, exc):
         """The error for a certificate that could not be verified: not transient, so not retried."""

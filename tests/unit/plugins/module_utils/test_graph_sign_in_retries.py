@@ -24,7 +24,7 @@ def scripted(monkeypatch, answers):
     """Each credential built answers the next of `answers`: (status, Retry-After), "drop", or "token"."""
     sent = []
 
-    def build_credential(params, on_response=None):
+    def build_credential(params, on_response=None, prompt=None):  # pylint: disable=unused-argument
         class Credential:
             @staticmethod
             def get_token(scope):

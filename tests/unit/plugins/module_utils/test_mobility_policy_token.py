@@ -9,7 +9,12 @@ import json
 
 import pytest
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.mobility_policy import app_only_refusal
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.mobility_policy import app_only_refusal as refusal_of_claims
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.token_scopes import unverified_claims
+
+
+def app_only_refusal(token):
+    return refusal_of_claims(unverified_claims(token))
 
 
 def jwt_with(claims):
@@ -24,7 +29,7 @@ def jwt_with(claims):
 ])
 def test_app_only_tokens_are_refused_naming_the_app_and_what_to_give(claims):
     refusal = app_only_refusal(jwt_with(claims))
-    assert "app-only (app a" in refusal and "auth_source: cli" in refusal and "username_password" in refusal
+    assert "app-only (app a" in refusal and "auth_source: device_code" in refusal and "username_password" in refusal
 
 
 @pytest.mark.parametrize("token", [

@@ -24,7 +24,7 @@ def test_five_tenants_at_once_get_one_token_each_and_only_their_own(monkeypatch,
     monkeypatch.setattr(graph_action.C, "DEFAULT_LOCAL_TMP", str(tmp_path))
     acquired, lock = [], threading.Lock()
 
-    def acquire(args):
+    def acquire(args, prompt=None):  # pylint: disable=unused-argument
         time.sleep(0.05)  # a token request takes a while: the tenants' tasks overlap
         with lock:
             acquired.append(args["tenant_id"])
