@@ -91,9 +91,15 @@ class LabClient:
 
     def enroll_device(self, serial_number, user_principal_name=None, device_name=None):
         """Play a deployment of the Autopilot device with this serial (its profile must be assigned):
-        returns {"managedDeviceId", "deviceId", "azureADDeviceId", "autopilotEventId"}."""
+        returns {"managedDeviceId", "deviceId", "azureADDeviceId", "autopilotEventId", "firstSignInPending"}
+        (deviceId and azureADDeviceId: the hybrid joined object, or for an Entra join the Autopilot one)."""
         body = {"serialNumber": serial_number, "userPrincipalName": user_principal_name, "deviceName": device_name}
         return self._call("POST", "/_lab/autopilot/enroll", body)
+
+    def first_sign_in(self, serial_number):
+        """The user's first sign-in on a deployed hybrid joined device: Intune moves its managed device from the
+        Autopilot (Entra joined) object to the hybrid one. Returns {"managedDeviceId", "azureADDeviceId"}."""
+        return self._call("POST", "/_lab/autopilot/sign_in", {"serialNumber": serial_number})
 
     def mint_token(self, kind="app", **spec):
         """kind="app": app=<client id>, roles=[..] (default: the app's), expired, audience, bad_signature.

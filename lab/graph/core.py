@@ -164,8 +164,12 @@ class Fault:
 
 
 FAULT_ACTIONS = ("status", "drop_before", "drop_after", "latency")
+# What Graph shows of a hybrid joined device between its deployment and the user's first sign-in (unsettled,
+# see README "The hybrid join window"): the managed device still on the Autopilot (Entra joined) device object
+# and read as azureADJoined, or read as hybridAzureADJoined already, or already moved to the hybrid object.
+HYBRID_JOIN_WINDOWS = ("entra_joined", "hybrid_join_type", "switched")
 DEFAULT_CONFIG = {"page_size": 100, "consistency_delay": 0.0, "delay_scale": 1.0, "throttle_budgets": False,
-                  "auto_sync": False,
+                  "auto_sync": False, "hybrid_join_window": "entra_joined",
                   "throttle_window": float(throttling.DOCUMENTED_WINDOW_SECONDS),
                   # Entra ID's device authorization answer: the code lives 900 s, the client polls every 5 s.
                   "device_code_lifetime": 900, "device_code_interval": 5}
@@ -195,6 +199,8 @@ def check_config(changes):
     scale = changes.get("delay_scale", 1.0)
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale < 0:
         raise ValueError("delay_scale must be a non-negative number")
+    if changes.get("hybrid_join_window", HYBRID_JOIN_WINDOWS[0]) not in HYBRID_JOIN_WINDOWS:
+        raise ValueError(f"hybrid_join_window must be one of {HYBRID_JOIN_WINDOWS}")
 
 
 class Lab:

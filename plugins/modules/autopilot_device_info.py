@@ -20,9 +20,16 @@ description:
     C(domain_join_profile) (the profiles named by O(esp) and O(domain_join_profile) target the device: all devices,
     or a group it is a member of, and no group that excludes it), C(enrolled) (a managed device that is hybrid
     joined, with its latest Autopilot event)."
+  - "The hybrid join window: a deployed device has two Entra devices, its Autopilot one (Entra joined) and the
+    hybrid joined one AD sync brings, and Intune moves the device to the hybrid one only after the user's first
+    sign-in. Until then the device is reported enrolled with the C(enrolled) link V(hybrid_join_pending): not
+    ready, and not of the wrong join type. It is told from what the module reads anyway (the managed device
+    still names the Autopilot Entra device, and the deployment was a hybrid one), whichever join type Intune
+    shows meanwhile; no source records that, so both are handled."
   - A device is B(ready) when every link up to C(domain_join_profile) holds. Links whose option is not given
     (O(device_group), O(esp), O(domain_join_profile)) are reported as C(not_checked) and do not hold a device
-    back. C(enrolled) is reported, not needed for ready.
+    back. C(enrolled) is reported, not needed for ready; a device in the hybrid join window (C(enrolled) link
+    V(hybrid_join_pending)) is not ready until the user signed in once.
   - Read-only; it never writes, and check mode runs the same reads.
   - It fails only when asked, with O(fail_unless_ready), or on a Graph error; a wait that times out otherwise
     returns with a warning.
@@ -86,6 +93,7 @@ options:
     description:
       - Poll until every device is V(ready) or V(enrolled), at most O(wait_timeout) seconds (polls 1, 2, 4 ...
         seconds apart, at most 30). Left out, the chain is read once.
+      - A deployed device that waits for the user's first sign-in is enrolled, but ready only after that sign-in.
       - The job log shows a line per poll while the task runs (see O(progress_file)); RV(waits) reports the wait.
     type: str
     choices: [ready, enrolled]
@@ -172,11 +180,14 @@ devices:
       C(deployment_profile): V(assigned), V(pending), V(not_assigned), V(wrong_join_type), V(not_user_driven),
       V(other_profile), or Intune's status (V(failed), V(unknown)); C(esp) and C(domain_join_profile): V(targeted),
       V(not_targeted), V(excluded), V(missing); C(enrolled): V(enrolled), V(not_enrolled), V(failed), V(blocked),
-      V(missing), V(wrong_join_type); any link: V(not_checked), V(not_reached)."
+      V(missing), V(wrong_join_type), V(hybrid_join_pending) (enrolled, waiting for the user's first sign-in: the
+      reason says what to do); any link: V(not_checked), V(not_reached)."
     - The C(enrolled) link of an enrolled device adds C(deployment_state) and C(event_time) of its latest Autopilot
       event.
-    - C(verdict) says the same in one line for a job log - V(enrolled), V(ready to deploy), or C(not ready) with the
-      first broken link, its reason and the step that fixes it.
+    - C(hybrid_join_pending) is V(true) for a device in the hybrid join window (enrolled, not ready).
+    - C(verdict) says the same in one line for a job log - V(enrolled), V(ready to deploy), C(enrolled, hybrid join
+      pending the user's first sign-in) with what to do, or C(not ready) with the first broken link, its reason and
+      the step that fixes it.
   returned: always
   type: list
   elements: dict
@@ -185,6 +196,7 @@ devices:
       id: 5e8f0a2c-0000-4000-8000-000000000001
       ready: false
       enrolled: false
+      hybrid_join_pending: false
       verdict: "not ready: deployment_profile pending - Intune is assigning a deployment profile (it can take a while). (fix: step 7)"
       chain:
         - {link: imported, state: registered, ok: true, reason: "", fix_step: null}
@@ -195,17 +207,20 @@ devices:
         - {link: domain_join_profile, state: not_checked, ok: null, reason: domain_join_profile was not given., fix_step: null}
         - {link: enrolled, state: not_enrolled, ok: false, reason: "Not deployed yet: start the device on the corporate network (step 10).", fix_step: 10}
 summary:
-  description: How many devices there are, are ready, enrolled and not ready, and per link how many devices it is the first broken link of.
+  description:
+    - How many devices there are, are ready, enrolled and not ready, how many of them are enrolled but wait for the
+      user's first sign-in (C(hybrid_join_pending), counted as not ready), and per link how many devices it is the
+      first broken link of.
   returned: always
   type: dict
-  sample: {total: 5, ready: 4, enrolled: 1, not_ready: 1, broken_at: {deployment_profile: 1}}
+  sample: {total: 5, ready: 3, enrolled: 2, not_ready: 2, hybrid_join_pending: 1, broken_at: {deployment_profile: 1}}
 ready:
   description: Whether every device is ready to deploy (false when no device was found).
   returned: always
   type: bool
   sample: true
 enrolled:
-  description: Whether every device is enrolled (false when no device was found).
+  description: Whether every device is enrolled, including devices waiting for the user's first sign-in (false when no device was found).
   returned: always
   type: bool
   sample: false
@@ -297,7 +312,7 @@ def not_ready_message(reports, target):
         return "No Autopilot device matches the selection."
     described = []
     for report in lagging[:NAMED_IN_MESSAGE]:
-        broken = next((entry for entry in report["chain"] if entry["ok"] is False), {})
+        broken = next((entry for entry in report["chain"] if entry["ok"] is False or entry["state"] == device_readiness.FIRST_SIGN_IN), {})
         step = " (step %s)" % broken["fix_step"] if broken.get("fix_step") else ""
         described.append("%s at %s: %s%s" % (report["serial_number"], broken.get("link"), broken.get("reason"), step))
     return "%d of %d devices are not %s. %s" % (len(lagging), len(reports), target, "; ".join(described))

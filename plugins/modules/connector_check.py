@@ -210,8 +210,15 @@ connectors:
       type: str
       sample: ODJ01.contoso.com
     state:
-      description: V(active), V(error) or V(inactive).
+      description: V(active), V(error) or V(inactive), as Graph says.
       type: str
+    contact_state:
+      description:
+        - The state Intune's heartbeat rule gives the last contact, measured on the controller's clock - V(active),
+          V(error) after an hour without a heartbeat, V(inactive) after five days; null without a contact time.
+        - It differs from C(state) while Intune has not re-evaluated the connector yet (or when clocks disagree).
+      type: str
+      sample: error
     version:
       description: The connector's version.
       type: str
@@ -231,7 +238,7 @@ connectors:
       description: What keeps it from counting.
       type: list
       elements: str
-      sample: ["version 6.2211.1500.0 is older than 6.2501.2000.5"]
+      sample: ["state is inactive, not active (last contact 480.0 hours ago)", "version 6.2211.1500.0 is older than 6.2501.2000.5"]
 accounts:
   description: The connector accounts found in AD, and whether each holds the right on O(domain_join_ou).
   returned: when O(ldap) is given, unless O(domain_only=true)

@@ -135,7 +135,7 @@ def test_the_chain_link_by_link_as_intune_works_through_an_import(frozen):
     links = chain_of(member)
     assert links["group_member"] == ("member", True, None) and links["esp"] == ("targeted", True, None)
     assert links["deployment_profile"] == ("pending", False, 7) and not member["ready"]
-    assert member["summary"] == dict(total=1, ready=0, enrolled=0, not_ready=1, broken_at={"deployment_profile": 1})
+    assert member["summary"] == dict(total=1, ready=0, enrolled=0, not_ready=1, hybrid_join_pending=0, broken_at={"deployment_profile": 1})
     verdict = member["devices"][0]["verdict"]
     assert verdict.startswith("not ready: deployment_profile pending - ") and verdict.endswith("(fix: step 7)"), verdict
 
@@ -146,16 +146,85 @@ def test_the_chain_link_by_link_as_intune_works_through_an_import(frozen):
     assert links["deployment_profile"] == ("assigned", True, None) and PROFILE in reason(ready, "deployment_profile")
     assert links["enrolled"] == ("not_enrolled", False, 10)
     assert ready["ready"] and ready["devices"][0]["ready"] and not ready["enrolled"]
-    assert ready["summary"] == dict(total=1, ready=1, enrolled=0, not_ready=0, broken_at={})
+    assert ready["summary"] == dict(total=1, ready=1, enrolled=0, not_ready=0, hybrid_join_pending=0, broken_at={})
     assert ready["devices"][0]["verdict"] == "ready to deploy"
     assert writes(lab.client.requests()) == []
 
     lab.client.enroll_device("CHAIN-0001")
+    lab.client.first_sign_in("CHAIN-0001")
     enrolled = info(lab, serial_numbers=["CHAIN-0001"], **FULL)
     (device,) = enrolled["devices"]
     assert device["enrolled"] and enrolled["enrolled"] and enrolled["summary"]["enrolled"] == 1
     assert device["chain"][-1]["state"] == "enrolled" and device["chain"][-1]["deployment_state"] == "success"
     assert device["verdict"] == "enrolled"
+
+
+@pytest.mark.parametrize("window", ["entra_joined", "hybrid_join_type"])
+def test_a_deployed_device_waits_for_the_users_first_sign_in_then_is_ready(frozen, window):
+    """The hybrid join window (memdocs PR #2408): until the user signs in, Intune keeps the device on its Autopilot
+    (Entra joined) object. Whether joinType reads azureADJoined or already hybridAzureADJoined then is unsettled
+    (the lab's hybrid_join_window): either way the device is enrolled, pending first sign-in, neither ready nor of
+    the wrong join type, and that costs no request more than an enrolled device."""
+    lab = frozen
+    lab.client.config(hybrid_join_window=window)
+    seed_tenant(lab)
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "WINDOW-0001"}]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+    lab.client.enroll_device("WINDOW-0001", device_name="HAADJ-WINDOW1")
+    lab.client.clear_log()
+
+    pending = info(lab, serial_numbers=["WINDOW-0001"], **FULL)
+
+    (device,) = pending["devices"]
+    assert chain_of(pending)["enrolled"] == ("hybrid_join_pending", True, 10)
+    assert "first sign-in" in reason(pending, "enrolled") and "Sign in once on the device" in reason(pending, "enrolled")
+    assert device["enrolled"] and device["hybrid_join_pending"] and not device["ready"]
+    assert device["verdict"].startswith("enrolled, hybrid join pending the user's first sign-in")
+    assert device["chain"][-1]["deployment_state"] == "success"
+    assert pending["summary"] == dict(total=1, ready=0, enrolled=1, not_ready=1, hybrid_join_pending=1, broken_at={})
+    assert not pending["ready"] and pending["enrolled"]
+    paths = [entry["path"] for entry in lab.client.requests()]
+    assert len([path for path in paths if "/managedDevices/" in path]) == 1 and paths.count("/v1.0/devices") == 1
+    assert paths.count("/beta/deviceManagement/autopilotEvents") == 1 and len(paths) == 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1
+    refused = info(lab, serial_numbers=["WINDOW-0001"], fail_unless_ready=True, **FULL)
+    assert refused["failed"] and "WINDOW-0001 at enrolled: Enrolled and joined to the domain" in refused["msg"]
+    assert not info(lab, serial_numbers=["WINDOW-0001"], wait_for="enrolled", fail_unless_ready=True, **FULL)["failed"]
+
+    lab.client.first_sign_in("WINDOW-0001")
+    signed_in = info(lab, serial_numbers=["WINDOW-0001"], **FULL)
+    assert chain_of(signed_in)["enrolled"] == ("enrolled", True, None)
+    assert signed_in["ready"] and signed_in["enrolled"] and signed_in["devices"][0]["verdict"] == "enrolled"
+
+
+def test_a_view_already_switched_to_the_hybrid_object_is_simply_enrolled(frozen):
+    lab = frozen
+    lab.client.config(hybrid_join_window="switched")
+    seed_tenant(lab)
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "SWITCHED-0001"}]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+    lab.client.enroll_device("SWITCHED-0001")
+
+    result = info(lab, serial_numbers=["SWITCHED-0001"], **FULL)
+
+    assert chain_of(result)["enrolled"] == ("enrolled", True, None) and result["ready"]
+    assert result["devices"][0]["hybrid_join_pending"] is False
+
+
+def test_a_device_deployed_with_an_entra_join_profile_is_of_the_wrong_join_type(frozen):
+    """On its Autopilot object and azureADJoined, as a hybrid device in the window may read: its Autopilot event
+    (an Entra join) tells them apart."""
+    lab = frozen
+    seed_tenant(lab, profile_type=ENTRA_JOIN, profile_target=ALL_DEVICES)
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "ENTRA-0001"}]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+    lab.client.enroll_device("ENTRA-0001")
+
+    result = info(lab, serial_numbers=["ENTRA-0001"])
+
+    assert chain_of(result)["enrolled"] == ("wrong_join_type", False, 10)
+    assert reason(result, "enrolled") == ("The managed device is azureADJoined, not hybrid joined "
+                                          "(its Autopilot deployment was azureADJoinedWithAutopilotProfile).")
+    assert result["devices"][0]["hybrid_join_pending"] is False and not result["enrolled"]
 
 
 def test_reads_are_bounded_and_nothing_is_written_in_check_mode_either(frozen):
@@ -165,6 +234,7 @@ def test_reads_are_bounded_and_nothing_is_written_in_check_mode_either(frozen):
     lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": serial, "groupTag": "Bound"} for serial in serials]})
     lab.client.advance_clock(DELAYS["profile_assignment"])
     lab.client.enroll_device("BOUND-0000")
+    lab.client.first_sign_in("BOUND-0000")
     lab.client.clear_log()
 
     result = info(lab, check=True, group_tag="bound", **FULL)
@@ -196,7 +266,7 @@ def test_a_device_never_imported_and_one_intune_refused(frozen):
     assert chain_of(result, "OTHER-TENANT-0001")["imported"] == ("import_failed", False, 4)
     assert "another organisation's tenant" in reason(result, "imported", "OTHER-TENANT-0001")
     assert [device["serial_number"] for device in result["devices"]] == ["NEVER-0001", "OTHER-TENANT-0001"]
-    assert result["summary"] == dict(total=2, ready=0, enrolled=0, not_ready=2, broken_at={"imported": 2})
+    assert result["summary"] == dict(total=2, ready=0, enrolled=0, not_ready=2, hybrid_join_pending=0, broken_at={"imported": 2})
 
     refused = info(lab, serial_numbers=["NEVER-0001", "OTHER-TENANT-0001"], fail_unless_ready=True)
     assert refused["failed"] and refused["msg"].startswith("2 of 2 devices are not ready. NEVER-0001 at imported: No Autopilot device")
@@ -356,6 +426,7 @@ def test_the_permissions_the_readme_names_read_the_whole_chain(frozen):
     lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "LEAST-0001"}]})
     lab.client.advance_clock(DELAYS["profile_assignment"])
     lab.client.enroll_device("LEAST-0001")
+    lab.client.first_sign_in("LEAST-0001")
     token = lab.client.mint_token(kind="app", app=lab.apps["lab-reader"]["client_id"], roles=[
         "DeviceManagementServiceConfig.Read.All", "Device.Read.All", "GroupMember.Read.All",
         "DeviceManagementManagedDevices.Read.All", "DeviceManagementConfiguration.Read.All"])

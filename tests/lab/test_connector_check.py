@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""connector_check against the Graph lab: every connector state the tutorial cares about, and never a write."""
+"""connector_check against the Graph lab: every connector state the tutorial cares about, and never a write.
+The lab gives a connector the state its last contact implies (error after an hour without a heartbeat, inactive
+after five days), so connectors are seeded by how long ago they last called in."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ import pytest
 from module_runner import graph_auth, run_module, writes
 
 CONNECTORS = "domainJoinConnectors"
-HOUR = 3600
+HOUR, DAY = 3600, 24 * 3600
+ERROR, INACTIVE = 2 * HOUR, 6 * DAY  # silent that long, Intune says error / inactive
 
 
-def connector(name, state="active", version="6.2501.2000.5", seconds_ago=300):
-    return {"displayName": name, "state": state, "version": version, "lastConnectionSecondsAgo": seconds_ago}
+def connector(name, version="6.2501.2000.5", seconds_ago=300):
+    return {"displayName": name, "version": version, "lastConnectionSecondsAgo": seconds_ago}
 
 
 def seed_connectors(lab, *connectors):
@@ -43,7 +46,8 @@ def test_the_seeded_tenant_is_ready_and_only_reads(lab, auth):
                                      connector_recent_contact=True)
     by_name = {c["display_name"]: c for c in result["connectors"]}
     assert by_name["ODJ01.lab.example"]["healthy"] is True
-    assert by_name["ODJ-OLD.lab.example"]["problems"] == ["state is inactive, not active",
+    assert by_name["ODJ01.lab.example"]["contact_state"] == "active"
+    assert by_name["ODJ-OLD.lab.example"]["problems"] == ["state is inactive, not active (last contact 480.0 hours ago)",
                                                           "version 6.2211.1500.0 is older than 6.2501.2000.5",
                                                           "last contact 480.0 hours ago, more than 2.0"]
     requests = lab.client.requests()
@@ -61,12 +65,13 @@ def test_no_connector_fails_saying_to_install_one(lab, auth):
 
 
 def test_only_inactive_connectors_fail_the_active_check_with_their_state(lab, auth):
-    seed_connectors(lab, connector("ODJ01", state="inactive"), connector("ODJ02", state="error"))
+    seed_connectors(lab, connector("ODJ01", seconds_ago=INACTIVE), connector("ODJ02", seconds_ago=ERROR))
     result = run_module("connector_check", auth)
     assert result["failed"] is True
     assert checks_of(result) == dict(connector_present=True, connector_active=False, connector_version=False,
                                      connector_recent_contact=False)
-    assert "ODJ01: state is inactive, not active; ODJ02: state is error, not active" in reason(result, "connector_active")
+    assert ("ODJ01: state is inactive, not active (last contact 144.0 hours ago); "
+            "ODJ02: state is error, not active (last contact 2.0 hours ago)") in reason(result, "connector_active")
     assert "start the Intune ODJConnector service" in result["msg"]
 
 
@@ -88,17 +93,29 @@ def test_versions_compare_as_integers_not_text(lab, auth):
     assert checks_of(stricter)["connector_version"] is False
 
 
-def test_a_stale_connector_fails_and_the_limit_is_an_option(lab, auth):
-    seed_connectors(lab, connector("ODJ01", seconds_ago=3 * HOUR))
-    result = run_module("connector_check", auth)
-    assert result["failed"] is True
-    assert checks_of(result)["connector_recent_contact"] is False
-    assert "ODJ01: last contact 3.0 hours ago, more than 2.0" in reason(result, "connector_recent_contact")
-    assert run_module("connector_check", dict(auth, max_contact_age_hours=4))["ready"] is True
+def test_a_connector_silent_for_over_an_hour_is_not_healthy_whatever_the_contact_limit(lab, auth):
+    """Intune's heartbeat rule (error after an hour without one): a longer max_contact_age_hours does not make a
+    silent connector healthy, and its state is reported as Graph and the rule give it."""
+    seed_connectors(lab, connector("ODJ01", seconds_ago=90 * 60))
+    for args in (dict(), dict(max_contact_age_hours=4)):
+        result = run_module("connector_check", dict(auth, **args))
+        assert result["failed"] is True and checks_of(result)["connector_active"] is False, result
+        (found,) = result["connectors"]
+        assert (found["state"], found["contact_state"], found["healthy"]) == ("error", "error", False)
+        assert "ODJ01: state is error, not active (last contact 1.5 hours ago)" in reason(result, "connector_active")
+
+
+def test_the_contact_limit_is_an_option(lab, auth):
+    seed_connectors(lab, connector("ODJ01", seconds_ago=45 * 60))
+    assert run_module("connector_check", auth)["ready"] is True
+    seed_connectors(lab, connector("ODJ01", seconds_ago=45 * 60))
+    stricter = run_module("connector_check", dict(auth, max_contact_age_hours=0.5))
+    assert checks_of(stricter)["connector_active"] is True and checks_of(stricter)["connector_recent_contact"] is False
+    assert "ODJ01: last contact 0.75 hours ago, more than 0.5" in reason(stricter, "connector_recent_contact")
 
 
 def test_one_healthy_connector_among_bad_ones_is_enough(lab, auth):
-    seed_connectors(lab, connector("ODJ-STOPPED", state="inactive"), connector("ODJ-OLD", version="6.2211.1500.0"),
+    seed_connectors(lab, connector("ODJ-STOPPED", seconds_ago=INACTIVE), connector("ODJ-OLD", version="6.2211.1500.0"),
                     connector("ODJ-QUIET", seconds_ago=30 * HOUR), connector("ODJ-GOOD.lab.example"))
     result = run_module("connector_check", auth)
     assert result["ready"] is True and not result["failed"], result
@@ -107,7 +124,7 @@ def test_one_healthy_connector_among_bad_ones_is_enough(lab, auth):
 
 
 def test_an_expected_server_without_a_healthy_connector_fails(lab, auth):
-    seed_connectors(lab, connector("ODJ01.lab.example"), connector("ODJ02.lab.example", state="error"))
+    seed_connectors(lab, connector("ODJ01.lab.example"), connector("ODJ02.lab.example", seconds_ago=ERROR))
     result = run_module("connector_check", dict(auth, expected_servers=["odj01", "ODJ02.lab.example", "ODJ03.lab.example"]))
     assert result["failed"] is True
     assert checks_of(result)["expected_servers"] is False
@@ -118,7 +135,7 @@ def test_an_expected_server_without_a_healthy_connector_fails(lab, auth):
 
 
 def test_report_only_returns_the_failures_without_failing(lab, auth):
-    seed_connectors(lab, connector("ODJ01", state="inactive"))
+    seed_connectors(lab, connector("ODJ01", seconds_ago=INACTIVE))
     result = run_module("connector_check", dict(auth, report_only=True))
     assert result["failed"] is False and result["ready"] is False
     assert checks_of(result)["connector_active"] is False
@@ -150,7 +167,7 @@ def test_bad_input_fails_before_any_request(lab, auth, args, fragment):
 
 
 def test_no_write_ever_reaches_the_lab(lab, auth):
-    seed_connectors(lab, connector("ODJ01"), connector("ODJ02", state="inactive"))
+    seed_connectors(lab, connector("ODJ01"), connector("ODJ02", seconds_ago=INACTIVE))
     for args in (dict(), dict(report_only=True), dict(expected_servers=["ODJ09"])):
         run_module("connector_check", dict(auth, **args))
         run_module("connector_check", dict(auth, **args), check=True)

@@ -1,6 +1,9 @@
 """Step 10 (verification): deviceManagement/managedDevices (v1.0, beta; joinType beta only) and
-deviceManagement/autopilotEvents (beta only), both read-only and seedable, plus the admin hook
-POST /_lab/autopilot/enroll, which plays a user-driven hybrid join deployment of one Autopilot device."""
+deviceManagement/autopilotEvents (beta only), both read-only and seedable, plus the admin hooks
+POST /_lab/autopilot/enroll, which plays a user-driven hybrid join deployment of one Autopilot device, and
+POST /_lab/autopilot/sign_in, the user's first sign-in on it, which ends the hybrid join window: until then
+Intune keeps the device on its Autopilot (Entra joined) device object (config hybrid_join_window says how
+Graph shows that; README "The hybrid join window")."""
 
 from .. import schema
 from ..core import new_id
@@ -47,18 +50,31 @@ def enroll(lab, body):
     hybrid = schema.short_name(profile["@odata.type"]) == HYBRID_PROFILE
     now, name = lab.clock.now(), body.get("deviceName") or serial
     upn = body.get("userPrincipalName") or identity["userPrincipalName"] or None
-    joined = fill_defaults({"id": new_id(), "deviceId": new_id(), "displayName": name, "accountEnabled": True,
-                            "operatingSystem": "Windows", "operatingSystemVersion": OS_VERSION,
-                            "trustType": "ServerAd" if hybrid else "AzureAd", "registrationDateTime": stamp(now),
-                            "isManaged": True, "enrollmentProfileName": profile["displayName"]}, "device",
-                           DEVICE_DEFAULTS)
-    lab.objects.setdefault(DEVICES, {})[joined["id"]] = joined
+    # The device joins Entra ID through the object Autopilot pre-created for it; a hybrid one is then joined
+    # to AD, and AD sync brings a second, hybrid (ServerAd) object (HYB: two device objects).
+    autopilot_object = lab.objects.get(DEVICES, {}).get(identity.get("_entraId"))
+    if autopilot_object is not None:
+        autopilot_object.update(trustType="AzureAd", isManaged=True, enrollmentProfileName=profile["displayName"])
+    joined = autopilot_object
+    if hybrid or joined is None:
+        joined = fill_defaults({"id": new_id(), "deviceId": new_id(), "displayName": name, "accountEnabled": True,
+                                "operatingSystem": "Windows", "operatingSystemVersion": OS_VERSION,
+                                "trustType": "ServerAd" if hybrid else "AzureAd", "registrationDateTime": stamp(now),
+                                "isManaged": True, "enrollmentProfileName": profile["displayName"]}, "device",
+                               DEVICE_DEFAULTS)
+        lab.objects.setdefault(DEVICES, {})[joined["id"]] = joined
+    window = lab.config["hybrid_join_window"]
+    # Until the user's first sign-in Intune syncs with the Autopilot object only (memdocs PR #2408).
+    pending = hybrid and autopilot_object is not None and window != "switched"
     managed = {"id": new_id(), "deviceName": name, "serialNumber": identity["serialNumber"],
-               "joinType": "hybridAzureADJoined" if hybrid else "azureADJoined", "autopilotEnrolled": True,
-               "enrollmentProfileName": profile["displayName"], "azureADDeviceId": joined["deviceId"],
+               "joinType": "hybridAzureADJoined" if hybrid and window != "entra_joined" else "azureADJoined",
+               "autopilotEnrolled": True, "enrollmentProfileName": profile["displayName"],
+               "azureADDeviceId": autopilot_object["deviceId"] if pending else joined["deviceId"],
                "userPrincipalName": upn, "operatingSystem": "Windows", "osVersion": OS_VERSION,
                "enrolledDateTime": stamp(now), "lastSyncDateTime": stamp(now), "managedDeviceOwnerType": "company",
                "complianceState": "compliant", "manufacturer": identity["manufacturer"], "model": identity["model"]}
+    if pending:
+        managed["_hybridDeviceId"] = joined["deviceId"]
     lab.objects.setdefault(MANAGED, {})[managed["id"]] = managed
     identity.update(enrollmentState="enrolled", managedDeviceId=managed["id"], lastContactedDateTime=stamp(now))
     esp = _enrollment_status_page(lab, identity.get("_entraId")) or {}
@@ -75,7 +91,20 @@ def enroll(lab, body):
         "deviceManagementAutopilotEvent", EVENT_DEFAULTS)
     lab.objects.setdefault(EVENTS, {})[event["id"]] = event
     return {"managedDeviceId": managed["id"], "deviceId": joined["id"], "azureADDeviceId": joined["deviceId"],
-            "autopilotEventId": event["id"]}
+            "autopilotEventId": event["id"], "firstSignInPending": pending}
+
+
+def first_sign_in(lab, body):
+    """Body: {"serialNumber"}. The user signs in on the deployed device for the first time: Intune moves its
+    managed device to the hybrid joined object. 400 when the device has no managed device waiting for it."""
+    serial = str(body["serialNumber"]).lower()
+    identity = next((i for i in lab.objects.get(IDENTITIES, {}).values() if i["serialNumber"].lower() == serial), None)
+    managed = lab.objects.get(MANAGED, {}).get((identity or {}).get("managedDeviceId"))
+    if managed is None or "_hybridDeviceId" not in managed:
+        raise ValueError(f"{body['serialNumber']!r} is not a hybrid joined device waiting for its first sign-in")
+    managed.update(azureADDeviceId=managed.pop("_hybridDeviceId"), joinType="hybridAzureADJoined",
+                   lastSyncDateTime=stamp(lab.clock.now()))
+    return {"managedDeviceId": managed["id"], "azureADDeviceId": managed["azureADDeviceId"]}
 
 
 def seed(lab, key, obj):
@@ -101,3 +130,4 @@ def register(registry):
     EVENTS_SPEC.register(registry)
     registry.seed_hooks.append(seed)
     registry.admin_route("POST", "/_lab/autopilot/enroll", enroll)
+    registry.admin_route("POST", "/_lab/autopilot/sign_in", first_sign_in)

@@ -298,6 +298,7 @@ def test_enrol_hook_creates_managed_device_event_and_hybrid_device(graph, lab, f
     graph.ok("POST", f"{PROFILES}/{profile['id']}/assignments", 201, json={
         "target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"}})
     lab.client.advance_clock(ASSIGNING)
+    lab.client.config(hybrid_join_window="switched")
     ids = lab.client.enroll_device("enrol-1", device_name="HAADJ-0001")
     enrolled = identity(graph, identity_id)
     assert (enrolled["enrollmentState"], enrolled["managedDeviceId"]) == ("enrolled", ids["managedDeviceId"])
@@ -306,6 +307,7 @@ def test_enrol_hook_creates_managed_device_event_and_hybrid_device(graph, lab, f
                                     "azureADDeviceId", "userPrincipalName")} == {
         "joinType": "hybridAzureADJoined", "autopilotEnrolled": True, "enrollmentProfileName": "HAADJ profile",
         "serialNumber": "ENROL-1", "azureADDeviceId": ids["azureADDeviceId"], "userPrincipalName": "alice@lab.example"}
+    assert ids["firstSignInPending"] is False
     assert "joinType" not in reader.ok("GET", f"/v1.0/deviceManagement/managedDevices/{ids['managedDeviceId']}")
     (event,) = reader.ok("GET", "/beta/deviceManagement/autopilotEvents")["value"]
     assert (event["deviceSerialNumber"], event["deploymentState"], event["enrollmentType"]) == \
@@ -313,6 +315,63 @@ def test_enrol_hook_creates_managed_device_event_and_hybrid_device(graph, lab, f
     graph.error("GET", "/v1.0/deviceManagement/autopilotEvents", 400)
     hybrid = graph.ok("GET", "/v1.0/devices", params={"$filter": "trustType eq 'ServerAd'"})["value"]
     assert [(d["displayName"], d["deviceId"]) for d in hybrid] == [("HAADJ-0001", ids["azureADDeviceId"])]
+
+
+@pytest.mark.parametrize("window, join_type", [("entra_joined", "azureADJoined"), ("hybrid_join_type", "hybridAzureADJoined")])
+def test_until_the_first_sign_in_intune_keeps_a_hybrid_device_on_its_autopilot_object(graph, lab, frozen, reader, window, join_type):
+    """memdocs PR #2408: Intune syncs with the hybrid object's device id only once the user signed in; what
+    joinType reads meanwhile is unsettled (config hybrid_join_window)."""
+    profile = graph.ok("POST", PROFILES, 201, json=hybrid_profile())
+    graph.ok("POST", f"{PROFILES}/{profile['id']}/assignments", 201, json={
+        "target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"}})
+    (identity_id,) = seed_identities(lab, "WINDOW-1")
+    lab.client.advance_clock(ASSIGNING)
+    if window != "entra_joined":
+        lab.client.config(hybrid_join_window=window)
+    autopilot_object = entra_device(graph, identity_id)
+    with pytest.raises(Exception, match="not a hybrid joined device waiting for its first sign-in"):
+        lab.client.first_sign_in("WINDOW-1")
+
+    ids = lab.client.enroll_device("WINDOW-1", device_name="HAADJ-0002")
+    assert ids["firstSignInPending"] is True
+    managed_path = f"/beta/deviceManagement/managedDevices/{ids['managedDeviceId']}"
+    managed = reader.ok("GET", managed_path)
+    assert (managed["joinType"], managed["azureADDeviceId"]) == (join_type, autopilot_object["deviceId"])
+    assert not any(key.startswith("_") for key in managed)
+    # Two Entra objects: the Autopilot one, now Entra joined, and the hybrid one from AD sync.
+    assert graph.ok("GET", f"/v1.0/devices/{autopilot_object['id']}")["trustType"] == "AzureAd"
+    (hybrid,) = graph.ok("GET", "/v1.0/devices", params={"$filter": "trustType eq 'ServerAd'"})["value"]
+    assert (hybrid["displayName"], hybrid["deviceId"]) == ("HAADJ-0002", ids["azureADDeviceId"])
+
+    assert lab.client.first_sign_in("window-1")["azureADDeviceId"] == hybrid["deviceId"]
+    managed = reader.ok("GET", managed_path)
+    assert (managed["joinType"], managed["azureADDeviceId"]) == ("hybridAzureADJoined", hybrid["deviceId"])
+    with pytest.raises(Exception, match="waiting for its first sign-in"):
+        lab.client.first_sign_in("WINDOW-1")
+
+
+def test_an_entra_join_deployment_stays_on_the_autopilot_object(graph, lab, frozen, reader):
+    entra_join = {key: value for key, value in hybrid_profile(displayName="Entra join").items()
+                  if key != "hybridAzureADJoinSkipConnectivityCheck"}
+    entra_join["@odata.type"] = "#microsoft.graph.azureADWindowsAutopilotDeploymentProfile"
+    profile = graph.ok("POST", PROFILES, 201, json=entra_join)
+    graph.ok("POST", f"{PROFILES}/{profile['id']}/assignments", 201, json={
+        "target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"}})
+    (identity_id,) = seed_identities(lab, "ENTRA-1")
+    lab.client.advance_clock(ASSIGNING)
+    autopilot_object = entra_device(graph, identity_id)
+    ids = lab.client.enroll_device("ENTRA-1")
+    managed = reader.ok("GET", f"/beta/deviceManagement/managedDevices/{ids['managedDeviceId']}")
+    assert (managed["joinType"], managed["azureADDeviceId"]) == ("azureADJoined", autopilot_object["deviceId"])
+    assert ids["firstSignInPending"] is False
+    assert graph.ok("GET", "/v1.0/devices", params={"$filter": "trustType eq 'ServerAd'"})["value"] == []
+    (event,) = reader.ok("GET", "/beta/deviceManagement/autopilotEvents")["value"]
+    assert event["enrollmentType"] == "azureADJoinedWithAutopilotProfile"
+
+
+def test_the_hybrid_join_window_switch_takes_only_its_values(lab):
+    with pytest.raises(Exception, match="hybrid_join_window must be one of"):
+        lab.client.config(hybrid_join_window="maybe")
 
 
 def test_verification_endpoints_need_their_permissions(lab):

@@ -1,6 +1,10 @@
 """Groups (step 5), the MDM user scope policy (step 1, delegated only) and the connectors (step 2)."""
 
+import re
+
 import pytest
+
+from lab.graph.resources.connectors import HEARTBEAT_SECONDS
 
 from .conftest import ADMIN_UPN, MDM_USERS_GROUP, PILOT_GROUP, Graph
 
@@ -184,3 +188,50 @@ def test_connectors(lab, graph, reader):
     graph.error("POST", "/beta/deviceManagement/domainJoinConnectors", 405, json={"displayName": "x"})
     only_groups = Graph(lab, lab.client.mint_token(app=lab.apps["lab-admin"]["client_id"], roles=["Group.Read.All"]))
     only_groups.error("GET", "/beta/deviceManagement/domainJoinConnectors", 403)
+
+
+CONNECTORS = "/beta/deviceManagement/domainJoinConnectors"
+HOUR, DAY = 3600, 24 * 3600
+
+
+def connector_states(reader):
+    return {c["displayName"]: (c["state"], c["lastConnectionDateTime"]) for c in reader.ok("GET", CONNECTORS)["value"]}
+
+
+def test_a_connectors_state_follows_its_last_contact_on_the_lab_clock(lab, reader):
+    """beta metadata, deviceManagementDomainJoinConnectorState: error after an hour without a heartbeat,
+    inactive after five days; a running connector keeps pinging whatever the clock does."""
+    lab.client.advance_clock(0, freeze=True)
+    lab.client.seed({"domainJoinConnectors": [
+        {"displayName": "STOPPED", "version": "6.2501.2000.5", "lastConnectionSecondsAgo": 600},
+        {"displayName": "RUNNING", "version": "6.2501.2000.5", "lastConnectionSecondsAgo": 600, "running": True}]},
+        replace=["domainJoinConnectors"])
+    stopped_at = connector_states(reader)["STOPPED"][1]
+    assert {name: state for name, (state, _) in connector_states(reader).items()} == {"STOPPED": "active", "RUNNING": "active"}
+    lab.client.advance_clock(HOUR - 600 - 1)
+    assert connector_states(reader)["STOPPED"] == ("active", stopped_at)
+    lab.client.advance_clock(1)
+    assert connector_states(reader)["STOPPED"] == ("error", stopped_at)
+    lab.client.advance_clock(5 * DAY - HOUR)
+    states = connector_states(reader)
+    assert states["STOPPED"] == ("inactive", stopped_at)
+    # The running one called in within the last heartbeat interval, and a single GET says the same.
+    running = next(c for c in reader.ok("GET", CONNECTORS)["value"] if c["displayName"] == "RUNNING")
+    assert running["state"] == "active" and running["lastConnectionDateTime"] > stopped_at
+    now = lab.client.advance_clock(0)["now"]
+    assert now[:16] >= running["lastConnectionDateTime"][:16]
+    assert reader.ok("GET", f"{CONNECTORS}/{running['id']}")["lastConnectionDateTime"] == running["lastConnectionDateTime"]
+    assert "_lastContact" not in running and "_running" not in running
+    assert HEARTBEAT_SECONDS < HOUR   # a running connector never looks stale
+
+
+@pytest.mark.parametrize("seeded, fragment", [
+    ({"state": "active", "lastConnectionSecondsAgo": 2 * HOUR}, "state 'active' contradicts its last contact 2.0 h ago (error"),
+    ({"state": "inactive", "lastConnectionSecondsAgo": 60}, "(active: error after 1 h"),
+    ({"state": "error", "lastConnectionSecondsAgo": 6 * DAY}, "(inactive:"),
+])
+def test_a_seeded_state_its_last_contact_contradicts_is_refused(lab, seeded, fragment):
+    with pytest.raises(Exception, match=re.escape(fragment)):
+        lab.client.seed({"domainJoinConnectors": [dict(seeded, displayName="ODJ09", version="6.2501.2000.5")]})
+    lab.client.seed({"domainJoinConnectors": [{"displayName": "ODJ09", "state": "error", "version": "6.2501.2000.5",
+                                               "lastConnectionSecondsAgo": 2 * HOUR}]})

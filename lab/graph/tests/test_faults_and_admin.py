@@ -137,7 +137,7 @@ def test_reset_seed_and_state(lab, graph):
     graph.ok("POST", GROUPS, 201, json=new_group("Temporary"))
     added = lab.client.seed({"groups": [new_group("Seeded")],
                              "domainJoinConnectors": [{"displayName": "ODJ02", "state": "error",
-                                                       "version": "6.2504.2001.8", "lastConnectionSecondsAgo": 60}]})
+                                                       "version": "6.2504.2001.8", "lastConnectionSecondsAgo": 7200}]})
     assert len(added["added"]["groups"]) == 1
     state = lab.client.state()
     assert {"Temporary", "Seeded"} <= {g["displayName"] for g in state["groups"]}

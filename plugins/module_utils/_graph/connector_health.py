@@ -19,6 +19,10 @@ DEFAULT_MINIMUM_VERSION = "6.2501.2000.5"
 VERSION_RE = re.compile(r"^\s*\d+(\.\d+){0,3}\s*$")
 # Graph sends up to 7 fractional digits; Python's fromisoformat before 3.11 takes at most 6.
 FRACTION_RE = re.compile(r"\.(\d{6})\d+")
+# Intune's states by heartbeat (beta metadata, deviceManagementDomainJoinConnectorState): active while the
+# connector pings, error after an hour without a heartbeat, inactive after five days.
+ERROR_AFTER_HOURS = 1
+INACTIVE_AFTER_HOURS = 5 * 24
 
 
 def parse_version(text):
@@ -48,15 +52,26 @@ def same_server(expected, display_name):
     return expected.split(".", 1)[0] == display_name.split(".", 1)[0]
 
 
+def contact_state(hours_since_contact):
+    """The state Intune's heartbeat rule gives a connector last heard from that long ago (None: never)."""
+    if hours_since_contact is None:
+        return None
+    if hours_since_contact >= INACTIVE_AFTER_HOURS:
+        return "inactive"
+    return "error" if hours_since_contact >= ERROR_AFTER_HOURS else "active"
+
+
 def describe_connector(connector, minimum_version, max_contact_age_hours, now):
     """The connector as the module returns it, with what keeps it from serving (problems)."""
     state = connector.get("state")
     version = connector.get("version")
     last_contact = parse_graph_datetime(connector.get("lastConnectionDateTime"))
     hours_since_contact = None if last_contact is None else round((now - last_contact).total_seconds() / 3600, 2)
+    by_contact = contact_state(hours_since_contact)
+    silence = "last contact %s hours ago" % hours_since_contact if by_contact else "no last contact time"
     problems = {}
     if state != "active":
-        problems["state"] = "state is %s, not active" % (state or "missing")
+        problems["state"] = "state is %s, not active (%s)" % (state or "missing", silence)
     parsed = parse_version(version)
     if parsed is None:
         problems["version"] = "version %r is not a version number" % (version,)
@@ -65,11 +80,14 @@ def describe_connector(connector, minimum_version, max_contact_age_hours, now):
     if last_contact is None:
         problems["contact"] = "no last contact time"
     elif hours_since_contact > max_contact_age_hours:
-        problems["contact"] = "last contact %s hours ago, more than %s" % (hours_since_contact, max_contact_age_hours)
+        # Intune re-evaluates the state on its own schedule: say when Graph's active is behind the heartbeat rule.
+        problems["contact"] = "%s, more than %s%s" % (silence, max_contact_age_hours, "" if state != "active" or by_contact == "active" else (
+            "; by Intune's heartbeat rule it is %s, though Graph still says active" % by_contact))
     return dict(
         id=connector.get("id"),
         display_name=connector.get("displayName"),
         state=state,
+        contact_state=by_contact,
         version=version,
         last_connection=connector.get("lastConnectionDateTime"),
         hours_since_contact=hours_since_contact,

@@ -12,6 +12,14 @@ have one, 15 per request; each group's members once; the ESPs and the domain joi
 named; per device only what the chain needs for devices that got that far: its assigned deployment profile
 (status assigned; a wait reads it again only when its assignment time changes), its managed device (enrolled);
 and the Autopilot events once when any device is enrolled.
+
+The hybrid join window: a deployed hybrid device has two Entra objects, the Autopilot one (Entra joined) and the
+hybrid one AD sync brings, and Intune moves the managed device to the hybrid one only after the user's first
+sign-in (MicrosoftDocs/memdocs PR #2408). What managedDevice.joinType reads meanwhile is not recorded anywhere,
+so the window is told from what is read anyway: the managed device still names the identity's (Autopilot)
+Entra device, and the deployment was a hybrid one (its join type says so, or its Autopilot event's enrollment
+type, or failing an event the hybrid profile assigned). Such a device is enrolled but not ready until the
+user signs in; a managed device that names another object is judged by its join type.
 """
 
 from __future__ import annotations
@@ -37,6 +45,12 @@ EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 NEVER_PREFIX = "0001-01-01"
 ASSIGNED = ("assignedInSync", "assignedOutOfSync", "assignedUnkownSyncState")  # sic: Graph's spelling
 HYBRID_PROFILE = "microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile"
+HYBRID_JOIN_TYPE = "hybridAzureADJoined"
+# Autopilot events' enrollmentType of a hybrid (offline domain join) deployment.
+HYBRID_ENROLLMENT_TYPES = ("offlineDomainJoined", "offlineDomainJoinedWithWhiteGlove", "offlineDomainJoinedWithOfflineAutopilotProfile")
+# deployment_profile link states that name a hybrid join profile.
+HYBRID_PROFILE_STATES = ("assigned", "not_user_driven", "other_profile")
+FIRST_SIGN_IN = "hybrid_join_pending"
 POLL_CAP = 30  # seconds between polls of a wait at most: Intune's steps take minutes
 
 LINKS = ("imported", "entra_device", "group_member", "deployment_profile", "esp", "domain_join_profile", "enrolled")
@@ -140,8 +154,8 @@ class Readiness:
         esp = self.named_object(ESP, self.esp_name) if self.esp_name else None
         domain_join = self.named_object(DOMAIN_JOIN, self.domain_join_name) if self.domain_join_name else None
         reports = [self.chain(serial, found, staging.get(serial.lower(), []), entra, esp, domain_join) for serial, found in order]
-        self.add_events(reports)
-        return reports
+        self.settle_enrolments(reports)
+        return [self.close(report) for report in reports]
 
     def chain(self, serial, found, rows, entra, esp, domain_join):
         links = []
@@ -150,22 +164,22 @@ class Readiness:
             links.append(self.not_imported(rows) if not found else link(
                 "imported", "duplicate", False, "%d Autopilot devices have this serial number: delete the stale ones in Intune "
                 "(Devices > Windows > Enrollment > Devices)." % len(found), 4))
-            return self.close(report)
+            return report
         identity = found[0]
         report["id"] = identity["id"]
         links.append(link("imported", "registered", True))
         device = entra.get((identity.get("azureAdDeviceId") or "").lower())
         links.append(self.entra_link(identity, device))
         if not links[-1]["ok"]:
-            return self.close(report)
+            return report
         object_id = device["id"].lower()
         links.append(self.group_link(object_id))
         links.append(self.profile_link(identity))
         links.append(self.targeting_link("esp", ESP.noun, esp, object_id, 6))
         links.append(self.targeting_link("domain_join_profile", DOMAIN_JOIN.noun, domain_join, object_id, 8))
-        links.append(self.enrolled_link(identity))
+        links.append(self.enrolled_link(identity, report))
         report["_identity"] = identity
-        return self.close(report)
+        return report
 
     @staticmethod
     def close(report):
@@ -173,8 +187,11 @@ class Readiness:
         reached = {entry["link"] for entry in report["chain"]}
         report["chain"] += [link(name, "not_reached", None, "An earlier link is broken.") for name in LINKS if name not in reached]
         by_name = {entry["link"]: entry for entry in report["chain"]}
+        report["hybrid_join_pending"] = by_name["enrolled"]["state"] == FIRST_SIGN_IN
         # A link that was not checked (an option left out) does not hold readiness back; one not reached does.
-        report["ready"] = all(by_name[name]["ok"] is not False and by_name[name]["state"] != "not_reached" for name in READY_LINKS)
+        # A device in the hybrid join window is enrolled, but ready only once the user signed in.
+        report["ready"] = not report["hybrid_join_pending"] and all(
+            by_name[name]["ok"] is not False and by_name[name]["state"] != "not_reached" for name in READY_LINKS)
         report["enrolled"] = by_name["enrolled"]["ok"] is True
         report["verdict"] = verdict(report)
         return report
@@ -267,7 +284,8 @@ class Readiness:
     def device_in(self, group_id, object_id):
         return bool(group_id) and object_id in self.members(group_id)
 
-    def enrolled_link(self, identity):
+    def enrolled_link(self, identity, report):
+        """The enrolment as far as the identity and its managed device tell; settle_enrolments judges the join."""
         state = identity.get("enrollmentState") or "unknown"
         if state != "enrolled" or not _set_guid(identity.get("managedDeviceId")):
             if state in ("failed", "blocked"):
@@ -276,38 +294,62 @@ class Readiness:
         managed = self.graph.get_or_none("deviceManagement/managedDevices/%s" % identity["managedDeviceId"])
         if managed is None:
             return link("enrolled", "missing", False, "Intune names a managed device that does not exist (retired or deleted).", 10)
-        if managed.get("joinType") != "hybridAzureADJoined":
-            return link("enrolled", "wrong_join_type", False,
-                        "The managed device is %s, not hybrid joined." % (managed.get("joinType") or "of unknown join type"), 10)
+        report["_managed"] = managed
         return link("enrolled", "enrolled", True)
 
-    def add_events(self, reports):
-        """The latest Autopilot event of each enrolled device (one listing, only when any is enrolled)."""
-        enrolled = {report["serial_number"].lower(): report for report in reports if report["enrolled"]}
-        for report in reports:
-            report.pop("_identity", None)
-        if not enrolled:
-            return
+    def settle_enrolments(self, reports):
+        """Judge the join of each device with a managed device, with its latest Autopilot event (one listing of
+        the events, only when any device has a managed device)."""
+        enrolled = {report["serial_number"].lower(): report for report in reports if "_managed" in report}
         latest = {}
-        for event in paged(self.graph, "deviceManagement/autopilotEvents", EVENT_FIELDS):
-            key = (event.get("deviceSerialNumber") or "").lower()
-            if key in enrolled and (event.get("eventDateTime") or "") >= (latest.get(key, {}).get("eventDateTime") or ""):
-                latest[key] = event
+        if enrolled:
+            for event in paged(self.graph, "deviceManagement/autopilotEvents", EVENT_FIELDS):
+                key = (event.get("deviceSerialNumber") or "").lower()
+                if key in enrolled and (event.get("eventDateTime") or "") >= (latest.get(key, {}).get("eventDateTime") or ""):
+                    latest[key] = event
         for key, report in enrolled.items():
             event = latest.get(key)
-            entry = report["chain"][-1]
+            by_name = {entry["link"]: entry for entry in report["chain"]}
+            entry = join_link(report["_identity"], report.pop("_managed"), event, by_name["deployment_profile"]["state"])
+            report["chain"][-1] = entry
             if event is None:
-                entry["reason"] = "No Autopilot event (Intune keeps them 30 days)."
+                if entry["state"] == "enrolled":
+                    entry["reason"] = "No Autopilot event (Intune keeps them 30 days)."
                 continue
             entry["deployment_state"] = event.get("deploymentState")
             entry["event_time"] = event.get("eventDateTime")
-            if event.get("deploymentState") not in ("success", "successWithTimeout", "successOnRetry"):
+            if entry["state"] == "enrolled" and event.get("deploymentState") not in ("success", "successWithTimeout", "successOnRetry"):
                 entry["reason"] = "The last Autopilot deployment ended %s: %s" % (
                     event.get("deploymentState"), event.get("enrollmentFailureDetails") or "no details")
+        for report in reports:
+            report.pop("_identity", None)
+
+
+def join_link(identity, managed, event, profile_state):
+    """The enrolled link of a managed device: hybrid joined, in the hybrid join window, or of the wrong join type."""
+    join_type = managed.get("joinType") or "unknown"
+    device_id = managed.get("azureADDeviceId")
+    on_autopilot_object = _set_guid(device_id) and device_id.lower() == (identity.get("azureAdDeviceId") or "").lower()
+    enrollment_type = (event or {}).get("enrollmentType") or "unknown"
+    hybrid_deployment = (enrollment_type in HYBRID_ENROLLMENT_TYPES if enrollment_type != "unknown"
+                         else profile_state in HYBRID_PROFILE_STATES)
+    if (on_autopilot_object and (join_type == HYBRID_JOIN_TYPE or hybrid_deployment)) or \
+            (hybrid_deployment and join_type != HYBRID_JOIN_TYPE and not _set_guid(device_id)):
+        return link("enrolled", FIRST_SIGN_IN, True,
+                    "Enrolled and joined to the domain, but Intune still manages the device through its Autopilot (Entra joined) "
+                    "device object (join type reads %s); it moves to the hybrid joined object after the user's first sign-in. "
+                    "Sign in once on the device with the user's domain account, on the corporate network or VPN." % join_type, 10)
+    if join_type == HYBRID_JOIN_TYPE:
+        return link("enrolled", "enrolled", True)
+    return link("enrolled", "wrong_join_type", False, "The managed device is %s, not hybrid joined%s." % (
+        join_type if join_type != "unknown" else "of unknown join type",
+        " (its Autopilot deployment was %s)" % enrollment_type if enrollment_type != "unknown" else ""), 10)
 
 
 def verdict(report):
     """The device's state in one line, for a job log: what holds it back and the step that fixes it."""
+    if report["hybrid_join_pending"]:
+        return "enrolled, hybrid join pending the user's first sign-in - sign in once on the device with the user's domain account"
     if report["enrolled"]:
         return "enrolled"
     if report["ready"]:
@@ -318,12 +360,14 @@ def verdict(report):
 
 
 def summary(reports):
-    counts = dict(total=len(reports), ready=0, enrolled=0, not_ready=0, broken_at={})
+    counts = dict(total=len(reports), ready=0, enrolled=0, not_ready=0, hybrid_join_pending=0, broken_at={})
     for report in reports:
         counts["ready"] += report["ready"]
         counts["enrolled"] += report["enrolled"]
+        counts["hybrid_join_pending"] += report["hybrid_join_pending"]
         if not report["ready"]:
             counts["not_ready"] += 1
+        if not report["ready"] and not report["hybrid_join_pending"]:
             first = next((entry["link"] for entry in report["chain"] if entry["ok"] is False), "unknown")
             counts["broken_at"][first] = counts["broken_at"].get(first, 0) + 1
     return counts
@@ -342,9 +386,10 @@ def wait(readiness, target, timeout, note):
         reports = readiness.evaluate()
         last["reports"] = reports
         counts = summary(reports)
-        note("%d of %d devices %s%s" % (counts[target] if target == "enrolled" else counts["ready"], counts["total"], target,
-                                        "; not ready at: " + ", ".join("%s %d" % item for item in sorted(counts["broken_at"].items()))
-                                        if counts["broken_at"] else ""))
+        note("%d of %d devices %s%s%s" % (
+            counts[target], counts["total"], target,
+            "; not ready at: " + ", ".join("%s %d" % item for item in sorted(counts["broken_at"].items())) if counts["broken_at"] else "",
+            "; hybrid join pending first sign-in: %d" % counts["hybrid_join_pending"] if counts["hybrid_join_pending"] else ""))
         return True if reached(reports, target) else None
 
     result = waiter.wait_for(check, timeout=timeout, waited_for="every device %s" % target, max_delay=POLL_CAP)

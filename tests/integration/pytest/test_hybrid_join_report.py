@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from harness import graph_auth, run_tasks
-from test_hybrid_join_role import delegated_sign_in, fake_hash, role_task
+from test_hybrid_join_role import ROLE_VARS, delegated_sign_in, fake_hash, role_task
+
+from lab.graph.resources.timeline import DELAYS
 
 SERIALS = ("REPORTPC01", "REPORTPC02")
 HOSTILE = '<script>alert("report")</script> & <b>bold</b>'
@@ -110,6 +112,54 @@ def test_a_device_not_ready_shows_its_broken_link_with_the_reason_and_the_step_t
     unassigned = "| deployment profile | BROKEN: not assigned | No deployment profile targets the device"
     assert [line for line in markdown.splitlines() if line.startswith(unassigned) and line.endswith("| 7 |")], markdown
     assert "No deployment profile targets the device" in text
+
+
+def seed_deployed_device(lab, serial):
+    """Steps 5 to 8 as the role leaves them (by its default names), and a device Autopilot deployed: the lab keeps it
+    in the hybrid join window (on its Autopilot, Entra joined object) until the user's first sign-in."""
+    (group_id,) = lab.client.seed({"groups": [{
+        "displayName": "Autopilot-HAADJ-Devices", "mailEnabled": False, "mailNickname": "autopilothaadj", "securityEnabled": True,
+        "groupTypes": ["DynamicMembership"], "membershipRuleProcessingState": "On",
+        "membershipRule": '(device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]"))'}]})["added"]["groups"]
+    target = {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": group_id}
+
+    def assigned(kind, to=target):
+        return [{"@odata.type": "#microsoft.graph." + kind, "id": kind, "target": to, "source": "direct"}]
+    lab.client.seed({
+        "windowsAutopilotDeploymentProfiles": [{
+            "@odata.type": "#microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile",
+            "displayName": "Autopilot hybrid join user driven", "outOfBoxExperienceSetting": {"deviceUsageType": "singleUser"},
+            "assignments": assigned("windowsAutopilotDeploymentProfileAssignment")}],
+        "deviceEnrollmentConfigurations": [{
+            "@odata.type": "#microsoft.graph.windows10EnrollmentCompletionPageConfiguration", "displayName": "Autopilot hybrid join - ESP",
+            "assignments": assigned("enrollmentConfigurationAssignment")}],
+        "deviceConfigurations": [{
+            "@odata.type": "#microsoft.graph.windowsDomainJoinConfiguration", "displayName": "Autopilot hybrid join - domain join",
+            "computerNameStaticPrefix": "HAADJ-", "computerNameSuffixRandomCharCount": 9, "activeDirectoryDomainName": "lab.example",
+            "organizationalUnit": ROLE_VARS["hybrid_join_domain_join_ou"], "assignments": assigned("deviceConfigurationAssignment", {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"})}],
+        "windowsAutopilotDeviceIdentities": [{"serialNumber": serial}]})
+    lab.client.advance_clock(DELAYS["membership"] + DELAYS["profile_assignment"])
+    lab.client.enroll_device(serial, device_name="HAADJ-REPORT1")
+
+
+def test_a_device_waiting_for_its_users_first_sign_in_is_neither_ready_nor_broken(lab, report_dir):
+    """Step 10 only (with the preflight and the report, tagged always): the hybrid join window shows as its own state
+    with what the admin does next. About 30 s on a busy 2-core machine."""
+    seed_deployed_device(lab, SERIALS[0])
+    results = run_role_and_report(lab, report_dir, extra_args=["--tags", "step10"],
+                                  hybrid_join_devices=[{"serial_number": SERIALS[0], "hardware_hash": fake_hash(SERIALS[0])}])
+
+    (readiness,) = [result for result in results if result["_task"].endswith("Readiness of each device")]
+    assert "0 of 1 devices ready to deploy, 1 enrolled and waiting for the user's first sign-in" in readiness["msg"][0]
+    assert readiness["msg"][1].startswith("%s: enrolled, hybrid join pending the user's first sign-in" % SERIALS[0])
+    markdown = (report_dir / "hybrid_join_localhost.md").read_text()
+    assert "Waiting for the user's first sign-in: 1" in markdown
+    assert "1 enrolled but waiting for the user's first sign-in to finish the hybrid join" in markdown
+    assert "| enrolled | WAITING: hybrid join pending | Enrolled and joined to the domain" in markdown
+    assert "BROKEN" not in markdown and "wrong join type" not in markdown
+    html = (report_dir / "hybrid_join_localhost.html").read_text()
+    assert '<strong class="waiting">0 of 1 devices ready to deploy</strong>' in html
+    assert '<td class="state waiting">hybrid join pending</td>' in html
 
 
 def test_a_second_run_rewrites_the_report_and_still_changes_nothing(lab, report_dir):

@@ -65,3 +65,20 @@ def test_a_connector_without_a_contact_time_or_version_is_named_with_why():
     assert connectors[0]["problems"] == ["version 'unknown' is not a version number", "no last contact time"]
     assert [check["passed"] for check in checks] == [True, True, False, False]
     assert checks[3]["reason"] == "No connector is left from the checks before this one."
+
+
+@pytest.mark.parametrize("hours, by_contact", [(0.5, "active"), (1, "error"), (119.9, "error"), (120, "inactive")])
+def test_the_contact_state_is_intunes_heartbeat_rule(hours, by_contact):
+    last = (NOW - datetime.timedelta(hours=hours)).isoformat()
+    _checks, (found,) = check_connectors([{"displayName": "ODJ01", "state": "active", "version": "6.2501.2000.5",
+                                           "lastConnectionDateTime": last}], "6.2501.2000.5", 200, [], now=NOW)
+    assert found["contact_state"] == by_contact
+
+
+def test_an_active_state_graph_has_not_re_evaluated_yet_is_named_as_such():
+    last = (NOW - datetime.timedelta(hours=3)).isoformat()
+    _checks, (found,) = check_connectors([{"displayName": "ODJ01", "state": "active", "version": "6.2501.2000.5",
+                                           "lastConnectionDateTime": last}], "6.2501.2000.5", 2, [], now=NOW)
+    assert found["healthy"] is False
+    assert found["problems"] == ["last contact 3.0 hours ago, more than 2; by Intune's heartbeat rule it is error, "
+                                 "though Graph still says active"]
