@@ -280,7 +280,7 @@ def named_serials(params):
             errors.append("csv_files: cannot read %s: %s." % (path, exc.strerror))
             continue
         except EncodingError as exc:
-            errors.append("csv_files: %s:%d is neither UTF-8 nor ANSI (Windows-1252); save the file as one of them." % (path, exc.line))
+            errors.append("csv_files: %s:%d: %s %s" % (path, exc.line, exc.reason, exc.fix))
             continue
         errors.extend("csv_files: %s" % row for row in rows)
         named.extend((device.serial_number, device.source) for device in devices)

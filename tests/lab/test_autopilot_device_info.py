@@ -360,6 +360,27 @@ def test_the_devices_of_the_portals_csv_files_after_the_serial_numbers(frozen, t
     assert chain_of(result, "CSV-0003")["imported"] == ("missing", False, 4)
 
 
+def test_the_csv_windows_powershell_writes_is_read_and_a_file_of_no_read_encoding_is_named(frozen, tmp_path):
+    # Get-WindowsAutopilotInfo -OutputFile in Windows PowerShell 5.1: Out-File's UTF-16LE with a BOM, CRLF, the
+    # tutorial's step-9 header (Assigned User after Hardware Hash).
+    lab = frozen
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "PS-0001"}]})
+    out_file = tmp_path / "AutopilotHWID.csv"
+    text = "Device Serial Number,Windows Product ID,Hardware Hash,Assigned User\r\nPS-0001,,%s,\r\n" % hardware_hash("PS-0001")
+    out_file.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    utf32 = tmp_path / "utf32.csv"
+    utf32.write_bytes(b"\xff\xfe\x00\x00" + text.encode("utf-32-le"))
+
+    read = info(lab, csv_files=[str(out_file)])
+    lab.client.clear_log()
+    refused = info(lab, csv_files=[str(utf32)])
+
+    assert [device["serial_number"] for device in read["devices"]] == ["PS-0001"], read
+    assert refused["failed"] and refused["msg"].startswith("csv_files: %s:1: The file is UTF-32" % utf32), refused["msg"]
+    assert "neither UTF-8 nor ANSI" not in refused["msg"]
+    assert lab.client.requests() == []
+
+
 def test_a_bad_csv_row_or_a_device_named_twice_fails_before_any_request(lab, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("Device Serial Number,Hardware Hash\nPF1,abc\n")
