@@ -32,7 +32,8 @@ description:
     verifying the token; Graph verifies it."
   - "Only the calls that change something are sent, in an order that never leaves the scope wider than asked for
     longer than the calls take: the URLs first (one PATCH of their own, as Graph refuses C(appliesTo) and URLs in one
-    PATCH; so users the scope brings in get them); V(all) or V(none) is one PATCH of C(appliesTo), which also drops the included groups; V(selected) is reached by adding groups
+    PATCH; so users the scope brings in get them); V(all) or V(none) is one PATCH of C(appliesTo), which also drops
+    the included groups; V(selected) is reached by adding groups
     (from V(all) the first group added narrows the scope to it, the service switching C(appliesTo) to C(selected),
     never through V(none)); another set of groups removes before it adds, keeping one old group until a new one is
     in, so the scope is never empty nor the union of old and new."
