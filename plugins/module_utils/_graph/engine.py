@@ -21,7 +21,8 @@ Conventions
 - An object is found by name reading the least: a listing of id and name only (`list_light`: `$select`,
   `$top` of `LIST_PAGE_SIZE`, a server-side name filter where the collection takes one), then a read by id
   of each match, whole and with its assignments.
-- A create whose answer was lost is looked for, not re-sent: see `CREATE_CONFIRM_WINDOW`.
+- A create whose answer was lost is looked for, not re-sent: see `CREATE_CONFIRM_WINDOW`. After every create the
+  name is looked up again: of two runs that created it at once, the object made first is kept (engine_create.py).
 - Every refusal is an `EngineError`, turned into `fail_json` once, in `run_resource_module`.
 - What only some runs do lives next to this file and is imported when a run does it, so a task with nothing
   to change imports no more than it needs: creating (engine_create.py), assignment writes
@@ -44,6 +45,8 @@ GUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 # The create is never sent again: if the object does not show, the task fails and a re-run (which
 # finds it, or creates it) is the safe retry.
 CREATE_CONFIRM_WINDOW = 60.0
+# The most `create_settle_time` takes: as long as the longest wait the transport takes (max_retry_wait).
+MAX_CREATE_SETTLE_TIME = 1800
 # Graph's names are limited; 200 is the deployment profile's documented limit and the most any of
 # these resources is known to take.
 MAX_NAME_LENGTH = 200
@@ -184,6 +187,9 @@ class Resource:
             errors.append(
                 "%s: give 1 to %d characters, not only spaces (got %d characters)." % (self.key_option, self.max_name_length, len(name))
             )
+        settle = params.get("create_settle_time") or 0
+        if not 0 <= settle <= MAX_CREATE_SETTLE_TIME:
+            errors.append("create_settle_time: give 0 to %d seconds (got %d)." % (MAX_CREATE_SETTLE_TIME, settle))
         if not params.get("id") and name is None:
             errors.append("%s or id is required, to say which %s to %s." % (
                 self.key_option, self.noun, "delete" if params.get("state") == "absent" else "manage"))
@@ -229,6 +235,7 @@ def engine_argument_spec(resource):
         id=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         recreate=dict(type="bool", default=False),
+        create_settle_time=dict(type="int", default=0),
     )
     if resource.assignments:
         spec["assignments"] = assignments_argument_spec()
@@ -384,6 +391,8 @@ class DesiredStateEngine:
         self.final_keys = []  # the assignment targets the object has after the run
         self.waits = []  # what the run waited for, reported in the result
         self.resolved_groups = {}  # group names this run looked up, for the action plugin's run cache
+        self.adopted = False  # the create found an older namesake another run made: that one is the task's object
+        self.duplicates = None  # what the look after a create found besides the new object, reported in the result
 
     # reading --------------------------------------------------------------------------------------
 
@@ -414,16 +423,16 @@ class DesiredStateEngine:
     def list_light(self, fields, filter_text=None):
         return list_light(self.graph, self.resource, fields, filter_text)
 
-    def list_keys(self):
-        """id, key and @odata.type of the objects the name look-up must consider: those the name filter lets
-        through where Graph takes one (key_matches still decides, as Graph may ignore a filter), else all."""
+    def list_keys(self, extra_fields=()):
+        """id, key (and `extra_fields`) and @odata.type of the objects the name look-up must consider: those the name
+        filter lets through where Graph takes one (key_matches still decides, as Graph may ignore a filter), else all."""
         resource = self.resource
         key = resource.key_prop.graph
         wanted = self.params.get(resource.key_option)
         filter_text = None
         if resource.filter_by_key and isinstance(wanted, str):
             filter_text = "%s eq '%s'" % (key.replace(".", "/"), wanted.replace("'", "''"))
-        return self.list_light(("id", key.split(".", 1)[0]), filter_text)
+        return self.list_light(("id", key.split(".", 1)[0]) + tuple(extra_fields), filter_text)
 
     def matches_by_key(self):
         """Every object of the resource's types with the key, each read whole (with its assignments) by id."""
@@ -637,10 +646,12 @@ class DesiredStateEngine:
             raise EngineError(" ".join(errors))
 
         existing = self.find()
-        if existing and resource.guard:
-            refusal = resource.guard(existing, params)
-            if refusal:
-                raise EngineError(refusal)
+        if existing is None and params["state"] == "present" and params.get("create_settle_time"):
+            from ansible_collections.intune.autopilot.plugins.module_utils._graph import engine_create  # pylint: disable=import-outside-toplevel
+
+            existing = engine_create.look_before_create(self)
+        if existing:
+            self.refuse_by_guard(existing)
         current_assignments = self.assignments_of(existing) if (existing and resource.assignments) else []
         current_keys = [target_key(a.get("target") or {}) for a in current_assignments]
 
@@ -658,6 +669,11 @@ class DesiredStateEngine:
             obj = self.run_update(existing, current_assignments, current_keys, self.plan_assignments(current_keys, existing))
         return self.result(obj, self.final_keys)
 
+    def refuse_by_guard(self, existing):
+        refusal = self.resource.guard(existing, self.params) if self.resource.guard else None
+        if refusal:
+            raise EngineError(refusal)
+
     def run_absent(self, existing, current_assignments, current_keys):
         if existing:
             self.diff_before = self.with_assignments(self.option_view(existing), current_keys)
@@ -667,6 +683,13 @@ class DesiredStateEngine:
     def run_create(self, desired, desired_keys):
         body = self.create_body(desired)
         created = self.create(body)
+        if self.adopted:
+            # Another run created it first and this run deleted its own copy: the older one is made as the options say,
+            # its assignments planned again from what it has.
+            self.refuse_by_guard(created)
+            current_assignments = self.assignments_of(created) if self.resource.assignments else []
+            current_keys = [target_key(a.get("target") or {}) for a in current_assignments]
+            return self.run_update(created, current_assignments, current_keys, self.plan_assignments(current_keys, created))
         self.final_keys = desired_keys or []
         if created is None:  # check mode: nothing was sent, so nothing to act on
             obj = dict(body, id=None)
@@ -738,6 +761,8 @@ class DesiredStateEngine:
             result["waits"] = self.waits
         if self.resolved_groups:
             result["resolved_groups"] = self.resolved_groups
+        if self.duplicates:
+            result["duplicates"] = self.duplicates
         return result
 
 

@@ -50,6 +50,15 @@ def recreate(engine, existing, current_assignments, current_keys, desired_keys, 
             "is untouched." % (resource.noun, engine.params.get(resource.key_option), error_message(exc), resource.noun, existing["id"]),
             **error_details(exc)
         ) from None
+    if engine.adopted:
+        # Another run's replacement was created first: the move is that run's to make.
+        raise EngineError(
+            "recreate of the %s '%s' stopped: another run replaced it at the same time, and its replacement (id %s) was "
+            "created first, so this run deleted its own (id %s). The old %s (id %s) is left to that run; run the task again "
+            "with recreate: true to finish whatever it has not."
+            % (resource.noun, engine.params.get(resource.key_option), created["id"], engine.duplicates["deleted"][0], resource.noun,
+               existing["id"]),
+            duplicates=engine.duplicates)
     if created is None:  # check mode
         obj = dict(body, id=None)
     else:
