@@ -35,4 +35,16 @@ options:
       - Objects without such settings never need it.
     type: bool
     default: false
+  create_settle_time:
+    description:
+      - Seconds to keep looking for the object by name before creating it, when the first look finds none. Graph lists a
+        new object only after a delay, so a run soon after a failed create (whose answer was lost) could otherwise create
+        a second one; the failure of such a create names the time to give here.
+      - Every create is also followed by a look by name, once Graph lists the new object (for at most 60 s, or
+        O(max_retry_wait) if smaller, or this time if longer). When another run created an object of the same name at the same
+        time, the oldest one is kept. A run whose own object is the newer deletes it before giving it anything, and makes
+        the older one as its options say. The result's RV(duplicates) reports it.
+      - V(0) looks once. Applies when O(state=present).
+    type: int
+    default: 0
 """

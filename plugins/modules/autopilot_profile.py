@@ -261,6 +261,15 @@ assignments:
   type: list
   elements: dict
   sample: [{group: Autopilot-HAADJ-Devices, exclude: false}]
+duplicates:
+  description:
+    - Set when the look by name after this run's create found other objects of the name, created by another run at
+      the same time (see O(create_settle_time)).
+    - C(kept) is the oldest, the one the task made as its options say; C(deleted) lists this run's own object when it
+      was the newer (deleted before it was given anything); C(left) lists newer ones another run made, left to that run.
+  returned: when a create found others of its name
+  type: dict
+  sample: {kept: 3f2b1c1e-0d4e-4a55-9c1e-5a8f5f0b9e11, deleted: [9d0c7a52-61b7-4f0e-8d55-0b1f4f3e2a10], left: []}
 """
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import run_resource_module

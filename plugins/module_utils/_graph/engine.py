@@ -21,8 +21,12 @@ Conventions
 - An object is found by name reading the least: a listing of id and name only (`list_light`: `$select`,
   `$top` of `LIST_PAGE_SIZE`, a server-side name filter where the collection takes one), then a read by id
   of each match, whole and with its assignments.
-- A create whose answer was lost is looked for, not re-sent: see `CREATE_CONFIRM_WINDOW`.
+- A create whose answer was lost is looked for, not re-sent: see `CREATE_CONFIRM_WINDOW`. After every create the
+  name is looked up again: of two runs that created it at once, the object made first is kept (engine_create.py).
 - Every refusal is an `EngineError`, turned into `fail_json` once, in `run_resource_module`.
+- What only some runs do lives next to this file and is imported when a run does it, so a task with nothing
+  to change imports no more than it needs: creating (engine_create.py), assignment writes
+  (engine_assignments.py), recreate (engine_recreate.py).
 """
 
 from __future__ import annotations
@@ -33,8 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError, WriteOutcomeUnknown
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.waiter import wait_for
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 # After a create whose answer was lost (timeout, dropped connection, 5xx), how long to look for the
@@ -42,6 +45,8 @@ GUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 # The create is never sent again: if the object does not show, the task fails and a re-run (which
 # finds it, or creates it) is the safe retry.
 CREATE_CONFIRM_WINDOW = 60.0
+# The most `create_settle_time` takes: as long as the longest wait the transport takes (max_retry_wait).
+MAX_CREATE_SETTLE_TIME = 1800
 # Graph's names are limited; 200 is the deployment profile's documented limit and the most any of
 # these resources is known to take.
 MAX_NAME_LENGTH = 200
@@ -161,10 +166,10 @@ class Resource:
 
     def is_type(self, obj):
         """Whether obj is of the very type the module manages (not a kin type it would replace)."""
-        return _type_name(obj) == self.odata_type.lstrip("#")
+        return type_name(obj) == self.odata_type.lstrip("#")
 
     def owns(self, obj):
-        return _type_name(obj) in {odata_type.lstrip("#") for odata_type in (self.odata_type,) + self.kin_types}
+        return type_name(obj) in {odata_type.lstrip("#") for odata_type in (self.odata_type,) + self.kin_types}
 
     def key_matches(self, obj, wanted):
         """Whether obj carries the key value `wanted`; names compare case-insensitively, as Graph's filters do."""
@@ -182,6 +187,9 @@ class Resource:
             errors.append(
                 "%s: give 1 to %d characters, not only spaces (got %d characters)." % (self.key_option, self.max_name_length, len(name))
             )
+        settle = params.get("create_settle_time") or 0
+        if not 0 <= settle <= MAX_CREATE_SETTLE_TIME:
+            errors.append("create_settle_time: give 0 to %d seconds (got %d)." % (MAX_CREATE_SETTLE_TIME, settle))
         if not params.get("id") and name is None:
             errors.append("%s or id is required, to say which %s to %s." % (
                 self.key_option, self.noun, "delete" if params.get("state") == "absent" else "manage"))
@@ -198,7 +206,7 @@ class Resource:
         return errors + (self.validate(params) if self.validate else [])
 
 
-def _type_name(obj):
+def type_name(obj):
     return (obj.get("@odata.type") or "").lstrip("#")
 
 
@@ -227,6 +235,7 @@ def engine_argument_spec(resource):
         id=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         recreate=dict(type="bool", default=False),
+        create_settle_time=dict(type="int", default=0),
     )
     if resource.assignments:
         spec["assignments"] = assignments_argument_spec()
@@ -261,7 +270,7 @@ def _without_annotations(value):
 
 def target_key(target):
     """(kind, group id) of a Graph assignment target; unknown kinds keep their type name."""
-    kind = KIND_OF_TARGET_TYPE.get(_type_name(target), _type_name(target))
+    kind = KIND_OF_TARGET_TYPE.get(type_name(target), type_name(target))
     group_id = target.get("groupId")
     return kind, group_id.lower() if group_id else None
 
@@ -382,6 +391,8 @@ class DesiredStateEngine:
         self.final_keys = []  # the assignment targets the object has after the run
         self.waits = []  # what the run waited for, reported in the result
         self.resolved_groups = {}  # group names this run looked up, for the action plugin's run cache
+        self.adopted = False  # the create found an older namesake another run made: that one is the task's object
+        self.duplicates = None  # what the look after a create found besides the new object, reported in the result
 
     # reading --------------------------------------------------------------------------------------
 
@@ -405,23 +416,23 @@ class DesiredStateEngine:
             if obj is None:
                 raise EngineError("id: no %s with id %s exists. Leave id out to find it by %s." % (resource.noun, self.params["id"], resource.key_option))
             if not resource.owns(obj):
-                raise EngineError("id: %s is a %s, not a %s." % (self.params["id"], _type_name(obj), resource.noun))
+                raise EngineError("id: %s is a %s, not a %s." % (self.params["id"], type_name(obj), resource.noun))
             return obj
         return self.find_by_key()
 
     def list_light(self, fields, filter_text=None):
         return list_light(self.graph, self.resource, fields, filter_text)
 
-    def list_keys(self):
-        """id, key and @odata.type of the objects the name look-up must consider: those the name filter lets
-        through where Graph takes one (key_matches still decides, as Graph may ignore a filter), else all."""
+    def list_keys(self, extra_fields=()):
+        """id, key (and `extra_fields`) and @odata.type of the objects the name look-up must consider: those the name
+        filter lets through where Graph takes one (key_matches still decides, as Graph may ignore a filter), else all."""
         resource = self.resource
         key = resource.key_prop.graph
         wanted = self.params.get(resource.key_option)
         filter_text = None
         if resource.filter_by_key and isinstance(wanted, str):
             filter_text = "%s eq '%s'" % (key.replace(".", "/"), wanted.replace("'", "''"))
-        return self.list_light(("id", key.split(".", 1)[0]), filter_text)
+        return self.list_light(("id", key.split(".", 1)[0]) + tuple(extra_fields), filter_text)
 
     def matches_by_key(self):
         """Every object of the resource's types with the key, each read whole (with its assignments) by id."""
@@ -551,41 +562,12 @@ class DesiredStateEngine:
         return self.graph.request(method, path, api=self.resource.api, body=body, idempotent=idempotent)
 
     def create(self, body, replacing=None):
-        """POST the object; when the answer is lost, find what Graph made instead of sending it twice."""
-        try:
-            return self.write("POST", self.collection, body)
-        except WriteOutcomeUnknown as exc:
-            found = self.confirm_created(replacing)
-            if found is not None:
-                return found
-            raise EngineError(
-                "%s The %s '%s' did not appear within %.0f s, so the create was not sent again (that could make two). "
-                "Run the task again: it finds the %s if Graph created it, or creates it."
-                % (exc, self.resource.noun, self.params.get(self.resource.key_option), self.confirm_window(), self.resource.noun),
-                waits=self.waits, **exc.details()
-            ) from None
+        from ansible_collections.intune.autopilot.plugins.module_utils._graph import engine_create  # pylint: disable=import-outside-toplevel
+
+        return engine_create.create(self, body, replacing)
 
     def confirm_window(self):
         return min(CREATE_CONFIRM_WINDOW, self.params.get("max_retry_wait") or CREATE_CONFIRM_WINDOW)
-
-    def confirm_created(self, replacing=None):
-        """The object a create whose answer was lost made, looked for over `confirm_window()` seconds, or None."""
-        name = self.params.get(self.resource.key_option)
-
-        def created():
-            found = [obj for obj in self.matches_by_key() if replacing is None or obj["id"] != replacing["id"]]
-            if len(found) > 1:
-                raise EngineError(
-                    "The answer to creating the %s '%s' was lost, and now %d of them exist (ids %s). Delete the extra one, "
-                    "then run the task again." % (self.resource.noun, name, len(found), ", ".join(sorted(obj["id"] for obj in found)))
-                )
-            return found[0] if found else None
-
-        wait = wait_for(created, self.confirm_window(), "the %s '%s' created without an answer" % (self.resource.noun, name))
-        self.waits.append(wait.report())
-        if wait.done:
-            wait.value.pop("assignments", None)
-        return wait.value
 
     def write_actions(self, object_id, changed_props, desired):
         for prop in changed_props:
@@ -636,55 +618,12 @@ class DesiredStateEngine:
         return desired
 
     def apply_assignments(self, object_id, current, desired_keys):
-        style = self.resource.assignments
         current_keys = [target_key(a.get("target") or {}) for a in current]
         if sorted(current_keys, key=str) == sorted(desired_keys, key=str):
             return
-        if style.style == "assign_action":
-            by_key = {target_key(a.get("target") or {}): a["target"] for a in current}
-            items = [{"@odata.type": style.item_type, "target": by_key.get(key) or build_target(key)} for key in desired_keys]
-            self.write_assignment(self.item_path(object_id, "assign"), {style.body_key: items}, idempotent=True)
-            return
-        for assignment, key in zip(current, current_keys):
-            if key not in desired_keys:
-                self.write("DELETE", self.item_path(object_id, "assignments", assignment["id"]))
-        for key in desired_keys:
-            if key not in current_keys:
-                self.add_assignment(object_id, key)
+        from ansible_collections.intune.autopilot.plugins.module_utils._graph import engine_assignments  # pylint: disable=import-outside-toplevel
 
-    def add_assignment(self, object_id, key):
-        body = {"@odata.type": self.resource.assignments.item_type, "target": build_target(key)}
-        try:
-            self.write_assignment(self.item_path(object_id, "assignments"), body)
-        except WriteOutcomeUnknown:
-            if key not in [target_key(a.get("target") or {}) for a in self.list_assignments(object_id)]:
-                self.write_assignment(self.item_path(object_id, "assignments"), body)
-
-    def write_assignment(self, path, body, idempotent=None):
-        """POST an assignment. Intune may not know a group Entra made moments ago (replication: a new group
-        can answer 404 in assignment calls), as when step 5 creates the group steps 6-8 assign to; a 404 is
-        sent again (it was not applied) within the window a lost create is looked for, then fails."""
-        refusals = []
-
-        def accepted():
-            try:
-                self.write("POST", path, body, idempotent=idempotent)
-                return True
-            except GraphError as exc:
-                if exc.status != 404:
-                    raise
-                refusals.append(exc)
-                return None
-
-        wait = wait_for(accepted, self.confirm_window(), "Intune to know the assigned groups")
-        if refusals:
-            self.waits.append(wait.report())
-        if not wait.done:
-            raise EngineError(
-                "%s Intune did not find a group of these assignments for %.0f s. A group created moments ago can take "
-                "longer to reach Intune: run the task again in a few minutes. Otherwise check that the group exists."
-                % (_message(refusals[-1]), wait.seconds), waits=self.waits, **_details(refusals[-1])
-            )
+        engine_assignments.write_assignments(self, object_id, current, current_keys, desired_keys)
 
     def describe_assignments(self, keys):
         return [describe_target(key, self.group_names) for key in keys]
@@ -707,10 +646,12 @@ class DesiredStateEngine:
             raise EngineError(" ".join(errors))
 
         existing = self.find()
-        if existing and resource.guard:
-            refusal = resource.guard(existing, params)
-            if refusal:
-                raise EngineError(refusal)
+        if existing is None and params["state"] == "present" and params.get("create_settle_time"):
+            from ansible_collections.intune.autopilot.plugins.module_utils._graph import engine_create  # pylint: disable=import-outside-toplevel
+
+            existing = engine_create.look_before_create(self)
+        if existing:
+            self.refuse_by_guard(existing)
         current_assignments = self.assignments_of(existing) if (existing and resource.assignments) else []
         current_keys = [target_key(a.get("target") or {}) for a in current_assignments]
 
@@ -728,6 +669,11 @@ class DesiredStateEngine:
             obj = self.run_update(existing, current_assignments, current_keys, self.plan_assignments(current_keys, existing))
         return self.result(obj, self.final_keys)
 
+    def refuse_by_guard(self, existing):
+        refusal = self.resource.guard(existing, self.params) if self.resource.guard else None
+        if refusal:
+            raise EngineError(refusal)
+
     def run_absent(self, existing, current_assignments, current_keys):
         if existing:
             self.diff_before = self.with_assignments(self.option_view(existing), current_keys)
@@ -737,6 +683,13 @@ class DesiredStateEngine:
     def run_create(self, desired, desired_keys):
         body = self.create_body(desired)
         created = self.create(body)
+        if self.adopted:
+            # Another run created it first and this run deleted its own copy: the older one is made as the options say,
+            # its assignments planned again from what it has.
+            self.refuse_by_guard(created)
+            current_assignments = self.assignments_of(created) if self.resource.assignments else []
+            current_keys = [target_key(a.get("target") or {}) for a in current_assignments]
+            return self.run_update(created, current_assignments, current_keys, self.plan_assignments(current_keys, created))
         self.final_keys = desired_keys or []
         if created is None:  # check mode: nothing was sent, so nothing to act on
             obj = dict(body, id=None)
@@ -783,106 +736,17 @@ class DesiredStateEngine:
             self.diff_after["assignments"] = self.diff_assignments(desired_keys)
         return obj
 
-    # recreate -------------------------------------------------------------------------------------
-    # The replacement is created before anything is deleted, so a failure at any point leaves the old
-    # object (settings and assignments) in place; the next run with recreate: true finishes the move.
+    # recreate (engine_recreate.py) -----------------------------------------------------------------
 
     def run_recreate(self, existing, current_assignments, current_keys, desired_keys, blocked, type_changed):
-        resource = self.resource
-        if not self.params.get("recreate"):
-            reasons = [
-                "%s cannot change on an existing %s (Graph property %s: current %r, requested %r)"
-                % (prop.option, resource.noun, prop.graph, prop.from_graph(get_path(existing, prop.graph)), self.params.get(prop.option))
-                for prop in blocked
-            ]
-            if type_changed:
-                reasons.append(
-                    "the existing %s '%s' (id %s) has %s %s, and this module manages %s"
-                    % (resource.noun, existing.get(resource.key_prop.graph), existing["id"], resource.type_option,
-                       _type_name(existing), resource.odata_type.lstrip("#"))
-                )
-            raise EngineError("; ".join(reasons) + ". Set recreate: true to create it again with these settings; its assignments "
-                              "move to the new %s before the old one is deleted." % resource.noun)
-        self.final_keys = desired_keys if desired_keys is not None else current_keys
-        desired = self.desired_values(base=existing)
-        before = self.with_assignments(self.option_view(existing), current_keys)
-        body = self.create_body(desired)
-        try:
-            created = self.create(body, replacing=existing)
-        except (GraphError, EngineError) as exc:
-            raise EngineError(
-                "recreate of the %s '%s' stopped before anything changed: creating its replacement failed: %s The old %s (id %s) "
-                "is untouched." % (resource.noun, self.params.get(resource.key_option), _message(exc), resource.noun, existing["id"]),
-                **_details(exc)
-            ) from None
-        if created is None:  # check mode
-            obj = dict(body, id=None)
-        else:
-            obj = created
-            try:
-                self.write_actions(created["id"], self.differences(created, desired), desired)
-                self.move_assignments(existing, current_assignments, created, [], self.final_keys)
-            except (GraphError, EngineError) as exc:
-                raise self.recreate_stopped(existing, created, exc) from None
-        self.diff_before = before
-        self.diff_after = self.created_view(obj, desired)
-        return obj
+        from ansible_collections.intune.autopilot.plugins.module_utils._graph import engine_recreate  # pylint: disable=import-outside-toplevel
+
+        return engine_recreate.recreate(self, existing, current_assignments, current_keys, desired_keys, blocked, type_changed)
 
     def run_finish_recreate(self, replacement, replacement_assignments, replacement_keys):
-        """Finish a recreate that stopped half-way: settings on the replacement, every assignment moved, old deleted."""
-        old = self.predecessor
-        old_assignments = self.assignments_of(old) if self.resource.assignments else []
-        carried = list(dict.fromkeys(replacement_keys + [target_key(a.get("target") or {}) for a in old_assignments]))
-        desired_keys = self.plan_assignments(carried, old)
-        obj = self.run_update(replacement, replacement_assignments, replacement_keys, None)
-        self.final_keys = desired_keys if desired_keys is not None else carried
-        try:
-            self.move_assignments(old, old_assignments, replacement, replacement_assignments, self.final_keys)
-        except (GraphError, EngineError) as exc:
-            raise self.recreate_stopped(old, replacement, exc) from None
-        self.diff_before = dict(self.diff_before, assignments=self.diff_assignments(carried), replaces=old["id"])
-        self.diff_after = dict(self.diff_after, assignments=self.diff_assignments(self.final_keys))
-        return obj
+        from ansible_collections.intune.autopilot.plugins.module_utils._graph import engine_recreate  # pylint: disable=import-outside-toplevel
 
-    def move_assignments(self, old, old_assignments, new, new_assignments, keys):
-        """Give `new` the targets `keys`, then delete `old` with its assignments.
-
-        Graph lets only one deployment profile target all devices, so that target leaves the old object right
-        before the new one takes it, and goes back if the new one cannot take it."""
-        all_devices = ("all_devices", None)
-        moving = None
-        if self.resource.assignments and self.resource.assignments.style == "per_item" and all_devices in keys:
-            moving = next((a for a in old_assignments if target_key(a.get("target") or {}) == all_devices), None)
-        if moving is None:
-            self.apply_assignments(new["id"], new_assignments, keys)
-        else:
-            self.apply_assignments(new["id"], new_assignments, [key for key in keys if key != all_devices])
-            self.write("DELETE", self.item_path(old["id"], "assignments", moving["id"]))
-            old_assignments = [a for a in old_assignments if a is not moving]
-            try:
-                self.add_assignment(new["id"], all_devices)
-            except GraphError as exc:
-                try:
-                    self.add_assignment(old["id"], all_devices)
-                except GraphError:
-                    raise EngineError(
-                        "%s The all devices target was taken off %s to give it to %s, and could not be put back: neither "
-                        "targets all devices now. Add all_devices: true to the assignments of the task and run it again."
-                        % (_message(exc), old["id"], new["id"]), **_details(exc)
-                    ) from None
-                raise
-        self.delete(old, old_assignments)
-
-    def recreate_stopped(self, old, new, exc):
-        resource = self.resource
-        return EngineError(
-            "recreate of the %s '%s' stopped half-way: %s Nothing was lost: the old %s (id %s) still exists, with whatever "
-            "assignments have not moved yet, next to its replacement (id %s) with the requested settings. Run the task again "
-            "with recreate: true to finish: it moves the remaining assignments to %s and deletes %s."
-            % (resource.noun, self.params.get(resource.key_option), _message(exc), resource.noun, old["id"], new["id"], new["id"], old["id"]),
-            recreate=dict(old_id=old["id"], new_id=new["id"], finished=False),
-            **_details(exc)
-        )
+        return engine_recreate.finish_recreate(self, replacement, replacement_assignments, replacement_keys)
 
     def result(self, obj, keys):
         result = dict(changed=self.changed, id=obj.get("id") if obj else None)
@@ -897,14 +761,16 @@ class DesiredStateEngine:
             result["waits"] = self.waits
         if self.resolved_groups:
             result["resolved_groups"] = self.resolved_groups
+        if self.duplicates:
+            result["duplicates"] = self.duplicates
         return result
 
 
-def _message(exc):
+def error_message(exc):
     return exc.msg if isinstance(exc, EngineError) else str(exc)
 
 
-def _details(exc):
+def error_details(exc):
     return dict(exc.details) if isinstance(exc, EngineError) else exc.details()
 
 
