@@ -145,7 +145,9 @@ options:
     description:
       - A path on the controller where the outcome of every named device is written, one line each, in input order
         (C(serial_number), C(source), C(outcome), C(reason), C(fix)); CSV when the name ends in C(.csv), else JSON
-        lines. Written in check mode too, as the plan. Relative paths are relative to the playbook directory
+        lines. In the CSV, a value starting with C(=), C(+), C(-), C(@), a tab or a carriage return gets a leading C(')
+        so that spreadsheet programs show it as text rather than run it as a formula.
+        Written in check mode too, as the plan. Relative paths are relative to the playbook directory
         (the working directory for a playbook of this collection started by name).
     type: path
   progress_file:

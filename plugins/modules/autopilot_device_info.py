@@ -239,7 +239,12 @@ progress:
 """
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph import device_readiness
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_device_input import EncodingError, parse_csv, read_lines
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_device_input import (
+    EncodingError,
+    control_characters,
+    parse_csv,
+    read_lines,
+)
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import GroupResolver
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 
@@ -284,6 +289,12 @@ def named_serials(params):
             continue
         errors.extend("csv_files: %s" % row for row in rows)
         named.extend((device.serial_number, device.source) for device in devices)
+    for serial, source in named:
+        found = control_characters(serial)
+        if found:
+            where = source if source.startswith("serial_numbers[") else "csv_files: " + source
+            errors.append("%s: the serial number %r holds the control character%s %s, which no device reports: give it as "
+                          "Get-WindowsAutopilotInfo reports it." % (where, serial, "s" if len(found) > 1 else "", " ".join(found)))
     if not named and not errors:
         errors.append("serial_numbers, csv_files: name at least one device, or leave both out for every device.")
     first = {}

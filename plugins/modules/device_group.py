@@ -59,6 +59,8 @@ options:
   membership:
     description:
       - Writes the membership rule for you, in the forms Microsoft documents for Autopilot devices. Give exactly one suboption.
+      - In the value, a double quote gets a backtick before it and a single quote is doubled, as Entra's rule syntax documents;
+        a backtick, its escape character, is refused, as no documented escape puts one inside a value.
       - Mutually exclusive with O(membership_rule).
     type: dict
     suboptions:

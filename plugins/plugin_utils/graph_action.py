@@ -7,7 +7,8 @@
 Each task runs in its own worker process, so a token held in memory would die with the task. The
 token is kept instead in the run's private temporary directory (ansible's DEFAULT_LOCAL_TMP: created
 mode 0700 by the main ansible-playbook process, shared by its workers and deleted when the run ends),
-in a 0600 file named by a digest of the credential. The module then receives the token as
+in a 0600 file named by a digest of the credential. A run stopped with SIGTERM removes it too (see
+remove_caches_on_termination); the first token of the next run removes what a killed run left (remove_stale_caches). The module then receives the token as
 `access_token` and never sees the client secret or certificate.
 
 Before any token is requested, the task's options are checked as the module will check them: ansible-core's
@@ -29,6 +30,8 @@ import fcntl
 import importlib
 import json
 import os
+import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -38,6 +41,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import UnsupportedError
+from ansible.executor.task_queue_manager import TaskQueueManager
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -63,10 +67,67 @@ OPTION_CHECKS = ("mutually_exclusive", "required_together", "required_one_of", "
 FUNCTION_KEY = "__function__"
 
 
+# ansible-core names each run's DEFAULT_LOCAL_TMP with mkdtemp(prefix="ansible-local-<pid of the run>"), which adds 8 characters.
+RUN_DIR_PREFIX = "ansible-local-"
+MKDTEMP_SUFFIX = 8
+
+
 def _cache_dir(name=CACHE_DIR_NAME):
     path = os.path.join(C.DEFAULT_LOCAL_TMP, name)
+    if name == CACHE_DIR_NAME and not os.path.isdir(path):
+        remove_stale_caches(C.DEFAULT_LOCAL_TMP)  # once a run, at its first token
     os.makedirs(path, mode=0o700, exist_ok=True)
     return path
+
+
+def remove_run_caches(run_dir):
+    """Remove this collection's caches (tokens, group ids, argument specs) from a run's temporary directory."""
+    for name in (CACHE_DIR_NAME, SPEC_DIR_NAME):
+        shutil.rmtree(os.path.join(run_dir, name), ignore_errors=True)
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_caches(run_dir):
+    """Remove the token caches of runs that ended without Ansible removing their temporary directory (killed with
+    SIGKILL, or by a SIGTERM the controller did not see): a live token must not outlive its run. A run's directory
+    is a sibling of this run's, named after the run's process, which no longer exists."""
+    parent = os.path.dirname(run_dir)
+    try:
+        entries = os.listdir(parent)
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry[len(RUN_DIR_PREFIX):-MKDTEMP_SUFFIX]
+        other = os.path.join(parent, entry)
+        if (entry.startswith(RUN_DIR_PREFIX) and pid.isdigit() and other != run_dir
+                and os.path.isdir(os.path.join(other, CACHE_DIR_NAME)) and not _running(int(pid))):
+            remove_run_caches(other)
+
+
+def remove_caches_on_termination():
+    """In the main ansible-playbook process, remove the run's caches on SIGTERM before ansible-core's handler (which
+    stops the workers, then the process, with no atexit: the run's temporary directory stays). Installed when the
+    run's strategy first loads a Graph action plugin, over the task queue manager's handler only: not in a worker
+    (the action runs there, under WorkerProcess's handler), nor in any other process importing this module."""
+    previous = signal.getsignal(signal.SIGTERM)
+    if not isinstance(getattr(previous, "__self__", None), TaskQueueManager):
+        return
+    run_dir = C.DEFAULT_LOCAL_TMP
+
+    def terminated(signum, frame):
+        remove_run_caches(run_dir)
+        previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, terminated)
 
 
 def _read_private(path):
@@ -353,3 +414,6 @@ class GraphTokenAction(ActionBase):
             remember_group_ids(args, outcome["resolved_groups"])
         result.update(outcome)
         return result
+
+
+remove_caches_on_termination()

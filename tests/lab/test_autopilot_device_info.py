@@ -388,10 +388,15 @@ def test_a_bad_csv_row_or_a_device_named_twice_fails_before_any_request(lab, tmp
     good.write_text("%s\nPF1,,%s,\n" % (CSV_HEADER, hardware_hash("PF1")))
     lab.client.clear_log()
 
+    escape = tmp_path / "escape.csv"
+    escape.write_text("%s\nPF1,,%s,\nPF\x1b2,,%s,\n" % (CSV_HEADER, hardware_hash("PF1"), hardware_hash("PF2")))
     header = info(lab, csv_files=[str(bad)])
+    control = info(lab, csv_files=[str(escape)])
     twice = info(lab, serial_numbers=["pf1"], csv_files=[str(good)])
 
     assert header["failed"] and header["msg"].startswith("csv_files: %s:1: The header lacks the column 'Windows Product ID'" % bad)
+    assert control["failed"] and control["msg"].startswith("csv_files: %s:3: the serial number 'PF\\x1b2' holds the control "
+                                                           "character '\\x1b'" % escape)
     assert twice["failed"] and twice["msg"] == "%s:2 names PF1 again (named at serial_numbers[0]; serial numbers compare " \
         "case-insensitively): name it once." % good
     assert lab.client.requests() == []
@@ -403,6 +408,7 @@ def test_bad_options_fail_before_any_request(lab):
         (dict(serial_numbers=[]), "serial_numbers, csv_files: name at least one device"),
         (dict(serial_numbers=["PF1", "pf1"]), "serial_numbers[1] names pf1 again (named at serial_numbers[0]"),
         (dict(serial_numbers=["PF1", " "]), "serial_numbers[1] is empty"),
+        (dict(serial_numbers=["PF1", "PF\x002"]), "serial_numbers[1]: the serial number 'PF\\x002' holds the control character '\\x00'"),
         (dict(csv_files=["/no/such.csv"]), "csv_files: cannot read /no/such.csv"),
         (dict(wait_timeout=0), "wait_timeout: give 1 to 14400"),
         (dict(esp=""), "esp: give a name"),

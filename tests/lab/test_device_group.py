@@ -116,6 +116,8 @@ def test_a_quoted_value_differing_in_case_is_written(lab):
     ({"group_tag": "Kiosk"}, '(device.devicePhysicalIds -any _ -eq "[OrderID]:Kiosk")'),
     ({"purchase_order": "76222342342"}, '(device.devicePhysicalIds -any _ -eq "[PurchaseOrderId]:76222342342")'),
     ({"group_tag": 'say "hi"'}, '(device.devicePhysicalIds -any _ -eq "[OrderID]:say `"hi`"")'),
+    # A single quote is doubled (groups-dynamic-membership, "Supported values"; MicrosoftDocs/azure-docs#68441).
+    ({"group_tag": "Joe's"}, '(device.devicePhysicalIds -any _ -eq "[OrderID]:Joe\'\'s")'),
     # Parentheses inside a value are the value's, not the rule's.
     ({"group_tag": "Kiosk (old"}, '(device.devicePhysicalIds -any _ -eq "[OrderID]:Kiosk (old")'),
 ])
@@ -194,6 +196,12 @@ def test_absent_deletes_by_name_or_id_and_then_has_nothing_to_do(lab):
     (dict(membership_rule='(device.displayName -eq "%s")' % ("x" * 3072)), "at most 3072 characters"),
     (dict(membership_rule="  "), "membership_rule: give a rule"),
     (dict(membership={"group_tag": ""}), "membership.group_tag"),
+    # A backtick before the closing quote would escape it: the tag would end the value itself and add a clause.
+    (dict(membership={"group_tag": 'x`" -or device.deviceOSType -eq `"Windows'}), "membership.group_tag: 'x`\" -or"),
+    (dict(membership={"purchase_order": "42`"}), "holds a backtick"),
+    # The rule such a tag made: every value closes, but a ` escapes a ` rather than a double quote.
+    (dict(membership_rule='(device.devicePhysicalIds -any _ -eq "[OrderID]:x``" -or device.deviceOSType -eq ``"Windows")'),
+     "does not escape a double quote"),
     (dict(membership={"all_autopilot_devices": False}), "membership.all_autopilot_devices: false"),
     (dict(mail_nickname="x" * 65), "mail_nickname"),
     (dict(mail_nickname="autopilot devices"), "mail_nickname"),

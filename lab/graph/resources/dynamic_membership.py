@@ -4,7 +4,8 @@ Evaluated rule forms (attribute name, operator and value compare case-insensitiv
     device.devicePhysicalIds -any (_ -startsWith "[ZTDId]")     (also without the inner parentheses)
     device.devicePhysicalIds -any (_ -eq "[OrderID]:179887111881")
     device.devicePhysicalIds -any (_ -contains "[ZTDId]")
-each optionally wrapped in parentheses. Any other rule is stored but not evaluated (members unchanged).
+each optionally wrapped in parentheses; in the value `" stands for " and '' for ' (groups-dynamic-membership,
+"Supported values"). Any other rule is stored but not evaluated (members unchanged).
 A group evaluates while membershipRuleProcessingState is "On"; "Paused" freezes its members."""
 
 import functools
@@ -13,8 +14,10 @@ import re
 from .groups import DYNAMIC
 from .timeline import DEVICES, GROUPS, delay, retarget, schedule, stamp
 
-_CLAUSE = re.compile(r'device\.devicePhysicalIds\s+-any\s+(\(\s*)?_\s+-(startsWith|eq|contains)\s+"([^"]*)"\s*(\))?',
-                     re.IGNORECASE)
+# A value's ` escapes the character after it, as the groups resource's rule check reads it (groups.py).
+_CLAUSE = re.compile(r'device\.devicePhysicalIds\s+-any\s+(\(\s*)?_\s+-(startsWith|eq|contains)\s+"((?:`.|[^"`])*)"\s*(\))?',
+                     re.IGNORECASE | re.DOTALL)
+_ESCAPED = re.compile(r"`(.)|''", re.DOTALL)
 _OPERATORS = {"startswith": str.startswith, "eq": str.__eq__, "contains": str.__contains__}
 
 
@@ -36,7 +39,9 @@ def parse_rule(rule):
     match = _CLAUSE.fullmatch(text)
     if match is None or bool(match.group(1)) != bool(match.group(4)):
         return None
-    compare, value = _OPERATORS[match.group(2).lower()], match.group(3).lower()
+    # groups-dynamic-membership, "Supported values": `" is a double quote in a value, '' a single quote.
+    value = _ESCAPED.sub(lambda escaped: escaped.group(1) or "'", match.group(3))
+    compare, value = _OPERATORS[match.group(2).lower()], value.lower()
     return lambda physical_ids: any(compare(p.lower(), value) for p in physical_ids)
 
 

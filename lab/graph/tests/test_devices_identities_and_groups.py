@@ -4,6 +4,7 @@ devices, autopilotEvents, users). Identities are seeded (settled) unless the imp
 
 import pytest
 
+from lab.graph.resources.dynamic_membership import parse_rule
 from lab.graph.resources.timeline import DELAYS
 
 from .conftest import KIOSK_GROUP, PILOT_GROUP, Graph, app_token
@@ -187,6 +188,15 @@ def test_each_supported_rule_form(graph, lab, frozen, rule, members):
     lab.client.advance_clock(MEMBERSHIP)
     devices = {name: entra_device(graph, ids[name])["id"] for name in ids}
     assert member_ids(graph, group["id"]) == {devices[name] for name in members}
+
+
+@pytest.mark.parametrize("rule, physical_id", [
+    ('(device.devicePhysicalIds -any _ -eq "[OrderID]:say `"hi`"")', '[OrderID]:say "hi"'),
+    ("(device.devicePhysicalIds -any _ -eq \"[OrderID]:Joe''s\")", "[OrderID]:Joe's"),
+])
+def test_escaped_quotes_in_a_value_are_read_as_entra_documents(rule, physical_id):
+    matches = parse_rule(rule)
+    assert matches([physical_id]) and not matches([physical_id + "x"])
 
 
 def test_other_rule_shapes_are_stored_but_not_evaluated(graph, lab, frozen):

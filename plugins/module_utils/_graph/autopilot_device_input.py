@@ -23,6 +23,7 @@ import binascii
 import codecs
 import io
 import re
+import unicodedata
 
 # Header name -> Device field; the first three are required.
 CSV_COLUMNS = {"Device Serial Number": "serial_number", "Windows Product ID": "product_key",
@@ -242,6 +243,22 @@ def from_list(entries):
             for index, entry in enumerate(entries)]
 
 
+def control_characters(text):
+    """The control characters in text (NUL, tab, escape, DEL, ...), each once, as repr shows them."""
+    return sorted({repr(char) for char in text if unicodedata.category(char) == "Cc"})
+
+
+def serial_number_problem(serial):
+    """Why a serial number cannot be sent, or None. Control characters are not in any serial number a device
+    reports; Graph would store them (a NUL in a device's name makes it unmatchable anywhere else)."""
+    found = control_characters(serial)
+    if found:
+        return "The serial number %r holds the control character%s %s." % (serial, "s" if len(found) > 1 else "", " ".join(found))
+    if not serial or serial != serial.strip():
+        return "The serial number %r is empty or has spaces around it." % serial
+    return None
+
+
 def row_errors(device):
     """What is wrong with one device whatever the tenant holds."""
     errors = []
@@ -249,9 +266,9 @@ def row_errors(device):
     def bad(reason, fix):
         errors.append(RowError(device.source, reason, fix, device.serial_number))
 
-    if not device.serial_number or device.serial_number != device.serial_number.strip():
-        bad("The serial number %r is empty or has spaces around it." % device.serial_number,
-            "Give the device's serial number exactly as Get-WindowsAutopilotInfo reports it.")
+    problem = serial_number_problem(device.serial_number)
+    if problem:
+        bad(problem, "Give the device's serial number exactly as Get-WindowsAutopilotInfo reports it.")
     if device.hardware_hash is not None:
         try:
             if not base64.b64decode(device.hardware_hash, validate=True):

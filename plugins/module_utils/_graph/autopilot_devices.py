@@ -546,8 +546,19 @@ def _import_view(device):
 REPORT_FIELDS = ("serial_number", "source", "outcome", "reason", "fix")
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (a serial such as =1+1, or
+# =HYPERLINK(...) in a reason quoting it); a leading ' makes it text (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def write_report(path, devices, outcomes, errors=()):
-    """Every named device's outcome, one line each: CSV when the path ends in .csv, else JSON lines."""
+    """Every named device's outcome, one line each: CSV when the path ends in .csv (cells a spreadsheet would run as a
+    formula made text), else JSON lines (as given)."""
     bad = {error.source: error for error in errors}
 
     def lines():
@@ -567,7 +578,7 @@ def write_report(path, devices, outcomes, errors=()):
         if path.lower().endswith(".csv"):
             writer = csv.DictWriter(handle, REPORT_FIELDS)
             writer.writeheader()
-            writer.writerows(lines())
+            writer.writerows({field: spreadsheet_cell(value) for field, value in line.items()} for line in lines())
         else:
             for line in lines():
                 handle.write(json.dumps(line) + "\n")

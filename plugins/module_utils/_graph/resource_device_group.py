@@ -33,6 +33,11 @@ MAX_RULE = 3072  # "The maximum length for the rule text is 3072 characters" (dy
 NICKNAME_REFUSED = '@()\\[]";:<>,'
 # A quoted value in a rule, with ` escaping the next character inside it (Graph's escape for a double quote).
 QUOTED = re.compile(r'"(?:`.|[^"`])*("?)', re.DOTALL)
+# "Dynamic membership rules" (Microsoft Learn, groups-dynamic-membership, "Supported values"): in a string value a
+# double quote is escaped with a backtick, a single quote by doubling it. Nothing is documented for the backtick
+# itself, so a ` before anything but a double quote has no known meaning (nor can a value hold a literal `).
+ESCAPES = (('"', '`"'), ("'", "''"))
+STRAY_BACKTICK = re.compile(r'`(?!")')
 PROPERTY = re.compile(r"\b(device|user)\.[A-Za-z]", re.IGNORECASE)
 
 
@@ -55,7 +60,10 @@ def rule_key(rule):
 
 
 def quoted_value(value):
-    return value.replace('"', '`"')
+    """A value for a rule's double-quoted string, escaped as Entra's rule syntax documents (ESCAPES)."""
+    for char, escaped in ESCAPES:
+        value = value.replace(char, escaped)
+    return value
 
 
 def rule_of_membership(membership):
@@ -110,8 +118,12 @@ def rule_errors(option, rule):
     errors = []
     if len(rule) > MAX_RULE:
         errors.append("%s: Graph takes at most %d characters (got %d)." % (option, MAX_RULE, len(rule)))
-    if any(not value.group(1) for value in QUOTED.finditer(rule)):
+    values = list(QUOTED.finditer(rule))
+    if any(not value.group(1) for value in values):
         errors.append('%s: a quoted value is not closed; end it with " (a " inside a value is written `").' % option)
+    elif any(STRAY_BACKTICK.search(value.group()[1:-1]) for value in values):
+        errors.append("%s: a quoted value holds a ` that does not escape a double quote; Entra's rule syntax documents ` only "
+                      "before \" (`\"), so Graph may read the value's end elsewhere. Remove the `." % option)
     bare = QUOTED.sub('""', rule)
     if not balanced(bare):
         errors.append("%s: its parentheses do not pair up." % option)
@@ -136,6 +148,9 @@ def validate(params):
             value = membership.get(helper)
             if value is not None and not value.strip():
                 errors.append("membership.%s: give the value devices carry, not an empty string." % helper)
+            elif value is not None and "`" in value:
+                errors.append("membership.%s: %r holds a backtick (`), the escape character of Entra's rules, which no "
+                              "documented escape puts inside a value: remove it." % (helper, value))
     if membership is not None and membership.get("all_autopilot_devices") is False:
         errors.append("membership.all_autopilot_devices: false says nothing; give membership_rule, group_tag or purchase_order instead.")
     nickname = params.get("mail_nickname")

@@ -85,6 +85,9 @@ def test_utf8_with_a_bom_and_ansi_are_read_and_other_bytes_named_by_line():
 @pytest.mark.parametrize("entry, reason", [
     (dict(serial_number=""), "empty or has spaces"),
     (dict(serial_number=" PF1"), "empty or has spaces"),
+    (dict(serial_number="PF\x001"), "holds the control character '\\x00'"),
+    (dict(serial_number="PF1\x1b[8m"), "holds the control character '\\x1b'"),
+    (dict(serial_number="PF\t1\x7f"), "holds the control characters '\\t' '\\x7f'"),
     (dict(serial_number="PF1", hardware_hash="not base64!"), "not base64"),
     (dict(serial_number="PF1", hardware_hash=""), "not base64"),
     (dict(serial_number="PF1", assigned_user="jane"), "not a user principal name"),
@@ -94,6 +97,17 @@ def test_utf8_with_a_bom_and_ansi_are_read_and_other_bytes_named_by_line():
 def test_a_bad_entry_is_named_by_its_index(entry, reason):
     (error,) = check_devices(from_list([dict(serial_number="PF0"), entry]))
     assert error.source == "devices[1]" and reason in error.reason and error.fix
+
+
+def test_a_serial_with_a_control_character_is_refused_by_file_and_line():
+    # A UTF-16 file (as Get-WindowsAutopilotInfo writes it) can hold a NUL character; a UTF-8 one an escape.
+    utf16 = codecs.BOM_UTF16_LE + ("%s\r\nPF1,,%s,,\r\nPF\x002,,%s,,\r\n" % (HEADER, HASH, OTHER_HASH)).encode("utf-16-le")
+    devices, errors = parse_lines(read_lines(io.BytesIO(utf16)), "nul.csv")
+    ((source, reason),) = [(error.source, error.reason) for error in check_devices(devices) + errors]
+    assert source == "nul.csv:3" and "control character '\\x00'" in reason
+    devices, errors = parse_csv("%s\nPF\x1b3,,%s,,\n" % (HEADER, HASH), "esc.csv")
+    ((source, reason),) = [(error.source, error.reason) for error in check_devices(devices) + errors]
+    assert source == "esc.csv:2" and "control character '\\x1b'" in reason
 
 
 def test_unassigning_and_clearing_a_tag_are_valid():
