@@ -152,18 +152,26 @@ class RawServer(LoopbackServer):
     """A plain-HTTP server on 127.0.0.1 that answers every request with `answer`: the bytes of a whole response, or
     answer(request line) giving them. It records each request line ("GET /beta/x HTTP/1.1") in request_lines; with
     trickle, it sends the answer one byte every `trickle` seconds (a sick server, a throttling proxy); with
-    close_after, it closes the kept connection once it has been idle that long."""
+    close_after, it closes the kept connection once it has been idle that long; with tls (a server-side SSLContext),
+    it speaks HTTPS."""
 
-    def __init__(self, answer, close_after=None, trickle=None):
+    def __init__(self, answer, close_after=None, trickle=None, tls=None):
         self.requests = 0
         self.request_lines = []
         self._answer = answer
         self._close_after = close_after
         self._trickle = trickle
+        self._tls = tls
         super().__init__()
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
 
     def handle(self, connection):
+        if self._tls is not None:
+            try:
+                connection = self._tls.wrap_socket(connection, server_side=True)
+            except OSError:
+                connection.close()
+                return
         with connection:
             data = b""
             while True:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import ssl
 import time
 
 import pytest
-from local_http import ConnectProxy, RawServer, no_proxy_from_the_machine, response  # noqa: F401  pylint: disable=unused-import
+from local_http import ConnectProxy, LoopbackServer, RawServer, no_proxy_from_the_machine, proxy, response  # noqa: F401  pylint: disable=unused-import
 from module_runner import run_module
 
+from ansible_collections.intune.autopilot.plugins.module_utils._ad.connection import LdapConnectionError, connect
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import AuthError, acquire_token, validated_auth_options
 from ansible_collections.intune.autopilot.plugins.module_utils._graph import http_client
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphClient, GraphError
 
@@ -185,3 +189,80 @@ def test_a_proxy_that_wants_authentication_is_asked_once_and_named(serve, monkey
         assert "hunter2" not in message
     finally:
         proxy.close()
+
+
+def sign_in_options(lab, authority_host, **overrides):
+    admin = lab.apps["lab-admin"]
+    return validated_auth_options(dict(dict(tenant_id=lab.tenant, client_id=admin["client_id"], client_secret=admin["secret"],
+                                            graph_endpoint=lab.url, authority_host=authority_host, ca_path=lab.ca), **overrides))
+
+
+def test_a_sign_in_endpoint_that_trickles_its_answer_is_cut_off_at_the_timeout(lab, serve):
+    # The lab's server certificate (127.0.0.1, issued by the CA in ca_path), on a server that answers a byte every 0.3 s.
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(os.path.join(lab.data_dir, "server.pem"), os.path.join(lab.data_dir, "server-key.pem"))
+    server = serve(response(b'{"token_endpoint": "https://127.0.0.1:1/token", "issuer": "x"}'), trickle=0.3, tls=tls)
+    started = time.monotonic()
+    with pytest.raises(AuthError) as caught:
+        acquire_token(sign_in_options(lab, server.url, request_timeout=1, max_retry_wait=1), sleep=lambda _seconds: None)
+    assert time.monotonic() - started < 4, "the sign-in's answer trickled past request_timeout"
+    assert "was unavailable" in str(caught.value) and "no answer" in str(caught.value), caught.value
+    assert lab.apps["lab-admin"]["secret"] not in str(caught.value)
+
+
+def test_a_proxy_that_wants_authentication_fails_the_sign_in_at_once(lab, monkeypatch):
+    proxy = AuthenticatingProxy()
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", "http://corp%%5Cadmin:hunter2@127.0.0.1:%d" % proxy.port)
+        with pytest.raises(AuthError) as caught:
+            acquire_token(sign_in_options(lab, "https://login.example.test"), sleep=lambda _seconds: None)
+        message = str(caught.value)
+        assert "requires proxy authentication" in message and "HTTP 407" in message and "hunter2" not in message, message
+        assert [target for _method, target, _authorization in proxy.tunnels] == ["login.example.test:443"]
+    finally:
+        proxy.close()
+
+
+@pytest.mark.parametrize("no_proxy, through_the_proxy", [("127.0.0.0/8", 0), ("", 2), ("localhost,127.0.0.1", 0)])
+def test_the_sign_in_and_graph_take_the_same_way(lab, proxy, monkeypatch, no_proxy, through_the_proxy):
+    # With NO_PROXY=127.0.0.0/8 the sign-in (requests) went direct and Graph through the proxy.
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:%d" % proxy.port)
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    token, _expires_on = acquire_token(sign_in_options(lab, lab.url))
+    GraphClient(lab.url, lambda: token, ca_path=lab.ca, timeout=10).list("groups", api="v1.0")
+    assert [target for _method, target, _authorization in proxy.tunnels] == [lab.url.split("://")[1]] * through_the_proxy
+
+
+class TricklingDirectoryServer(LoopbackServer):
+    """A TCP server that takes any LDAP request and answers with the start of a 4 kB LDAP message, then one byte every
+    0.3 s, for at most `lasts` seconds: a sick DC (or a middlebox) that never lets one read wait long."""
+
+    def __init__(self, lasts=8.0):
+        self.lasts = lasts
+        super().__init__()
+
+    def handle(self, connection):
+        with connection:
+            try:
+                connection.recv(65536)
+                connection.sendall(b"\x30\x84\x00\x00\x10\x00")
+                ends = time.monotonic() + self.lasts
+                while time.monotonic() < ends:
+                    time.sleep(0.3)
+                    connection.sendall(b"\x00")
+            except OSError:
+                pass  # the client gave up
+
+
+def test_an_ldap_answer_that_trickles_is_cut_off_at_operation_timeout():
+    server = TricklingDirectoryServer()
+    try:
+        params = dict(server=["127.0.0.1"], port=server.port, tls_mode="start_tls", validate_certs=False, ca_path=None,
+                      auth="simple", username="admin@contoso.com", password="secret", connect_timeout=1, operation_timeout=1)
+        started = time.monotonic()
+        with pytest.raises(LdapConnectionError) as caught:
+            connect(params)
+        assert time.monotonic() - started < 3, "the StartTLS answer trickled past operation_timeout"
+        assert "did not come whole within operation_timeout=1 s" in caught.value.message and caught.value.reason == "unreachable", caught.value.message
+    finally:
+        server.close()

@@ -10,9 +10,10 @@ ansible's own imports (bench/role_bench.py). What the transport needs is small:
 - one connection per host, kept alive between requests; a kept connection that the server has closed
   meanwhile is noticed before it is used (as httpcore does), so a request is never reported lost for it;
 - TLS with the caller's SSLContext;
-- a deadline for the whole exchange (connect, CONNECT, TLS, send and the whole answer): `timeout` bounds each
-  socket operation and, from the request's start, the request as a whole, so a peer that trickles a byte at a
-  time cannot keep a request alive past it;
+- a deadline for the whole exchange: from the request's start, `timeout` bounds it as a whole (the answer to the
+  proxy's CONNECT and the answer to the request are read within the time left, the TCP connection, the TLS
+  handshake and each send wait at most the time left), so a peer that trickles a byte at a time cannot keep a
+  request alive past it;
 - gzip-encoded answers (Graph compresses large listings), the decoded answer capped at MAX_ANSWER_BYTES;
 - the proxy of the environment, as httpx and requests read it: HTTPS_PROXY (or ALL_PROXY) for https
   URLs, HTTP_PROXY for http ones (tunnelled with CONNECT as well), either case, user:password@ in it sent as Proxy-Authorization, and
@@ -110,8 +111,10 @@ class _DeadlineReader(io.RawIOBase):
         super().close()
 
 
-class _Deadline:
-    """When the current request must be over; read by the responses of the connections of one HTTPClient."""
+class ExchangeDeadline:
+    """When the current exchange must be over (start() it as the exchange begins); the responses of a connection
+    whose response_class is its response_class keep to it. One HTTPClient's, and one of each sign-in connection's
+    (sign_in_http.py)."""
 
     def __init__(self, timeout):
         self.timeout = timeout
@@ -119,6 +122,7 @@ class _Deadline:
 
     def start(self):
         self.at = time.monotonic() + self.timeout
+        return self
 
     def left(self):
         left = self.at - time.monotonic()
@@ -247,7 +251,7 @@ class HTTPClient:
 
     def __init__(self, ssl_context, timeout, headers):
         self._ssl_context = ssl_context
-        self._deadline = _Deadline(timeout)
+        self._deadline = ExchangeDeadline(timeout)
         self._headers = dict(headers, **{"Accept-Encoding": "gzip"})
         self._connections = {}
 
