@@ -33,6 +33,10 @@ What the errors say (Graph's own words are kept, and a hint added where they do 
 - Every wait of the retry policy is kept in `waits`, which the module reports as one warning, so a task
   slowed by throttling says so.
 
+An answer below 400 that cannot be Graph's (a redirect, which is never followed; a body that is not JSON; no body
+where one is due; a create's 201 without an id; see graphs_answer) fails at once, not retried, as does one larger than
+http_client.MAX_ANSWER_BYTES: a captive portal or a proxy answered, and read as "nothing" it made listings look empty.
+
 Paging follows `@odata.nextLink` only to graph_endpoint's own scheme, host and port, since every
 request carries the bearer token; a link elsewhere fails with nothing sent. A listing is also bounded
 to MAX_PAGES pages and fails when a link repeats.
