@@ -153,7 +153,14 @@ options:
     default: 300
   request_timeout:
     description:
-      - Timeout in seconds of a single HTTP request, applied to connecting, sending and each wait for data.
+      - How long, in seconds, one HTTP exchange with Graph or the sign-in endpoint may take as a whole - connecting,
+        the proxy's C(CONNECT), sending and reading the whole answer - however slowly the answer trickles in. Past it
+        the exchange counts as a timeout, retried as O(max_retry_wait) says.
+      - So a task's sign-in lasts at most about O(max_retry_wait) plus O(request_timeout), and so does each of its
+        Graph requests. For a hard limit on a whole task, whatever the number of its requests, use Ansible's task
+        keyword C(timeout).
+      - One answer may hold at most 64 MiB once decoded (gzip expanded; Graph's largest pages are about 10 MB); a
+        larger one fails the task, naming the cap.
       - From 1 to 600.
     type: int
     default: 60

@@ -64,7 +64,8 @@ options:
     default: 10
   operation_timeout:
     description:
-      - Seconds to wait for the answer to each LDAP operation; must be positive.
+      - Seconds to wait for the whole answer to each LDAP operation (StartTLS, bind, each search or write), however
+        slowly it trickles in; past it the connection counts as lost. Must be positive.
     type: int
     default: 60
 requirements:
@@ -141,7 +142,8 @@ options:
         default: 10
       operation_timeout:
         description:
-          - Seconds to wait for the answer to each LDAP operation; must be positive.
+          - Seconds to wait for the whole answer to each LDAP operation (StartTLS, bind, each search or write), however
+            slowly it trickles in; past it the connection counts as lost. Must be positive.
         type: int
         default: 60
 requirements:

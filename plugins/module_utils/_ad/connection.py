@@ -9,7 +9,9 @@ required, wrong credentials, server unreachable) instead of ldap3's raw exceptio
 from __future__ import annotations
 
 import hashlib
+import socket
 import ssl
+import time
 
 try:
     import ldap3
@@ -187,6 +189,7 @@ def _bind(host: str, params: dict):
     else:
         connection_options.update(authentication=ldap3.SIMPLE, user=params["username"], password=params["password"])
     connection = ldap3.Connection(server, **connection_options)
+    _bound_each_answer(connection, params["operation_timeout"])
     where = f"{host}:{port} ({params['tls_mode']})"
     try:
         connection.open(read_server_info=False)
@@ -224,6 +227,50 @@ def _bind(host: str, params: dict):
             )
         raise LdapConnectionError("bind_failed", f"Bind to {where} failed: {result.get('description')} {server_message}")
     return connection
+
+
+class _DeadlineSocket:
+    """The connection's socket while ldap3 awaits one answer: each recv waits at most the time left before the
+    operation's deadline, so a server that trickles its answer a byte at a time cannot outlast operation_timeout
+    (ldap3's receive_timeout bounds each recv only)."""
+
+    def __init__(self, sock, timeout):
+        self._sock = sock
+        self._timeout = timeout
+        self._deadline = time.monotonic() + timeout
+
+    def recv(self, size):
+        left = self._deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise socket.timeout
+            self._sock.settimeout(min(self._timeout, left))
+            return self._sock.recv(size)
+        except socket.timeout:
+            raise socket.timeout(f"the answer did not come whole within operation_timeout={self._timeout} s") from None
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+def _bound_each_answer(connection, timeout) -> None:
+    """Make every answer ldap3 awaits on connection (StartTLS, bind, search, modify, ...) end within timeout seconds
+    of the wait's start, or fail as a lost connection (ldap3 closes it and raises LDAPSocketReceiveError)."""
+    get_response = connection.strategy.get_response
+
+    def bounded_get_response(*args, **kwargs):
+        sock = connection.socket
+        if sock is None:
+            return get_response(*args, **kwargs)
+        connection.socket = bounded = _DeadlineSocket(sock, timeout)
+        try:
+            return get_response(*args, **kwargs)
+        finally:
+            if connection.socket is bounded:  # not replaced (closed: None) meanwhile
+                connection.socket = sock
+                sock.settimeout(timeout)
+
+    connection.strategy.get_response = bounded_get_response
 
 
 def reconnect(connection, params: dict):

@@ -285,9 +285,13 @@ def build_credential(params, on_response=None, prompt=None):
     if verify is not None:
         common["connection_verify"] = verify
     if on_response is not None and source in RETRIED_SOURCES:
-        # Each send waits at most request_timeout, as Graph's do (azure-core's default: 300 s).
+        # Each exchange (connect, send, the whole answer) ends within request_timeout, as Graph's do (azure-core's
+        # default: 300 s for each read of the answer, however many).
+        from ansible_collections.intune.autopilot.plugins.module_utils._graph.sign_in_http import bounded_transport  # pylint: disable=import-outside-toplevel
+
         timeout = transport_settings(params)["request_timeout"]
-        common.update(retry_total=0, raw_response_hook=_answer_recorder(on_response), connection_timeout=timeout, read_timeout=timeout)
+        common.update(retry_total=0, raw_response_hook=_answer_recorder(on_response), connection_timeout=timeout, read_timeout=timeout,
+                      transport=bounded_transport(timeout, verify))
     tenant_id = params.get("tenant_id")
     client_id = params.get("client_id")
 
@@ -421,6 +425,14 @@ def acquire_token(params, sleep=time.sleep, clock=time.monotonic, prompt=None):
             untrusted = certificate_failure(exc)
             if untrusted:
                 raise AuthError(_untrusted_message(params, source, untrusted))
+            if any(PROXY_AUTHENTICATION_REQUIRED.search(str(link)) for link in _error_chain(exc)):
+                # Not retried: sending the same wrong proxy password again risks locking its account out.
+                raise AuthError(
+                    "Could not get a Graph token with auth_source=%s: the proxy (from HTTPS_PROXY or ALL_PROXY) refused to "
+                    "connect to the sign-in endpoint %s with HTTP 407: it requires proxy authentication, and the credentials "
+                    "given (user:password@ in the proxy URL) are missing or wrong. Not retried. Give the proxy as "
+                    "http://user:password@host:port (percent-encode special characters), or exempt the host with NO_PROXY."
+                    % (source, endpoints(params)[1]))
             if source == "device_code" and DEVICE_CODE_UNANSWERED.search(str(exc)):
                 raise AuthError(
                     "Nobody completed the device code sign-in (auth_source=device_code) within device_code_timeout=%d s, or "
@@ -448,6 +460,9 @@ def acquire_token(params, sleep=time.sleep, clock=time.monotonic, prompt=None):
 # How azure-identity and Entra ID word a device code nobody signed in with: the wait ran out (azure-identity), the code
 # expired (RFC 8628's expired_token, Entra's AADSTS70020; and its code_expired) or the user declined it.
 DEVICE_CODE_UNANSWERED = re.compile(r"Timed out waiting|expired_token|code_expired|declined|AADSTS700(19|20)\b")
+
+# A proxy's 407 to the CONNECT, as http.client (under urllib3, under requests) words it.
+PROXY_AUTHENTICATION_REQUIRED = re.compile(r"Tunnel connection failed: 407\b")
 
 # OpenSSL's reason for a certificate it could not verify, as Python's ssl module words it.
 CERTIFICATE_VERIFY_FAILED = re.compile(r"CERTIFICATE_VERIFY_FAILED\]\s*certificate verify failed:?\s*([^(]*)")

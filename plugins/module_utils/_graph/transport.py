@@ -33,6 +33,10 @@ What the errors say (Graph's own words are kept, and a hint added where they do 
 - Every wait of the retry policy is kept in `waits`, which the module reports as one warning, so a task
   slowed by throttling says so.
 
+An answer below 400 that cannot be Graph's (a redirect, which is never followed; a body that is not JSON; no body
+where one is due; a create's 201 without an id; see graphs_answer) fails at once, not retried, as does one larger than
+http_client.MAX_ANSWER_BYTES: a captive portal or a proxy answered, and read as "nothing" it made listings look empty.
+
 Paging follows `@odata.nextLink` only to graph_endpoint's own scheme, host and port, since every
 request carries the bearer token; a link elsewhere fails with nothing sent. A listing is also bounded
 to MAX_PAGES pages and fails when a link repeats.
@@ -53,6 +57,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth impor
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.token_scopes import missing_scope, unverified_claims
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.http_client import (
     DEFAULT_PORTS,
+    AnswerTooLarge,
     ConnectFailed,
     HTTPClient,
     NoAnswer,
@@ -263,6 +268,52 @@ def _error_fields(response):
     return code, message, request_id, date
 
 
+# What every refusal of an answer that is not Graph's ends with: the module stops at it.
+_STOPPED_HERE = " The task stopped at this request: nothing was written after it"
+
+
+def graphs_answer(method, shown_path, response):
+    """The parsed JSON of a success answer (None where Graph sends no body), or GraphError when the answer cannot be
+    Graph's: a redirect (never followed: the request carries the token, and a captive portal's sign-in page is no
+    listing), a body that is not JSON (an HTML page from a proxy), no body where one is due (a GET, a create's 201), a
+    GET's answer that is no JSON object, a create's 201 without the new object's id. Read as "nothing" any of them
+    would make a listing look empty, and so a second object be created, or a create report an id of null."""
+    status = response.status_code
+    problem = None
+    answer = None
+    if 300 <= status < 400:
+        location = response.headers.get("Location")
+        problem = "a redirect%s, which is never followed" % (" to %s" % location[:200] if location else "")
+    elif status in (204, 205):
+        return None
+    elif not response.content:
+        if method == "GET" or (method == "POST" and status == 201):
+            problem = "an empty answer where Graph's JSON is due"
+    else:
+        try:
+            answer = response.json()
+        except ValueError:
+            problem = "an answer that is not JSON"
+        else:
+            if method == "GET" and not isinstance(answer, dict):
+                problem = "a JSON answer that is not an object, as Graph's always are"
+            elif method == "POST" and status == 201 and not (isinstance(answer, dict) and answer.get("id")):
+                problem = "a 201 Created without the new object's id"
+    if problem is None:
+        return answer
+    written = (" The request itself may have been applied (HTTP %d): check the object before running again." % status
+               if method != "GET" and 200 <= status < 300 else "")
+    raise GraphError(
+        "%s %s: the answer is not Graph's: %s (HTTP %d %s, Content-Type %s, %d bytes%s). Is a proxy or captive portal in the "
+        "way (a sign-in page, a TLS-inspecting proxy)? Check graph_endpoint and the proxy settings (HTTPS_PROXY, NO_PROXY)."
+        "%s%s."
+        % (method, shown_path, problem, status, response.reason_phrase or "", response.headers.get("Content-Type") or "none",
+           len(response.content), ", starting %r" % response.content[:120].decode("utf-8", "replace") if response.content else "",
+           written, _STOPPED_HERE),
+        method=method, path=shown_path, status=status,
+    )
+
+
 class GraphClient:
     """A Graph session for one module run: one pooled connection, one token, the retry policy."""
 
@@ -335,8 +386,10 @@ class GraphClient:
                     method, url, params=params, json_body=body,
                     headers={"Authorization": self._authorization(), "client-request-id": str(uuid.uuid4())},
                 )
-            except UnusableProxy as exc:
+            except UnusableProxy as exc:  # ProxyAuthenticationRequired too: a wrong password is not resent
                 raise GraphError("%s %s: %s" % (method, shown_path, exc), method=method, path=shown_path) from None
+            except AnswerTooLarge as exc:
+                raise GraphError("%s %s: %s.%s" % (method, shown_path, exc, _STOPPED_HERE), method=method, path=shown_path) from None
             except ConnectFailed as exc:
                 if certificate_failure(exc):
                     raise self._untrusted(method, shown_path, url, exc) from None
@@ -353,9 +406,10 @@ class GraphClient:
             else:
                 status = response.status_code
                 if status < 400:
-                    if response.status_code == 201 and method == "POST":
-                        self._remember_created(response)
-                    return self._json(response)
+                    answer = graphs_answer(method, shown_path, response)
+                    if status == 201 and method == "POST":
+                        self.created_ids.add(str(answer["id"]).lower())
+                    return answer
                 code, message, request_id, date = _error_fields(response)
                 failure = "HTTP %s %s: %s" % (status, code or "", message)
                 if status == 401 and "app-only" in (message or ""):
@@ -450,23 +504,6 @@ class GraphClient:
             ", ".join("%d after %s for %.1f s" % (count, why, total) for why, (count, total) in reasons.items()),
             first_method, first_path,
         )
-
-    @staticmethod
-    def _json(response):
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            return None
-
-    def _remember_created(self, response):
-        try:
-            created = response.json()
-        except ValueError:
-            return
-        if isinstance(created, dict) and created.get("id"):
-            self.created_ids.add(str(created["id"]).lower())
 
     def _recently_created(self, url):
         lowered = url.lower()

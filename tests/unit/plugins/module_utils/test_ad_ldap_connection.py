@@ -8,6 +8,8 @@ answers a TLS simple bind with strongerAuthRequired, so that answer is fed in he
 
 from __future__ import annotations
 
+import types
+
 import pytest
 
 from ansible_collections.intune.autopilot.plugins.module_utils._ad import connection as ldap_connection
@@ -76,6 +78,8 @@ class RefusingConnection:
 
     def __init__(self, server, **options):
         self.result = {}
+        self.socket = None
+        self.strategy = types.SimpleNamespace(get_response=None)  # shaped like ldap3's: connect() bounds its waits
 
     def open(self, read_server_info=False):
         pass
