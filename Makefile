@@ -279,3 +279,10 @@ matrix-oldest: venv get-pip-standin
 
 matrix: venv get-pip-standin
 	LAB_PYTHON="$(CURDIR)/$(VENV_PYTHON)" $(NOX)
+
+# The release notes: antsibull-changelog release for galaxy.yml's version (CHANGELOG.rst, changelog.yaml; the
+# fragments are deleted). The first release leaves the fragments' breaking_changes and bugfixes out of the notes
+# (tools/release_changelog.py). Run it last, after every fragment of the release is merged.
+.PHONY: release-changelog
+release-changelog: venv
+	$(VENV_PYTHON) tools/release_changelog.py
