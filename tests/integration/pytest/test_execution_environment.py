@@ -55,7 +55,7 @@ def build_context(tmp_path_factory, collection_tarball):
         "images": {"base_image": {"name": "quay.io/fedora/fedora:41"}},
         "dependencies": {
             "python_interpreter": {"package_system": "python3", "python_path": "/usr/bin/python3"},
-            "ansible_core": {"package_pip": "ansible-core>=2.20,<2.22"},
+            "ansible_core": {"package_pip": "ansible-core>=2.16"},
             "ansible_runner": {"package_pip": "ansible-runner"},
             "galaxy": {"collections": [{"name": "collections/" + tarball.name, "type": "file"}]},
         },
