@@ -220,6 +220,7 @@ test: venv
 	$(MAKE) --no-print-directory sanity || failed="$$failed sanity"; \
 	$(MAKE) --no-print-directory lint || failed="$$failed lint"; \
 	$(MAKE) --no-print-directory integration || failed="$$failed integration"; \
+	$(MAKE) --no-print-directory matrix-oldest || failed="$$failed matrix-oldest"; \
 	echo "== make test summary"; \
 	for log in $(PYTEST_LOG) $(PYTEST_INTEGRATION_LOG); do \
 	  { grep -E '^=+ .* in [0-9.]+s' "$$log" 2>/dev/null || echo "no summary line"; } | sed "s|^|pytest ($$log): |"; \
@@ -264,3 +265,24 @@ docs: venv
 
 clean:
 	rm -rf $(VENV) .collections tests/output
+
+# The ansible-core / Python matrix (noxfile.py): each leg builds the tarball with its ansible-core, installs
+# it, and runs tests/unit, ansible-test sanity and the hybrid_join playbook twice against the labs (the
+# second run changed=0, no "unsupported version" warning). matrix-oldest: ansible-core 2.16 on Python 3.11
+# (meta/runtime.yml's floor, as AAP's minimal EE ships it), part of `make test`; the rest of `make test`
+# covers the newest. matrix: every leg (2.16/3.11, 2.18/3.11, 2.21/3.13). The labs run on $(VENV)'s Python.
+NOX ?= $(CURDIR)/$(VENV)/bin/nox
+.PHONY: matrix-oldest matrix
+
+matrix-oldest: venv get-pip-standin
+	LAB_PYTHON="$(CURDIR)/$(VENV_PYTHON)" $(NOX) --tags oldest
+
+matrix: venv get-pip-standin
+	LAB_PYTHON="$(CURDIR)/$(VENV_PYTHON)" $(NOX)
+
+# The release notes: antsibull-changelog release for galaxy.yml's version (CHANGELOG.rst, changelog.yaml; the
+# fragments are deleted). The first release leaves the fragments' breaking_changes and bugfixes out of the notes
+# (tools/release_changelog.py). Run it last, after every fragment of the release is merged.
+.PHONY: release-changelog
+release-changelog: venv
+	$(VENV_PYTHON) tools/release_changelog.py

@@ -228,7 +228,7 @@ def ldap_auth(ad_details: dict, username: str, password: str) -> dict:
 GRAPH_LAB_DOMAIN = "lab.example"
 
 
-def playbook_extra_vars(graph_details: dict, ad_details: dict | None) -> dict:
+def playbook_extra_vars(graph_details: dict, ad_details: dict | None, ansible_python: str = sys.executable) -> dict:
     """The hybrid_join_* variables the role reads, filled from the running labs."""
     extra_vars = {
         "hybrid_join_graph_auth": graph_auth(graph_details),
@@ -239,8 +239,8 @@ def playbook_extra_vars(graph_details: dict, ad_details: dict | None) -> dict:
         "hybrid_join_readiness_wait_for": "ready",
         "hybrid_join_readiness_wait_timeout": READINESS_WAIT_SECONDS,
         "hybrid_join_report_dir": str(LAB_REPORT_DIR),
-        # Modules import httpx and friends: run them with this venv's Python, not the system's.
-        "ansible_python_interpreter": sys.executable,
+        # Modules import azure-identity and friends: run them with the Python that runs Ansible, not the system's.
+        "ansible_python_interpreter": ansible_python,
     }
     if ad_details:
         # Least privilege, as the tutorial's step 3 needs: an account that may only change
@@ -295,10 +295,10 @@ def changed_tasks(output: str) -> list[str]:
     return changed
 
 
-def run_playbook(playbook: str, extra_vars_file: Path, on_task=None) -> str:
-    """Run ansible-playbook, echoing its output; return the output; raise when it fails.
-    on_task(name) is called as each task starts, with the name its header shows."""
-    command = [str(Path(sys.executable).parent / "ansible-playbook"), playbook, "-e", "@%s" % extra_vars_file]
+def run_playbook(playbook: str, extra_vars_file: Path, on_task=None, ansible_python: str = sys.executable) -> str:
+    """Run ansible-playbook (the one installed beside ansible_python), echoing its output; return the output;
+    raise when it fails. on_task(name) is called as each task starts, with the name its header shows."""
+    command = [str(Path(ansible_python).parent / "ansible-playbook"), playbook, "-e", "@%s" % extra_vars_file]
     print("$ " + " ".join(command), flush=True)
     # Default callback and no colour: the recap and 'changed:' lines are what we check. The play
     # targets the implicit localhost, so the no-inventory warnings say nothing useful.
@@ -316,7 +316,21 @@ def run_playbook(playbook: str, extra_vars_file: Path, on_task=None) -> str:
     output = "".join(lines)
     if process.returncode != 0:
         raise LabError("%s failed (exit %s)" % (playbook, process.returncode))
+    check_no_version_warning(output)
     return output
+
+
+# ansible-core's warning when meta/runtime.yml's requires_ansible excludes the running release.
+UNSUPPORTED_VERSION_WARNING = "does not support Ansible version"
+
+
+def check_no_version_warning(output: str) -> None:
+    """Raise when ansible-core warned that the collection does not support its version: every release the
+    runner is given must be one the collection declares."""
+    warnings = [line.strip() for line in output.splitlines() if UNSUPPORTED_VERSION_WARNING in line]
+    if warnings:
+        raise LabError("ansible-core warned that the collection does not support it (meta/runtime.yml's "
+                       "requires_ansible):\n  " + "\n  ".join(warnings))
 
 
 def check_idempotent(output: str) -> None:
@@ -364,7 +378,8 @@ def command_playbook(arguments: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="intune-autopilot-lab-") as work_dir:
         with running_labs(Path(work_dir)) as (graph_details, ad_details):
             extra_vars_file = Path(work_dir) / "extra-vars.json"
-            write_private(extra_vars_file, json.dumps(playbook_extra_vars(graph_details, ad_details), indent=2))
+            ansible_python = arguments.ansible_python
+            write_private(extra_vars_file, json.dumps(playbook_extra_vars(graph_details, ad_details, ansible_python), indent=2))
             graph = LabClient(graph_details["url"], graph_details["ca"])
             waits = waiting_tasks()
             with ClockAdvancer(graph) as advancer:
@@ -372,12 +387,12 @@ def command_playbook(arguments: argparse.Namespace) -> int:
                     advancer.set_active(name.rpartition(" : ")[2] in waits)
 
                 print("\n== First run: creates the configuration", flush=True)
-                run_playbook(arguments.playbook, extra_vars_file, on_task)
+                run_playbook(arguments.playbook, extra_vars_file, on_task, ansible_python)
                 advancer.set_active(True)
                 show_sample_devices_in_group(graph, graph_details["ca"], role_default("hybrid_join_device_group"))
                 advancer.set_active(False)
                 print("\n== Second run: must change nothing", flush=True)
-                check_idempotent(run_playbook(arguments.playbook, extra_vars_file, on_task))
+                check_idempotent(run_playbook(arguments.playbook, extra_vars_file, on_task, ansible_python))
             print("\nWhile the role waited, the lab clock was moved %d min ahead of real time." % round(advancer.advanced / 60))
     print("\nBoth runs passed; the second reported changed=0.\n")
     reports = sorted(LAB_REPORT_DIR.glob("*.html"))
@@ -527,6 +542,10 @@ def main(argv: list[str] | None = None) -> int:
     # "playbook" is the name the runner had before it moved under lab/.
     playbook_parser = commands.add_parser("run", aliases=["playbook"], help="run a playbook twice against the labs; the second run must change nothing")
     playbook_parser.add_argument("playbook", help="e.g. playbooks/hybrid_join.yml")
+    # The labs need this Python (3.12+); the playbook may run on another ansible-core and Python (make matrix).
+    playbook_parser.add_argument("--ansible-python", default=sys.executable,
+                                 help="the Python of the ansible-core to run the playbook with: its bin/ansible-playbook runs "
+                                      "the playbook and it runs the modules (default: this Python)")
     playbook_parser.set_defaults(handler=command_playbook)
     with_lab_parser = commands.add_parser("with-lab", help="write the integration config for the running labs, then run a command")
     with_lab_parser.add_argument("--integration-config", required=True, help="e.g. tests/integration/integration_config.yml")

@@ -160,3 +160,21 @@ def test_the_clock_moves_to_each_due_stage_of_an_import_and_no_further():
         # The documented delay in lab time, not in real time.
         assert DELAYS["import_done"] - 1 <= advancer.advanced + (time.monotonic() - started) <= DELAYS["import_done"] + 1
         assert time.monotonic() - started < DELAYS["import_done"] / 10
+
+
+def test_a_run_warned_that_the_collection_does_not_support_its_ansible_core_fails(tmp_path, monkeypatch):
+    """make matrix runs the role on every ansible-core the collection declares: the warning that it does
+    not (meta/runtime.yml's requires_ansible) fails the run, as it did on 2.16 before the floor moved."""
+    collection = tmp_path / "ansible_collections" / "floor" / "check"
+    (collection / "meta").mkdir(parents=True)
+    (collection / "meta" / "runtime.yml").write_text('requires_ansible: ">=99.0"\n')
+    (collection / "roles" / "noop" / "tasks").mkdir(parents=True)
+    (collection / "roles" / "noop" / "tasks" / "main.yml").write_text("- ansible.builtin.debug:\n    msg: hi\n")
+    playbook = tmp_path / "play.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  roles: [floor.check.noop]\n")
+    extra_vars_file = tmp_path / "vars.json"
+    extra_vars_file.write_text(json.dumps({"ansible_python_interpreter": sys.executable}))
+    monkeypatch.setenv("ANSIBLE_COLLECTIONS_PATH", str(tmp_path))
+
+    with pytest.raises(run_against_lab.LabError, match="floor.check does not support Ansible version"):
+        run_against_lab.run_playbook(str(playbook), extra_vars_file)

@@ -66,9 +66,9 @@ def recap(completed):
     return {host: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", counts)} for host, counts in rows}
 
 
-def summary_rows(reports):
+def summary_rows(reports, name="summary"):
     """{tenant: [cells]} of the Markdown summary's table."""
-    lines = (reports / "summary.md").read_text().splitlines()
+    lines = (reports / (name + ".md")).read_text().splitlines()
     cells = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines if line.startswith("| t")]
     return {row[0]: row for row in cells}
 
@@ -139,3 +139,25 @@ def test_the_summary_is_written_when_every_tenant_of_the_run_failed_before_step_
     assert sorted(rows) == ["t2"], rows
     assert rows["t2"][2] == "failed" and rows["t2"][5].startswith("before step 1: Preflight") and "CN=Computers" in rows["t2"][5], rows
     assert all(writes(client.requests()) == [] for _tenant_id, _domain, client in tenants.values())
+
+
+def test_two_awx_job_slices_each_write_the_summary_of_their_tenants_named_by_their_job(tenants_lab, tenants, tmp_path):
+    """AWX job slicing (job_slice_count: 2) runs one job per slice, each with its own awx_job_id and its part
+    of the inventory; here, as there, into one shared report directory, each with --limit to its tenants (and
+    step 5 only: the summary is what is tested, and it is written whatever the tags)."""
+    reports = tmp_path / "reports"
+    slices = {"101": ["t1", "t3", "t5"], "102": ["t2", "t4"]}
+    for job_id, names in slices.items():
+        completed = run(tenants_lab, tenants, tmp_path, reports, "--limit", ",".join(names), "--tags", "step5",
+                        "-e", "awx_job_id=" + job_id)
+        assert completed.returncode == 0, completed.stdout[-3000:]
+        assert sorted(recap(completed)) == names
+
+    assert sorted(path.name for path in reports.glob("summary*")) == [
+        "summary-job101.html", "summary-job101.md", "summary-job102.html", "summary-job102.md"]
+    for job_id, names in slices.items():
+        rows = summary_rows(reports, "summary-job" + job_id)
+        assert sorted(rows) == names and {(row[2], row[3]) for row in rows.values()} == {("changed", "5")}, (job_id, rows)
+    # Read together, the slices' summaries cover every tenant once.
+    together = [row for job_id in slices for row in summary_rows(reports, "summary-job" + job_id)]
+    assert sorted(together) == NAMES

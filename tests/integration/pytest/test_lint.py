@@ -94,3 +94,30 @@ def test_each_wrong_option_is_reported_and_no_right_one(reports, task, rule):
 def test_the_misspelled_option_is_named(reports):
     assert "Unsupported parameters: nmae." in reports["Graph module, misspelled option"]["intune-args"]
     assert "princpal" in reports["LDAP module without an action plugin, misspelled option"]["args"]
+
+
+def test_the_installed_tarball_is_clean_under_the_production_profile_without_the_projects_config(tmp_path):
+    """As Automation Hub lints an upload: the collection as `ansible-galaxy collection install` lays it out (no
+    .ansible-lint, no custom rule: build_ignore leaves them out), ansible-lint --profile production."""
+    galaxy = str(Path(sys.executable).with_name("ansible-galaxy"))
+    subprocess.run([galaxy, "collection", "build", "--output-path", str(tmp_path / "dist"), str(REPO)], check=True,
+                   capture_output=True)
+    tarball = next((tmp_path / "dist").glob("intune-autopilot-*.tar.gz"))
+    root = tmp_path / "collections"
+    subprocess.run([galaxy, "collection", "install", "--force", "-p", str(root), str(tarball)], check=True, capture_output=True)
+    collection = root / "ansible_collections" / "intune" / "autopilot"
+    assert not (collection / ".ansible-lint").exists()
+    environment = {"PATH": "%s:/usr/bin:/bin" % Path(sys.executable).parent, "HOME": str(tmp_path),
+                   "ANSIBLE_COLLECTIONS_PATH": str(root)}
+    completed = subprocess.run([str(ANSIBLE_LINT), "--profile", "production", "--offline", "--nocolor"], cwd=collection,
+                               env=environment, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "Passed: 0 failure(s), 0 warning(s)" in completed.stdout + completed.stderr
+
+
+def test_the_changelog_fragments_lint_clean():
+    """The tarball leaves changelogs/fragments out (build_ignore), so ansible-test's changelog sanity test no longer
+    sees them: antsibull-changelog lints them here."""
+    completed = subprocess.run([str(Path(sys.executable).with_name("antsibull-changelog")), "lint"], cwd=REPO,
+                               capture_output=True, text=True)
+    assert completed.returncode == 0 and not completed.stdout.strip(), completed.stdout + completed.stderr
