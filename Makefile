@@ -18,6 +18,12 @@ LAB_PYTEST_DIRS := tests/lab lab/graph/tests lab/tests
 PLAYBOOK_PYTEST_DIRS := tests/integration/pytest
 PYTEST_LOG := tests/output/pytest.log
 PYTEST_INTEGRATION_LOG := tests/output/pytest-integration.log
+# Seconds per ansible-test integration target of the last `make integration` (ansible-test's own timing).
+TARGET_TIMES := tests/output/integration-target-times.txt
+# Seconds per suite of the last `make test`.
+SUITE_TIMES := tests/output/suite-times.txt
+# One JSON line per ansible-playbook run of the playbook-level tests: the test, wall and CPU seconds (harness.py).
+PLAYBOOK_RUNS_LOG := tests/output/playbook-runs.jsonl
 PYTEST_WORKERS ?= 2
 PLAYBOOK ?= playbooks/hybrid_join.yml
 INTEGRATION_CONFIG := tests/integration/integration_config.yml
@@ -28,11 +34,11 @@ PYTHON ?=
 PIP := env -u PYTHONDONTWRITEBYTECODE $(VENV_PYTHON) -m pip
 ANSIBLE_TEST := $(CURDIR)/$(VENV)/bin/ansible-test
 
-.PHONY: help venv shipped-files units sanity lint docs-lint docs integration ansible-test-integration test lab bench-devices changelog-lint get-pip-standin clean
+.PHONY: help venv shipped-files units sanity lint docs-lint docs integration ansible-test-integration test test-summary lab bench-devices changelog-lint get-pip-standin clean
 
 help:
 	@echo "make lab          run $(PLAYBOOK) twice against the Graph (and AD) lab; the 2nd run must change nothing"
-	@echo "make test         units + sanity + lint + integration; non-zero if any fails"
+	@echo "make test         units + sanity + lint + integration, then what each cost (slowest tests, targets); non-zero if any fails"
 	@echo "make venv         create $(VENV) (newest Python >= 3.12) and link the collection under .collections/"
 	@echo "make units        pytest $(SHIPPED_PYTEST_DIRS) (as shipped), $(LAB_PYTEST_DIRS)"
 	@echo "make sanity       ansible-test sanity on the collection as shipped (build_ignore paths left out)"
@@ -90,10 +96,13 @@ $(COLLECTION_LINK):
 # $(call pytest_in,DIRECTORY,PYTHONPATH,TEST_DIRS,LOG): pytest -n $(PYTEST_WORKERS) run in DIRECTORY,
 # output appended to LOG; sets `status` (5, nothing collected, counts as a failure: a run that tests
 # nothing is not a pass). -r fEs: the reasons for failures, errors and skips, so a skipped suite is
-# never mistaken for a pass.
+# never mistaken for a pass. --durations: the slowest tests, so a change sees what its tests cost
+# (make test's summary lists the slowest of all its runs). --dist worksteal: an idle worker takes
+# tests queued on the other, so one long test does not leave a worker idle at the end.
 define pytest_in
 set +e; \
-(cd "$(1)" && PYTHONPATH="$(2)" $(CURDIR)/$(VENV_PYTHON) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) -r fEs $(3)) 2>&1 \
+(cd "$(1)" && PYTHONPATH="$(2)" $(CURDIR)/$(VENV_PYTHON) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist worksteal \
+  --durations=15 --durations-min=1 -r fEs $(3)) 2>&1 \
   | tee -a "$(CURDIR)/$(4)"; \
 status=$${PIPESTATUS[0]}; \
 set -e; \
@@ -194,13 +203,32 @@ sanity: venv get-pip-standin
 # ansible-test-integration, and stops the labs again. A pytest failure fails the target at the end,
 # after the targets ran.
 integration: venv get-pip-standin
-	@mkdir -p tests/output; rm -f $(PYTEST_INTEGRATION_LOG); \
+	@mkdir -p tests/output; rm -f $(PYTEST_INTEGRATION_LOG) $(PLAYBOOK_RUNS_LOG); \
+	export PLAYBOOK_RUNS_LOG="$(CURDIR)/$(PLAYBOOK_RUNS_LOG)"; \
 	$(call pytest_in,$(CURDIR),,$(PLAYBOOK_PYTEST_DIRS),$(PYTEST_INTEGRATION_LOG)); \
+	$(VENV_PYTHON) -c "$$PLAYBOOK_RUNS_REPORT" $(PLAYBOOK_RUNS_LOG) | tee -a $(PYTEST_INTEGRATION_LOG); \
 	echo "$$status" > tests/output/pytest-integration.status
 	$(VENV_PYTHON) -m lab with-lab --integration-config $(INTEGRATION_CONFIG) \
 	  -- $(MAKE) --no-print-directory ansible-test-integration
 	@status=$$(cat tests/output/pytest-integration.status); \
 	if [ "$$status" != 0 ]; then echo "integration: FAILED: pytest $(PLAYBOOK_PYTEST_DIRS) (see $(PYTEST_INTEGRATION_LOG))" >&2; exit 1; fi
+
+# Seconds per target from ansible-test's results file (tests/output/data/integration-*.json of the tree
+# it ran in), slowest first; the targets a failure left unrun are not listed.
+define TARGET_TIMES_REPORT
+import json, sys
+targets = {}
+for path in sys.argv[1:]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            targets.update(json.load(handle)["targets"])
+    except (OSError, ValueError, KeyError):
+        pass
+for name, target in sorted(targets.items(), key=lambda item: -item[1]["run_time_seconds"]):
+    print("%5d s  ansible-test integration target %s" % (target["run_time_seconds"], name))
+print("%5d s  ansible-test integration, %d targets" % (sum(t["run_time_seconds"] for t in targets.values()), len(targets)))
+endef
+export TARGET_TIMES_REPORT
 
 # Internal: needs a running lab and a fresh $(INTEGRATION_CONFIG) (gitignored, so copied explicitly).
 ansible-test-integration:
@@ -209,28 +237,82 @@ ansible-test-integration:
 	python_version=$(VENV_PYTHON_VERSION); \
 	$(call copy_shipped_tree,$$tree); \
 	cp $(INTEGRATION_CONFIG) "$$tree/$(COLLECTION_PATH)/$(INTEGRATION_CONFIG)"; \
-	cd "$$tree/$(COLLECTION_PATH)"; \
-	$(ANSIBLE_TEST) integration --color no --local --python "$$python_version"
+	mkdir -p tests/output; rm -f $(TARGET_TIMES); \
+	status=0; \
+	(cd "$$tree/$(COLLECTION_PATH)" && $(ANSIBLE_TEST) integration --color no --local --python "$$python_version") || status=$$?; \
+	$(VENV_PYTHON) -c "$$TARGET_TIMES_REPORT" "$$tree/$(COLLECTION_PATH)"/tests/output/data/integration-*.json | tee $(TARGET_TIMES); \
+	exit $$status
 
-# Runs every suite even when an earlier one fails, then reports each and fails if any failed.
+# The 15 slowest tests of every pytest run whose log is named (pytest's --durations lines), slowest first.
+define SLOWEST_TESTS_REPORT
+import re, sys
+duration = re.compile(r"^([0-9.]+)s (call|setup|teardown) +(\S+)")
+durations = []
+for path in sys.argv[1:]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            matches = [duration.match(line) for line in handle]
+    except OSError:
+        continue
+    durations += [(float(m.group(1)), "%-8s %s" % (m.group(2), m.group(3))) for m in matches if m]
+for seconds, what in sorted(durations, reverse=True)[:15]:
+    print("%7.1f s  %s" % (seconds, what))
+endef
+export SLOWEST_TESTS_REPORT
+
+# ansible-playbook runs of the playbook-level tests per test file (harness.py logs them): how many, their CPU
+# seconds and wall seconds, costliest first.
+define PLAYBOOK_RUNS_REPORT
+import collections, json, sys
+files = collections.defaultdict(lambda: [0, 0.0, 0.0])
+try:
+    with open(sys.argv[1], encoding="utf-8") as log:
+        for run in map(json.loads, log):
+            totals = files[run["test"].split("::")[0]]
+            totals[0] += 1
+            totals[1] += run["cpu_seconds"]
+            totals[2] += run["seconds"]
+except OSError:
+    pass
+print("ansible-playbook runs per test file: runs, CPU s, wall s")
+for name, (runs, cpu, wall) in sorted(files.items(), key=lambda item: -item[1][1]):
+    print("%5d %8.1f %8.1f  %s" % (runs, cpu, wall, name))
+print("%5d %8.1f %8.1f  in all" % tuple(sum(totals[i] for totals in files.values()) for i in range(3)))
+endef
+export PLAYBOOK_RUNS_REPORT
+
+# Runs every suite even when an earlier one fails, then reports what each cost (test-summary) and fails if
+# any failed.
 test: venv
-	@rm -f $(PYTEST_LOG) $(PYTEST_INTEGRATION_LOG); \
+	@rm -f $(PYTEST_LOG) $(PYTEST_INTEGRATION_LOG) $(TARGET_TIMES) $(PLAYBOOK_RUNS_LOG); mkdir -p tests/output; \
+	: > $(SUITE_TIMES); \
 	failed=""; \
-	$(MAKE) --no-print-directory units || failed="$$failed units"; \
-	$(MAKE) --no-print-directory sanity || failed="$$failed sanity"; \
-	$(MAKE) --no-print-directory lint || failed="$$failed lint"; \
-	$(MAKE) --no-print-directory integration || failed="$$failed integration"; \
-	$(MAKE) --no-print-directory matrix-oldest || failed="$$failed matrix-oldest"; \
-	echo "== make test summary"; \
+	for suite in units sanity lint integration matrix-oldest; do \
+	  started=$$SECONDS; verdict=passed; \
+	  $(MAKE) --no-print-directory $$suite || { failed="$$failed $$suite"; verdict=FAILED; }; \
+	  echo "$$suite $$verdict $$((SECONDS - started))" >> $(SUITE_TIMES); \
+	done; \
+	$(MAKE) --no-print-directory test-summary; \
+	test -z "$$failed"
+
+# The summary of the last `make test` from what its suites left in tests/output: the 15 slowest tests, the
+# ansible-playbook runs per playbook-level test file, each ansible-test target's and each suite's seconds.
+test-summary:
+	@echo "== make test summary"; \
+	echo "-- the 15 slowest tests (pytest --durations)"; \
+	$(VENV_PYTHON) -c "$$SLOWEST_TESTS_REPORT" $(PYTEST_LOG) $(PYTEST_INTEGRATION_LOG); \
+	echo "-- ansible-playbook runs of $(PLAYBOOK_PYTEST_DIRS)"; \
+	$(VENV_PYTHON) -c "$$PLAYBOOK_RUNS_REPORT" $(PLAYBOOK_RUNS_LOG); \
+	echo "-- ansible-test integration targets"; \
+	cat $(TARGET_TIMES) 2>/dev/null || echo "no target ran"; \
+	echo "-- suites"; \
 	for log in $(PYTEST_LOG) $(PYTEST_INTEGRATION_LOG); do \
 	  { grep -E '^=+ .* in [0-9.]+s' "$$log" 2>/dev/null || echo "no summary line"; } | sed "s|^|pytest ($$log): |"; \
 	done; \
-	for suite in units sanity lint integration; do \
-	  case " $$failed " in *" $$suite "*) echo "$$suite: FAILED";; *) echo "$$suite: passed";; esac; \
-	done; \
-	test -z "$$failed"
+	while read -r suite verdict seconds; do printf '%s: %s (%d s)\n' "$$suite" "$$verdict" "$$seconds"; done \
+	  < $(SUITE_TIMES) 2>/dev/null || true
 
-# The device import bench at full size (tests/integration/pytest runs it at 500 devices).
+# The device import bench at full size (tests/integration/pytest runs it at 300 devices).
 bench-devices: venv
 	$(VENV_PYTHON) bench/device_import_bench.py --devices 10000
 

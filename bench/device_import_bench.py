@@ -30,8 +30,8 @@ scaled run is stricter on the wall-time target than Intune's 20 s would be.
 
     .venv/bin/python bench/device_import_bench.py [--devices 10000] [--window 5]     # or: make bench-devices
 
-Exits 1 when a target fails (tests/integration/pytest/test_device_import_bench.py runs it at N = 500 with a
-10 s window; at that size the memory check is weak, the slack dominates the input's growth).
+Exits 1 when a target fails (tests/integration/pytest/test_device_import_bench.py runs it at N = 300 with a
+6 s window; at that size the memory check is weak, the slack dominates the input's growth).
 
 Measured on this machine (2 cores, shared) on 2026-11-30, defaults (--devices 10000 --window 5), 616 s:
 

@@ -47,8 +47,15 @@ class Admin:
             return dict(self.lab.counts)
 
     def reset(self, body, query):
-        self.lab.reset()
+        # {"snapshot": <GET /_lab/snapshot>}: back to that state instead of the seed's.
+        snapshot = body.get("snapshot")
+        if snapshot is not None and not (isinstance(snapshot, dict) and isinstance(snapshot.get("objects"), dict)):
+            raise ValueError("snapshot: expected what GET /_lab/snapshot returned")
+        self.lab.reset(snapshot)
         return {"reset": True}
+
+    def snapshot(self, body, query):
+        return self.lab.dump()
 
     def clear_log(self, body, query):
         self.lab.clear_log()
@@ -116,6 +123,7 @@ class Admin:
         ("POST", "/_lab/config"): config,
         ("POST", "/_lab/clock"): clock,
         ("GET", "/_lab/state"): state,
+        ("GET", "/_lab/snapshot"): snapshot,
         ("POST", "/_lab/seed"): seed,
         ("POST", "/_lab/tokens"): tokens,
         ("GET", "/_lab/apps"): apps,

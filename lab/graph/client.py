@@ -44,8 +44,14 @@ class LabClient:
         except urllib.error.HTTPError as exc:
             raise LabAdminError(f"{method} {path}: {exc.code} {exc.read().decode(errors='replace')}") from None
 
-    def reset(self):
-        return self._call("POST", "/_lab/reset", {})
+    def reset(self, snapshot=None):
+        """Back to the seed, or to a snapshot() taken earlier: its objects, with the clock, config, faults and
+        request log as at start."""
+        return self._call("POST", "/_lab/reset", {} if snapshot is None else {"snapshot": snapshot})
+
+    def snapshot(self):
+        """The tenant's objects (and their lab creation times) as reset(snapshot) takes them back."""
+        return self._call("GET", "/_lab/snapshot")
 
     def requests(self, since=None):
         suffix = f"?since={int(since)}" if since is not None else ""

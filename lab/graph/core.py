@@ -218,7 +218,9 @@ class Lab:
         self.reset()
 
     # --- lifecycle -----------------------------------------------------------------------------------
-    def reset(self):
+    def reset(self, snapshot=None):
+        """Back to the start: the seed's objects, or those of `snapshot` (a dump()) when given; the clock,
+        config, faults, throttling budgets and request log as at start either way."""
         with self.lock:
             self.clock = Clock()
             self.config = dict(self.start_config)
@@ -228,6 +230,9 @@ class Lab:
             self.throttle = throttling.Throttle()
             self.wakes = {}
             self.clear_log()
+            if snapshot is not None:
+                self.load(snapshot)
+                return
             for key, items in self.seed_data.items():
                 if key in self.registry.collections:
                     for obj in items:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
@@ -67,10 +69,27 @@ def run_playbook(playbook, check=False, diff=False, extra_env=None, extra_args=(
         command += ["--check"] if check else []
         command += ["--diff"] if diff else []
         command += list(extra_args)
+        started, cpu = time.monotonic(), _children_cpu()
         completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False, cwd=cwd)
+        _log_run(time.monotonic() - started, _children_cpu() - cpu)
         if not results.exists():
             raise AssertionError("ansible-playbook produced no result:\n%s\n%s" % (completed.stdout, completed.stderr))
         return [json.loads(line) for line in results.read_text().splitlines()], completed
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _log_run(seconds, cpu_seconds):
+    """With $PLAYBOOK_RUNS_LOG set (make integration sets it), one JSON line per ansible-playbook run: the test,
+    its wall and CPU seconds (the playbook and every process it waited for), so a test's cost is counted in
+    runs and CPU, which other work on the machine does not inflate as it does wall time."""
+    if os.environ.get("PLAYBOOK_RUNS_LOG"):
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
+        with open(os.environ["PLAYBOOK_RUNS_LOG"], "a", encoding="utf-8") as log:
+            log.write(json.dumps(dict(test=test, seconds=round(seconds, 2), cpu_seconds=round(cpu_seconds, 2))) + "\n")
 
 
 def run_module(module, args, check=False, diff=False, extra_env=None):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from harness import REPO, graph_auth, run_playbook, run_tasks, writes
-from test_hybrid_join_role import ROLE_VARS, fake_hash, role_task, seed_device_group
+from harness import REPO, graph_auth, run_playbook, writes
+from test_hybrid_join_role import ROLE_VARS, fake_hash, seed_device_group
 
 CSV_HEADER = "Device Serial Number,Windows Product ID,Hardware Hash,Group Tag"
 
@@ -23,7 +23,7 @@ def task_named(results, suffix):
     return [result for result in results if result["_task"].endswith(suffix)]
 
 
-def test_check_tenant_reports_what_the_role_would_change_without_writing(lab, tmp_path):
+def test_check_tenant_reports_what_the_role_would_change_without_writing(lab, converged_snapshot, tmp_path):
     seed_device_group(lab)  # a tenant that has the group, without the description step 5 gives it
 
     results, completed = run_playbook(REPO / "playbooks" / "check_tenant.yml", extra_args=["-e", tenant_file(lab, tmp_path)])
@@ -35,9 +35,8 @@ def test_check_tenant_reports_what_the_role_would_change_without_writing(lab, tm
     assert "--- before" in completed.stdout and "+++ after" in completed.stdout  # the diffs are shown
     assert writes(lab.client.requests()) == []
 
-    # Once the role has run, the check finds nothing to change.
-    run_tasks([role_task(lab)])
-    lab.client.clear_log()
+    # Once the role has run (the tenant as it leaves one: converged_snapshot), the check finds nothing to change.
+    lab.client.reset(converged_snapshot)
     results, completed = run_playbook(REPO / "playbooks" / "check_tenant.yml", extra_args=["-e", tenant_file(lab, tmp_path)])
     assert completed.returncode == 0 and not any(result.get("changed") for result in results), completed.stdout[-3000:]
     assert writes(lab.client.requests()) == []
@@ -52,9 +51,9 @@ def test_check_tenant_on_a_new_tenant_plans_every_step_without_writing(lab, tmp_
     assert writes(lab.client.requests()) == []
 
 
-def test_onboard_devices_imports_a_csv_and_waits_until_each_device_is_ready(lab, tmp_path):
+def test_onboard_devices_imports_a_csv_and_waits_until_each_device_is_ready(converged_lab, tmp_path):
+    lab = converged_lab  # steps 5 to 8, as playbooks/hybrid_join.yml leaves the tenant
     lab.client.config(delay_scale=0)  # the lab plays the Autopilot pipeline at once
-    run_tasks([role_task(lab)])  # steps 5 to 8, as playbooks/hybrid_join.yml leaves the tenant
     serials = ["ONBOARD01", "ONBOARD02"]
     csv_file = tmp_path / "devices.csv"
     csv_file.write_text("\n".join([CSV_HEADER] + ["%s,,%s,HAADJ-Day2" % (serial, fake_hash(serial)) for serial in serials]) + "\n")

@@ -100,8 +100,8 @@ def test_wrong_variables_fail_before_any_request(lab):
     assert lab.client.requests() == []
 
 
-def test_assignments_made_outside_the_role_survive_it(lab):
-    run_tasks([role_task(lab)])
+def test_assignments_made_outside_the_role_survive_it(converged_lab):
+    lab = converged_lab
     exclude_kiosks = {"add": [{"group": "Lab-Kiosk-Devices", "exclude": True}]}
     profile_args = dict(graph_auth(lab), display_name="Autopilot hybrid join user driven", assignments=exclude_kiosks)
     extra = {"intune.autopilot.autopilot_profile": profile_args}
