@@ -184,7 +184,9 @@ def test_a_deployed_device_waits_for_the_users_first_sign_in_then_is_ready(froze
     assert pending["summary"] == dict(total=1, ready=0, enrolled=1, not_ready=1, hybrid_join_pending=1, broken_at={})
     assert not pending["ready"] and pending["enrolled"]
     paths = [entry["path"] for entry in lab.client.requests()]
-    assert len([path for path in paths if "/managedDevices/" in path]) == 1 and paths.count("/v1.0/devices") == 1
+    # The Entra device comes with the group's device members, not from a look-up of its own.
+    assert len([path for path in paths if "/managedDevices/" in path]) == 1 and paths.count("/v1.0/devices") == 0
+    assert len([path for path in paths if path.endswith("/members/microsoft.graph.device")]) == 1
     assert paths.count("/beta/deviceManagement/autopilotEvents") == 1 and len(paths) == 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1
     refused = info(lab, serial_numbers=["WINDOW-0001"], fail_unless_ready=True, **FULL)
     assert refused["failed"] and "WINDOW-0001 at enrolled: Enrolled and joined to the domain" in refused["msg"]
@@ -244,12 +246,14 @@ def test_reads_are_bounded_and_nothing_is_written_in_check_mode_either(frozen):
     assert writes(requests) == []
     paths = [entry["path"] for entry in requests]
     assert paths.count(IDENTITIES) == 1
-    assert len([path for path in paths if path.endswith("/deploymentProfile")]) == 20
+    assert not [path for path in paths if path.endswith("/deploymentProfile")]  # no read per device
+    assert len([path for path in paths if path.endswith("/assignedDevices")]) == 1  # the hybrid profile's, placing all 20
     assert len([path for path in paths if "/managedDevices/" in path]) == 1
-    assert len([path for path in paths if path.endswith("/members")]) == 1  # the group, read once for 20 devices
-    assert paths.count("/v1.0/devices") == 2  # 15 Entra devices per request
-    # The group's name, the identities, Entra devices, members, ESPs, domain join profiles, events, and the per-device reads.
-    assert len(requests) == 1 + 1 + 2 + 1 + 1 + 1 + 1 + 20 + 1
+    assert len([path for path in paths if "/members" in path]) == 1  # the group, read once for 20 devices
+    assert paths.count("/v1.0/devices") == 0  # every Entra device came with the group's members
+    # The group's name, the identities, the group's devices, the profiles and the hybrid one's assigned devices, ESPs,
+    # domain join profiles, events, and the one enrolled device's managed device.
+    assert len(requests) == 1 + 1 + 1 + 2 + 1 + 1 + 1 + 1
 
 
 def test_a_device_never_imported_and_one_intune_refused(frozen):
@@ -475,19 +479,22 @@ def test_a_failed_assignment_carries_intunes_detailed_status(frozen):
     assert reason(result, "deployment_profile") == "Intune reports the profile assignment as failed (hardwareRequirementsNotMet)."
 
 
-def test_a_wait_reads_an_assigned_profile_once_not_per_poll(frozen):
+def test_each_poll_of_a_wait_reads_pages_not_devices(frozen):
     lab = frozen
     seed_tenant(lab)
-    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "ONCE-0001"}]})
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "POLL-%04d" % number} for number in range(30)]})
     lab.client.advance_clock(DELAYS["profile_assignment"])
     lab.client.clear_log()
 
-    result = info(lab, serial_numbers=["ONCE-0001"], wait_for="enrolled", wait_timeout=60, device_group=GROUP)
+    result = info(lab, group_tag="", wait_for="enrolled", wait_timeout=60, device_group=GROUP)
 
-    assert result["ready"] and not result["enrolled"] and result["waits"][0]["polls"] > 3
+    polls = result["waits"][0]["polls"]
+    assert result["ready"] and not result["enrolled"] and polls > 3
     paths = [entry["path"] for entry in lab.client.requests()]
-    assert paths.count(IDENTITIES) == result["waits"][0]["polls"]
-    assert len([path for path in paths if path.endswith("/deploymentProfile")]) == 1
+    # Per poll: the identities, the group's devices, the profiles and the hybrid profile's assigned devices; once: the group's name.
+    assert len(paths) == 1 + 4 * polls
+    for suffix in (IDENTITIES, "/members/microsoft.graph.device", "/windowsAutopilotDeploymentProfiles", "/assignedDevices"):
+        assert len([path for path in paths if path.endswith(suffix)]) == polls
 
 
 def test_an_esp_not_found_and_a_domain_join_profile_that_excludes_the_group(frozen):
@@ -518,3 +525,43 @@ def test_two_autopilot_devices_with_one_serial_number(frozen):
 
     assert chain_of(result)["imported"] == ("duplicate", False, 4)
     assert reason(result, "imported").startswith("2 Autopilot devices have this serial number: delete the stale ones")
+
+
+FLEET = 400
+
+
+def request_budget(devices):
+    """Issue 23's target for one readiness check: three paged listings of 999 and a dozen requests besides."""
+    return 3 * -(-devices // 999) + 12
+
+
+def test_a_readiness_check_of_hundreds_of_devices_reads_pages_not_devices(frozen, tmp_path):
+    """Issue 23 item 1 at 400 devices (seeded through the admin API: settled, members of the group, the hybrid profile
+    assigned), a few enrolled: by group tag, by serial numbers, from a CSV file, and per poll of a wait. The old chain
+    sent 400 deploymentProfile reads and 27 Entra look-ups here."""
+    lab = frozen
+    seed_tenant(lab)
+    serials = ["FLEET-%04d" % number for number in range(FLEET)]
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": serial, "groupTag": "Fleet"} for serial in serials]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+    for serial in serials[:3]:
+        lab.client.enroll_device(serial)
+        lab.client.first_sign_in(serial)
+    csv_file = tmp_path / "fleet.csv"
+    csv_file.write_text(CSV_HEADER + "\n" + "".join("%s,,%s,Fleet\n" % (serial, hardware_hash(serial)) for serial in serials[FLEET // 2:]))
+
+    selections = (dict(group_tag="fleet"), dict(serial_numbers=serials[:FLEET // 2], csv_files=[str(csv_file)]))
+    for selection in selections:
+        lab.client.clear_log()
+        result = info(lab, **dict(selection, **FULL))
+        assert result["ready"] and result["summary"]["total"] == FLEET and result["summary"]["enrolled"] == 3, result["summary"]
+        requests = lab.client.requests()
+        print("%s: %d requests" % (sorted(selection), len(requests)))
+        assert len(requests) <= request_budget(FLEET), [entry["path"] for entry in requests]
+        assert writes(requests) == []
+
+    lab.client.clear_log()
+    waited = info(lab, group_tag="fleet", wait_for="ready", device_group=GROUP, profile=PROFILE)
+    assert waited["ready"] and waited["waits"][0]["polls"] == 1
+    print("wait: %d requests" % len(lab.client.requests()))
+    assert len(lab.client.requests()) <= request_budget(FLEET)

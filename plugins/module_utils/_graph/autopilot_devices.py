@@ -59,17 +59,17 @@ IMPORT_ERRORS = {
 }
 
 
-def paged(graph, path, fields):
+def paged(graph, path, fields, api="beta"):
     """Items of a collection, page by page (pages of 999; the whole listing is never held)."""
     try:
         # The first page is asked for here, so that a refused $top is known before anything is yielded.
-        pages = graph.items(path, params={"$select": fields, "$top": str(PAGE_SIZE)})
+        pages = graph.items(path, api=api, params={"$select": fields, "$top": str(PAGE_SIZE)})
         first = next(pages, None)
     except GraphError as exc:
         if exc.status != 400:
             raise
         # The largest page Intune takes is not documented: a refused $top sends the listing without it.
-        pages = graph.items(path, params={"$select": fields})
+        pages = graph.items(path, api=api, params={"$select": fields})
         first = next(pages, None)
     if first is not None:
         yield first
