@@ -126,9 +126,9 @@ notes:
     give their Entra devices too; the deployment profiles once and the assigned devices of as many of them as it
     takes to place every device Intune reports assigned (the one named by O(profile) first, in pages of 999);
     each other group's members once; the ESPs and the domain join profiles once each when named; the Autopilot
-    events once when any device is enrolled. Per device only: the Entra device of one outside O(device_group)
-    (15 per request), and the managed device of an enrolled one. With every device in O(device_group), N devices
-    cost at most 3 x ceil(N / 999) + 12 requests plus one per enrolled device."
+    events once when any device is enrolled. What no listing gives is read in JSON batches of 20 (C($batch)): the
+    Entra devices of devices outside O(device_group) (15 per filter, 300 per batch) and the managed devices of
+    enrolled ones (20 per batch). Graph still counts each read in a batch against its throttling limits."
   - The ESP that applies to a device is the one of highest priority among those targeting it; this module checks
     that the named one targets it, not that no ESP of higher priority does.
 seealso:

@@ -13,8 +13,10 @@ Entra device of every member; which profile each assigned device has from the pr
 listing of the profiles, then each candidate's assigned devices in pages of 999, the named or hybrid user-driven
 ones first, until every assigned device is placed); each other group's members once; the ESPs and the domain join
 profiles once each when named; the Autopilot events once when any device is enrolled. Per device only what no
-listing gives: the Entra devices of identities outside the step 5 group (no listing holds only those: 15 ids per
-`$filter`), and the managed device of an enrolled one.
+listing gives, sent in JSON batches of 20 (`/$batch`): the Entra devices of identities outside the step 5 group,
+15 ids per `$filter` (no listing holds only those: the directory's listing of Autopilot devices by physicalIds is
+an advanced query, served from an eventually consistent index), and the managed devices of enrolled ones (the
+tenant's managed devices are many more than its Autopilot ones).
 
 The hybrid join window: a deployed hybrid device has two Entra objects, the Autopilot one (Entra joined) and the
 hybrid one AD sync brings, and Intune moves the managed device to the hybrid one only after the user's first
@@ -26,6 +28,8 @@ user signs in; a managed device that names another object is judged by its join 
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph import waiter
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_devices import (
@@ -56,7 +60,10 @@ HYBRID_ENROLLMENT_TYPES = ("offlineDomainJoined", "offlineDomainJoinedWithWhiteG
 # deployment_profile link states that name a hybrid join profile.
 HYBRID_PROFILE_STATES = ("assigned", "not_user_driven", "other_profile")
 FIRST_SIGN_IN = "hybrid_join_pending"
-POLL_CAP = 30  # seconds between polls of a wait at most: Intune's steps take minutes
+POLL_CAP = 30
+BATCH_SIZE = 20  # JSON batching's limit of requests per batch (json-batching docs)
+# Statuses inside a batch that are sent again on their own, through the transport's retry policy.
+RETRIED_IN_BATCH = (429, 500, 502, 503, 504)  # seconds between polls of a wait at most: Intune's steps take minutes
 
 LINKS = ("imported", "entra_device", "group_member", "deployment_profile", "esp", "domain_join_profile", "enrolled")
 # The links "ready to deploy" needs; esp and domain_join_profile only when named (else not_checked).
@@ -83,6 +90,7 @@ class Readiness:
         self._members = {}
         # identity id (lower case) -> its assigned deployment profile, read from the profiles' assignedDevices.
         self._profiles = {}
+        self._managed = {}
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -116,25 +124,27 @@ class Readiness:
         return devices
 
     def devices_by_id(self, device_ids):
-        """{deviceId: Entra device} looked up by deviceId, 15 per request."""
-        found = {}
+        """{deviceId: Entra device} looked up by deviceId, 15 per filter, 20 filters per batch."""
         ordered = sorted(device_ids)
-        for start in range(0, len(ordered), IDS_PER_FILTER):
-            chunk = ordered[start:start + IDS_PER_FILTER]
-            quoted = ", ".join("'%s'" % device_id for device_id in chunk)
-            params = {"$filter": "deviceId in (%s)" % quoted, "$select": "id,deviceId,displayName,physicalIds"}
-            try:
-                devices = self.graph.list("devices", api="v1.0", params=params)
-            except GraphError as exc:
-                if exc.status != 400:
-                    raise
-                # Graph documents eq on deviceId; `in` is the directory's general rule. A refusal asks one by one.
-                devices = []
-                for device_id in chunk:
-                    devices += self.graph.list("devices", api="v1.0", params=dict(params, **{"$filter": "deviceId eq '%s'" % device_id}))
-            for device in devices:
-                found[(device.get("deviceId") or "").lower()] = device
-        return found
+        select = {"$select": DEVICE_FIELDS}
+        chunks = [ordered[start:start + IDS_PER_FILTER] for start in range(0, len(ordered), IDS_PER_FILTER)]
+        try:
+            answers = batched_get(self.graph, [("devices", dict(select, **{"$filter": "deviceId in (%s)" % ", ".join(
+                "'%s'" % device_id for device_id in chunk)})) for chunk in chunks], api="v1.0")
+        except GraphError as exc:
+            if exc.status != 400:
+                raise
+            # Graph documents eq on deviceId; `in` is the directory's general rule. A refusal asks one by one.
+            answers = batched_get(self.graph, [("devices", dict(select, **{"$filter": "deviceId eq '%s'" % device_id}))
+                                               for device_id in ordered], api="v1.0")
+        return {(device.get("deviceId") or "").lower(): device for answer in answers if answer for device in answer.get("value") or ()}
+
+    def managed_devices(self, identities):
+        """{managed device id: managed device, or None when Graph has none} of the enrolled identities, in batches."""
+        ids = sorted({identity["managedDeviceId"].lower() for identity in identities
+                      if identity.get("enrollmentState") == "enrolled" and _set_guid(identity.get("managedDeviceId"))})
+        answers = batched_get(self.graph, [("deviceManagement/managedDevices/%s" % managed_id, None) for managed_id in ids], api="beta")
+        return dict(zip(ids, answers))
 
     def assigned_profiles(self, identities):
         """{identity id: deployment profile} of the identities Intune reports assigned: one listing of the profiles,
@@ -197,6 +207,7 @@ class Readiness:
         device_ids = {identity["azureAdDeviceId"].lower() for identity in identities if _set_guid(identity.get("azureAdDeviceId"))}
         entra = self.entra_devices(device_ids) if device_ids else {}
         self._profiles = self.assigned_profiles(identities)
+        self._managed = self.managed_devices(identities)
         esp = self.named_object(ESP, self.esp_name) if self.esp_name else None
         domain_join = self.named_object(DOMAIN_JOIN, self.domain_join_name) if self.domain_join_name else None
         reports = [self.chain(serial, found, staging.get(serial.lower(), []), entra, esp, domain_join) for serial, found in order]
@@ -334,7 +345,7 @@ class Readiness:
             if state in ("failed", "blocked"):
                 return link("enrolled", state, False, "Intune reports the enrollment %s." % state, 10)
             return link("enrolled", "not_enrolled", False, "Not deployed yet: start the device on the corporate network (step 10).", 10)
-        managed = self.graph.get_or_none("deviceManagement/managedDevices/%s" % identity["managedDeviceId"])
+        managed = self._managed.get(identity["managedDeviceId"].lower())
         if managed is None:
             return link("enrolled", "missing", False, "Intune names a managed device that does not exist (retired or deleted).", 10)
         report["_managed"] = managed
@@ -387,6 +398,38 @@ def join_link(identity, managed, event, profile_state):
     return link("enrolled", "wrong_join_type", False, "The managed device is %s, not hybrid joined%s." % (
         join_type if join_type != "unknown" else "of unknown join type",
         " (its Autopilot deployment was %s)" % enrollment_type if enrollment_type != "unknown" else ""), 10)
+
+
+def batched_get(graph, reads, api):
+    """[answer body, or None for a 404] of GET reads, each (path, params), sent BATCH_SIZE to a `$batch` (one request
+    where each read alone would be one; Graph still throttles each read inside on its own). A read throttled or failed
+    by the service inside the batch is sent again on its own, through the transport's retry policy; any other error
+    fails as the read alone would."""
+    answers = []
+    for start in range(0, len(reads), BATCH_SIZE):
+        chunk = reads[start:start + BATCH_SIZE]
+        if len(chunk) == 1:  # a batch of one is a request of its own, only longer
+            answers.append(graph.get_or_none(chunk[0][0], api=api, params=chunk[0][1]))
+            continue
+        steps = [{"id": str(index), "method": "GET", "url": "/" + path + ("?" + urlencode(params, safe="$,()'") if params else "")}
+                 for index, (path, params) in enumerate(chunk)]
+        batch = graph.request("POST", "$batch", api=api, body={"requests": steps}, idempotent=True) or {}
+        by_id = {str(response.get("id")): response for response in batch.get("responses") or ()}
+        for index, (path, params) in enumerate(chunk):
+            response = by_id.get(str(index)) or {}
+            status = response.get("status")
+            body = response.get("body") if isinstance(response.get("body"), dict) else {}
+            if status == 200:
+                answers.append(body)
+            elif status == 404:
+                answers.append(None)
+            elif status in RETRIED_IN_BATCH or status is None:
+                answers.append(graph.get_or_none(path, api=api, params=params))
+            else:
+                error = body.get("error") or {}
+                raise GraphError("GET %s: Graph answered %s %s: %s" % (path, status, error.get("code") or "", error.get("message") or ""),
+                                 method="GET", path=path, status=status, code=error.get("code"))
+    return answers
 
 
 def assignment_settled(identity):
