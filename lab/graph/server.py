@@ -142,6 +142,7 @@ class LabHandler(BaseHTTPRequestHandler):
             tenant = next(iter(server.tenants.values()))
         self.lab, self.directory = tenant.lab, tenant.directory
         fault = self.lab.take_fault(self.command, path)
+        time.sleep(self.lab.round_trip())
         if fault is not None and fault.action == "latency":
             time.sleep(fault.latency_ms / 1000)
         if path == MANAGED_IDENTITY_PATH and self.command == "GET":

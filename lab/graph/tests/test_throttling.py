@@ -1,6 +1,8 @@
 """Intune's throttling budgets (lab/graph/throttling.py): off by default, per app and per tenant, writes and all
 requests, sliding windows on the lab clock, Retry-After, the start flags and the config API."""
 
+import time
+
 import pytest
 
 from lab.graph.client import LabAdminError
@@ -189,3 +191,21 @@ def test_a_batch_of_more_than_twenty_or_without_ids_is_refused(lab, clients):
     assert "maximum of 20" in too_many["message"]
     assert admin.error("POST", "/v1.0/$batch", 400, json={"requests": [step]})["code"] == "BadRequest"
     assert admin.ok("POST", "/v1.0/$batch", 200, json={"requests": [dict(step, id="1")]})["responses"][0]["status"] == 200
+
+
+def test_a_round_trip_per_request_with_jitter_and_the_budgets_still_on(budgets, clients):
+    """The latency knob (README "Latency"): every Graph request takes round_trip_ms, give or take the jitter, a refused
+    one too. Lower bounds only: a loaded machine adds time, never takes it away."""
+    admin = clients("lab-admin")
+    spend(admin, 100)  # the app's write budget, at no latency
+    budgets.client.config(round_trip_ms=300, round_trip_jitter_ms=100)
+    timings = []
+    for send in (read, read, write):
+        began = time.perf_counter()
+        answer = send(admin)
+        timings.append((answer.status_code, time.perf_counter() - began))
+    assert [status for status, _seconds in timings] == [200, 200, 429]
+    assert min(seconds for _status, seconds in timings) >= 0.2, timings
+    for bad in ({"round_trip_ms": -1}, {"round_trip_jitter_ms": "5"}, {"round_trip_ms": 61000}):
+        with pytest.raises(LabAdminError):
+            budgets.client.config(**bad)
