@@ -29,8 +29,6 @@ user signs in; a managed device that names another object is judged by its join 
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from ansible_collections.intune.autopilot.plugins.module_utils._graph import waiter
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_devices import (
     IDENTITIES,
@@ -39,6 +37,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_
     paged,
     staging_rows,
 )
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.batch import batched_get
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import IDS_PER_FILTER, target_key
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_esp import ESP
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_domain_join_profile import PROFILE as DOMAIN_JOIN
@@ -398,38 +397,6 @@ def join_link(identity, managed, event, profile_state):
     return link("enrolled", "wrong_join_type", False, "The managed device is %s, not hybrid joined%s." % (
         join_type if join_type != "unknown" else "of unknown join type",
         " (its Autopilot deployment was %s)" % enrollment_type if enrollment_type != "unknown" else ""), 10)
-
-
-def batched_get(graph, reads, api):
-    """[answer body, or None for a 404] of GET reads, each (path, params), sent BATCH_SIZE to a `$batch` (one request
-    where each read alone would be one; Graph still throttles each read inside on its own). A read throttled or failed
-    by the service inside the batch is sent again on its own, through the transport's retry policy; any other error
-    fails as the read alone would."""
-    answers = []
-    for start in range(0, len(reads), BATCH_SIZE):
-        chunk = reads[start:start + BATCH_SIZE]
-        if len(chunk) == 1:  # a batch of one is a request of its own, only longer
-            answers.append(graph.get_or_none(chunk[0][0], api=api, params=chunk[0][1]))
-            continue
-        steps = [{"id": str(index), "method": "GET", "url": "/" + path + ("?" + urlencode(params, safe="$,()'") if params else "")}
-                 for index, (path, params) in enumerate(chunk)]
-        batch = graph.request("POST", "$batch", api=api, body={"requests": steps}, idempotent=True) or {}
-        by_id = {str(response.get("id")): response for response in batch.get("responses") or ()}
-        for index, (path, params) in enumerate(chunk):
-            response = by_id.get(str(index)) or {}
-            status = response.get("status")
-            body = response.get("body") if isinstance(response.get("body"), dict) else {}
-            if status == 200:
-                answers.append(body)
-            elif status == 404:
-                answers.append(None)
-            elif status in RETRIED_IN_BATCH or status is None:
-                answers.append(graph.get_or_none(path, api=api, params=params))
-            else:
-                error = body.get("error") or {}
-                raise GraphError("GET %s: Graph answered %s %s: %s" % (path, status, error.get("code") or "", error.get("message") or ""),
-                                 method="GET", path=path, status=status, code=error.get("code"))
-    return answers
 
 
 def assignment_settled(identity):
