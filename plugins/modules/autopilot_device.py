@@ -129,7 +129,7 @@ options:
     default: 1800
   cleanup:
     description:
-      - Which import staging rows (C(importedWindowsAutopilotDeviceIdentities)) to delete once their import has ended:
+      - Which import staging rows (C(importedWindowsAutopilotDeviceIdentities)) to delete once their import has ended,
         V(none), V(failed) (rows whose import failed, including those Intune refused as already registered), or V(all).
       - Only rows of the devices this run names are deleted - those it imported, those of earlier imports it followed,
         and those earlier runs left for these devices - never other rows.
