@@ -576,3 +576,25 @@ def test_a_readiness_check_of_hundreds_of_devices_reads_pages_not_devices(frozen
     waited = info(lab, group_tag="fleet", wait_for="ready", device_group=GROUP, profile=PROFILE)
     assert waited["ready"] and waited["waits"][0]["polls"] == 1
     assert len(sent(lab.client.requests())) <= request_budget(FLEET)
+
+
+def test_a_read_throttled_inside_a_batch_is_sent_again_on_its_own(frozen):
+    """JSON batching answers each request on its own: a 429 inside the batch does not fail the batch, and the read is
+    sent again alone through the transport's retry policy (Retry-After honoured)."""
+    lab = frozen
+    seed_tenant(lab)
+    serials = ["BATCH-%04d" % number for number in range(3)]
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": serial} for serial in serials]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+    for serial in serials:
+        lab.client.enroll_device(serial)
+        lab.client.first_sign_in(serial)
+    lab.client.fault("status", method="GET", path="/managedDevices/", status=429, retry_after="3", count=1)
+    lab.client.clear_log()
+
+    result = info(lab, serial_numbers=serials, **FULL)
+
+    assert result["enrolled"] and result["summary"]["enrolled"] == 3, result["summary"]
+    reads = [entry for entry in lab.client.requests() if "/managedDevices/" in entry["path"]]
+    assert [(entry.get("batch", False), entry["status"]) for entry in reads] == [(True, 429), (True, 200), (True, 200), (False, 200)]
+    assert reads[-1]["path"] == reads[0]["path"]

@@ -7,7 +7,7 @@ one request carries 20 reads, though Graph still throttles each read inside on i
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError
 
@@ -27,7 +27,7 @@ def batched_get(graph, reads, api):
         if len(chunk) == 1:  # a batch of one is a request of its own, only longer
             answers.append(graph.get_or_none(chunk[0][0], api=api, params=chunk[0][1]))
             continue
-        steps = [{"id": str(index), "method": "GET", "url": "/" + path + ("?" + urlencode(params, safe="$,()'") if params else "")}
+        steps = [{"id": str(index), "method": "GET", "url": "/" + path + ("?" + urlencode(params, safe="$,()'", quote_via=quote) if params else "")}
                  for index, (path, params) in enumerate(chunk)]
         batch = graph.request("POST", "$batch", api=api, body={"requests": steps}, idempotent=True) or {}
         by_id = {str(response.get("id")): response for response in batch.get("responses") or ()}
