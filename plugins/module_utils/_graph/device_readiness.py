@@ -59,10 +59,7 @@ HYBRID_ENROLLMENT_TYPES = ("offlineDomainJoined", "offlineDomainJoinedWithWhiteG
 # deployment_profile link states that name a hybrid join profile.
 HYBRID_PROFILE_STATES = ("assigned", "not_user_driven", "other_profile")
 FIRST_SIGN_IN = "hybrid_join_pending"
-POLL_CAP = 30
-BATCH_SIZE = 20  # JSON batching's limit of requests per batch (json-batching docs)
-# Statuses inside a batch that are sent again on their own, through the transport's retry policy.
-RETRIED_IN_BATCH = (429, 500, 502, 503, 504)  # seconds between polls of a wait at most: Intune's steps take minutes
+POLL_CAP = 30  # seconds between polls of a wait at most: Intune's steps take minutes
 
 LINKS = ("imported", "entra_device", "group_member", "deployment_profile", "esp", "domain_join_profile", "enrolled")
 # The links "ready to deploy" needs; esp and domain_join_profile only when named (else not_checked).
