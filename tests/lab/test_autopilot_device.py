@@ -118,10 +118,10 @@ def test_a_device_registered_but_not_yet_synced_counts_as_present(frozen):
     lab.client.clear_log()
     second = run(lab, devices=[device("WAIT-0001")])
 
-    # The first run's row (kept: cleanup none) says the device is registered: not imported again, and the sync makes it appear.
+    # Intune answers ZtdDeviceAlreadyAssigned; the device is here, and the sync makes it appear. Both rows are kept (cleanup none).
     assert not second["failed"] and second["counts"]["unchanged"] == 1, second
     assert second["sync"]["status"] == "completed" and "WAIT-0001" in identities(lab)
-    assert graph_writes(lab) == [("POST", SYNC)] and len(staging(lab)) == 1
+    assert graph_writes(lab) == [("POST", STAGING + "/import"), ("POST", SYNC)] and len(staging(lab)) == 2
 
 
 def test_an_import_that_outlives_import_timeout_fails_keeps_its_rows_and_the_next_run_follows_them(frozen):
@@ -542,3 +542,18 @@ def test_rows_others_left_are_never_polled_the_runs_own_are_followed_by_id(froze
     polled = [entry["path"].rsplit("/", 1)[1] for entry in requests if entry["method"] == "GET" and entry["path"].startswith(STAGING + "/")]
     assert len(own) == 25 and polled and set(polled) == own
     assert {row["id"] for row in staging(lab)} == others
+
+
+def test_a_kept_row_of_a_registration_deleted_since_does_not_stop_the_device_coming_back(frozen):
+    """With rows kept (cleanup none), a finished row says nothing of now: a device whose registration was deleted after
+    its import (state absent here, or an admin in the portal) is imported again, not taken as present."""
+    lab = frozen
+    assert run(lab, devices=[device("BACK-0001")])["counts"]["imported"] == 1
+    assert run(lab, state="absent", devices=[dict(serial_number="BACK-0001")])["counts"]["deleted"] == 1
+    assert "BACK-0001" not in identities(lab) and len(staging(lab)) == 1
+    lab.client.advance_clock(600)  # Intune allows one sync per 10 minutes
+
+    back = run(lab, devices=[device("BACK-0001")])
+
+    assert not back["failed"] and back["counts"]["imported"] == 1, back
+    assert "BACK-0001" in identities(lab)

@@ -83,7 +83,7 @@ def paged(graph, path, fields, api="beta"):
 
 
 def staging_rows(graph, keys, counted=None):
-    """{device key: [staging row, ...]} for the devices whose keys are given; `counted` (a list) gets every row's id."""
+    """{device key: [staging row, ...]} for the devices whose keys are given; `counted` (a list) gets an entry per row listed."""
     found = {}
     for row in paged(graph, STAGING, STAGING_FIELDS):
         if counted is not None:
@@ -162,12 +162,10 @@ class DeviceRun:
                 stale.extend(row for row in staging.get(device.key, []) if _import_status(row) in FINISHED_IMPORT)
             else:
                 rows = staging.get(device.key, [])
-                waiting = [row for row in rows if _import_status(row) not in ("error", "partial")]
-                if any(_import_status(row) == "complete" for row in waiting):
-                    # An earlier import registered it (its row kept): present; the sync makes it appear.
-                    self.settle(device, "unchanged", "Already registered in this tenant by an earlier import.")
-                    self.registered_now[device.key] = device
-                elif waiting:
+                # A finished row (kept by cleanup, or a lost DELETE) says nothing of now: a registration it made may
+                # have been deleted since, so the device is imported again and Intune tells (806 when still here).
+                waiting = [row for row in rows if _import_status(row) not in FINISHED_IMPORT]
+                if waiting:
                     # An earlier run (or a lost answer) imported it: follow that instead of importing again.
                     adopted.update((row["id"], device) for row in waiting)
                 elif device.hardware_hash:
@@ -175,7 +173,7 @@ class DeviceRun:
                 else:
                     missing_hash.append(RowError(device.source, "The device is not registered and has no hardware hash.",
                                                  "Give its Hardware Hash (or hardware_hash) to import it.", device.serial_number))
-                # The device is imported anew; its failed rows of earlier imports stay unless cleanup removes them.
+                # The device is imported anew; finished rows of earlier imports stay unless cleanup removes them.
                 stale.extend(row for row in rows if row not in waiting)
         if missing_hash:
             return missing_hash
