@@ -30,8 +30,10 @@ description:
   - A hardware hash given without its base64 padding (as a device reports it; Graph refuses the whole import for
     one) is padded before it is sent, and RV(padded_hashes) says which.
   - An import whose answer was lost is looked for among the staging rows by its import ID before anything is
-    sent again, and a run finds the staging rows an earlier run left (by serial number) and follows them instead
-    of importing again, so a device is never imported twice.
+    sent again, and a run finds the staging rows of imports an earlier run left unfinished (by serial number) and
+    follows them instead of importing again, so a device is never imported twice. A finished row says nothing of
+    now (its registration may have been deleted since): a device with one but not registered is imported again,
+    and Intune answers C(ZtdDeviceAlreadyAssigned) if it is still registered.
   - The task fails when any named device failed, B(after) the other devices were done; C(failed_devices) says
     which and why.
   - With O(state=absent) the named devices' Autopilot registrations are deleted, except those enrolled in
