@@ -32,8 +32,8 @@ description:
   - An import whose answer was lost is looked for among the staging rows by its import ID before anything is
     sent again, and a run finds the staging rows of imports an earlier run left unfinished (by serial number) and
     follows them instead of importing again, so a device is never imported twice. A finished row says nothing of
-    now (its registration may have been deleted since): a device with one but not registered is imported again,
-    and Intune answers C(ZtdDeviceAlreadyAssigned) if it is still registered.
+    now, as its registration may have been deleted since, so a device with one but not registered is imported
+    again, and Intune answers C(ZtdDeviceAlreadyAssigned) if it is still registered.
   - The task fails when any named device failed, B(after) the other devices were done; C(failed_devices) says
     which and why.
   - With O(state=absent) the named devices' Autopilot registrations are deleted, except those enrolled in
