@@ -1,5 +1,6 @@
 """python -m lab.graph --port 0 [--state FILE] [--seed FILE] [--data-dir DIR] [--page-size N]
                       [--throttle-budgets] [--throttle-window SECONDS] [--tenants N]
+                      [--round-trip-ms MS] [--round-trip-jitter-ms MS]
 
 Prints one JSON line ({"url", "ca", "tenant", "tenants", "data_dir", "pid"}) once it accepts connections, and
 stops on SIGTERM (or SIGINT), saving its state to --state when given."""
@@ -27,6 +28,10 @@ def main(argv=None):
                         help="enforce Intune's per-app and per-tenant Graph budgets (429 + Retry-After)")
     parser.add_argument("--throttle-window", type=float, default=float(DOCUMENTED_WINDOW_SECONDS),
                         help="seconds of lab clock per budget window (Intune's: 20); smaller scales time down")
+    parser.add_argument("--round-trip-ms", type=float, default=0,
+                        help="milliseconds every Graph and sign-in request takes, as a real tenant's round trip (~100)")
+    parser.add_argument("--round-trip-jitter-ms", type=float, default=0,
+                        help="plus or minus up to this many milliseconds per request, drawn at random")
     parser.add_argument("--tenants", type=int, default=1,
                         help="how many tenants the lab hosts, each with its own state (the seed's tenant first)")
     args = parser.parse_args(argv)
@@ -34,7 +39,8 @@ def main(argv=None):
         parser.error("--tenants must be at least 1")
     data_dir = os.path.abspath(args.data_dir or tempfile.mkdtemp(prefix="graph-lab-"))
     server = create(data_dir, args.port, args.seed, args.state, args.page_size,
-                    {"throttle_budgets": args.throttle_budgets, "throttle_window": args.throttle_window},
+                    {"throttle_budgets": args.throttle_budgets, "throttle_window": args.throttle_window,
+                     "round_trip_ms": args.round_trip_ms, "round_trip_jitter_ms": args.round_trip_jitter_ms},
                     tenants=args.tenants)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -77,7 +77,8 @@ class LabClient:
     def config(self, **settings):
         """page_size=N, consistency_delay=seconds, delay_scale=factor (Autopilot pipeline),
         throttle_budgets=bool, throttle_window=seconds (Intune's budgets per window; throttling.py),
-        auto_sync=bool (completed imports start a sync of their own: an unsettled behaviour of the service)."""
+        auto_sync=bool (completed imports start a sync of their own: an unsettled behaviour of the service),
+        round_trip_ms=ms and round_trip_jitter_ms=ms (every Graph and sign-in request takes that long, README "Latency")."""
         return self._call("POST", "/_lab/config", settings)
 
     def advance_clock(self, seconds=0, freeze=None):

@@ -7,6 +7,7 @@ collections on a Registry and read/write objects through Lab. See README.md, "Ex
 import copy
 import datetime
 import json
+import random
 import re
 import threading
 import time
@@ -170,6 +171,9 @@ FAULT_ACTIONS = ("status", "drop_before", "drop_after", "latency")
 HYBRID_JOIN_WINDOWS = ("entra_joined", "hybrid_join_type", "switched")
 DEFAULT_CONFIG = {"page_size": 100, "consistency_delay": 0.0, "delay_scale": 1.0, "throttle_budgets": False,
                   "auto_sync": False, "hybrid_join_window": "entra_joined",
+                  # A real tenant's round trip (README "Latency"): milliseconds added to every Graph and sign-in
+                  # request, plus or minus up to the jitter, drawn per request.
+                  "round_trip_ms": 0, "round_trip_jitter_ms": 0,
                   "throttle_window": float(throttling.DOCUMENTED_WINDOW_SECONDS),
                   # Entra ID's device authorization answer: the code lives 900 s, the client polls every 5 s.
                   "device_code_lifetime": 900, "device_code_interval": 5}
@@ -199,6 +203,10 @@ def check_config(changes):
     scale = changes.get("delay_scale", 1.0)
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale < 0:
         raise ValueError("delay_scale must be a non-negative number")
+    for key in ("round_trip_ms", "round_trip_jitter_ms"):
+        value = changes.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 60000:
+            raise ValueError(f"{key} must be 0 to 60000 milliseconds")
     if changes.get("hybrid_join_window", HYBRID_JOIN_WINDOWS[0]) not in HYBRID_JOIN_WINDOWS:
         raise ValueError(f"hybrid_join_window must be one of {HYBRID_JOIN_WINDOWS}")
 
@@ -337,6 +345,12 @@ class Lab:
                       latency_ms=int(spec.get("latency_ms") or 0))
         with self.lock:
             self.faults.append(fault)
+
+    def round_trip(self):
+        """Seconds this request's round trip takes (config round_trip_ms, plus or minus round_trip_jitter_ms, never
+        below 0); slept by the server outside the lock, so requests in flight together overlap as on a network."""
+        base, jitter = self.config["round_trip_ms"], self.config["round_trip_jitter_ms"]
+        return max(0.0, base + random.uniform(-jitter, jitter)) / 1000 if base or jitter else 0.0
 
     def take_fault(self, method, path):
         with self.lock:

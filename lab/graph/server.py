@@ -21,11 +21,12 @@ from . import auth, jwt, schema
 from .core import WRITE_METHODS
 from .errors import GraphError
 from .odata import parse_query
-from .resources.base import Request
+from .resources.base import Request, Response
 
 GRAPH_VERSIONS = (schema.BETA, schema.V1)
 # Where the lab plays App Service's managed identity endpoint (IDENTITY_ENDPOINT = <lab url>/msi/token).
 MANAGED_IDENTITY_PATH = "/msi/token"
+BATCH_MAX = 20  # json-batching: "JSON batch requests are currently limited to 20 individual requests"
 _STATUS_CODES = {429: "TooManyRequests", 500: "InternalServerError", 502: "BadGateway",
                  503: "ServiceUnavailable", 504: "GatewayTimeout"}
 
@@ -141,6 +142,7 @@ class LabHandler(BaseHTTPRequestHandler):
             tenant = next(iter(server.tenants.values()))
         self.lab, self.directory = tenant.lab, tenant.directory
         fault = self.lab.take_fault(self.command, path)
+        time.sleep(self.lab.round_trip())
         if fault is not None and fault.action == "latency":
             time.sleep(fault.latency_ms / 1000)
         if path == MANAGED_IDENTITY_PATH and self.command == "GET":
@@ -265,7 +267,10 @@ class LabHandler(BaseHTTPRequestHandler):
                                                       client_request_id), {**headers, **extra})
             return
         try:
-            response = self._handle_graph(path, raw_query, body, segments, entry)
+            if self.command == "POST" and segments[1:] == ["$batch"]:
+                response = self._batch(segments[0], body, entry)
+            else:
+                response = self._handle_graph(path, raw_query, body, segments, entry)
             status, payload, extra = response.status, response.body, response.headers
         except GraphError as exc:
             status, extra = exc.status, exc.headers
@@ -292,7 +297,57 @@ class LabHandler(BaseHTTPRequestHandler):
                           "innerError": {"date": _now_http(), "request-id": request_id,
                                          "client-request-id": client_request_id}}}
 
-    def _handle_graph(self, path, raw_query, body, segments, entry):
+    def _batch(self, version, body, entry):
+        """JSON batching (microsoft-graph-docs-contrib concepts/json-batching.md): at most 20 requests, each run,
+        logged (with "batch": true), faulted and counted against the throttling budgets on its own ("requests in a
+        batch are evaluated individually against the applicable throttling limits"), each answered with its own
+        status, headers and body; the batch itself answers 200. dependsOn is not modelled (400)."""
+        principal = self.directory.authenticate(self.headers.get("Authorization"), self.lab.url)
+        entry["app_id"], entry["token_kind"] = principal["app_id"], principal["kind"]
+        steps = body.get("requests") if isinstance(body, dict) else None
+        if not isinstance(steps, list) or not steps or not all(isinstance(step, dict) for step in steps):
+            raise GraphError(400, "BadRequest", "Invalid batch payload format.")
+        if len(steps) > BATCH_MAX:
+            raise GraphError(400, "BadRequest", f"Number of batch request steps exceeds the maximum of {BATCH_MAX}.")
+        ids = [step.get("id") for step in steps]
+        if not all(isinstance(step_id, str) and step_id for step_id in ids) or len(set(ids)) != len(ids):
+            raise GraphError(400, "BadRequest", "Batch request ids must be unique, non-empty strings.")
+        if any("dependsOn" in step for step in steps):
+            raise GraphError(400, "BadRequest", "dependsOn is not modelled by the lab.")
+        if any(not isinstance(step.get("url"), str) or "://" in step["url"] for step in steps):
+            raise GraphError(400, "BadRequest", "Each batch request needs a relative url.")
+        return Response(200, {"responses": [self._batch_step(version, step) for step in steps]})
+
+    def _batch_step(self, version, step):
+        method = str(step.get("method") or "").upper()
+        split = urlsplit(step["url"])
+        path = "/%s/%s" % (version, split.path.lstrip("/"))
+        segments = [segment for segment in path.split("/") if segment]
+        entry = {"method": method, "path": path, "query": split.query, "body": copy.deepcopy(step.get("body")),
+                 "status": None, "app_id": None, "token_kind": None, "fault": None, "throttle": None,
+                 "client_request_id": None, "batch": True}
+        fault = self.lab.take_fault(method, path)
+        headers, payload = {}, None
+        if fault is not None and fault.action == "status":
+            entry["fault"], status = fault.action, fault.status
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            payload = self._error_body(_STATUS_CODES.get(status, "UnknownError"), f"Injected fault {status}.", "", "")
+        else:
+            try:
+                response = self._handle_graph(path, split.query, step.get("body"), segments, entry, method=method)
+                status, payload, headers = response.status, response.body, response.headers
+            except GraphError as exc:
+                status, headers = exc.status, exc.headers
+                payload = self._error_body(exc.code, exc.message, "", "")
+        entry["status"] = status
+        self.lab.record(entry)
+        answer = {"id": step["id"], "status": status, "headers": dict(headers or {})}
+        if payload is not None:
+            answer["body"] = payload
+        return answer
+
+    def _handle_graph(self, path, raw_query, body, segments, entry, method=None):
+        method = method or self.command
         lab = self.lab
         if not segments or segments[0] not in GRAPH_VERSIONS:
             raise GraphError(400, "BadRequest", f"Invalid version: {segments[0] if segments else ''}")
@@ -301,7 +356,7 @@ class LabHandler(BaseHTTPRequestHandler):
         entry["app_id"], entry["token_kind"] = principal["app_id"], principal["kind"]
         with lab.lock:
             lab.tick()
-            route, params = lab.registry.resolve(self.command, version, segments[1:])
+            route, params = lab.registry.resolve(method, version, segments[1:])
             permission = route.permission
             if permission.delegated_only and principal["kind"] == "app":
                 # The MDM policy's answer to an app-only token (README, "The MDM user scope policy").
@@ -315,7 +370,7 @@ class LabHandler(BaseHTTPRequestHandler):
                                      f"00000000-0000-0000-0000-000000000000 - Activity ID: {uuid.uuid4()}")
                 raise GraphError(403, "Authorization_RequestDenied",
                                  "Insufficient privileges to complete the operation.")
-            refusal = lab.throttled(segments, principal["app_id"] or principal["oid"], self.command)
+            refusal = lab.throttled(segments, principal["app_id"] or principal["oid"], method)
             if refusal is not None:
                 wait, entry["throttle"] = refusal
                 raise GraphError(429, "TooManyRequests", f"Too many requests ({entry['throttle']} budget); retry "
@@ -323,11 +378,11 @@ class LabHandler(BaseHTTPRequestHandler):
             if isinstance(body, str):
                 raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure "
                                  "Content-Type header is set and payload is of valid JSON format.")
-            request = Request(lab=lab, method=self.command, version=version, path=path, params=params,
+            request = Request(lab=lab, method=method, version=version, path=path, params=params,
                               query=parse_query(raw_query), body=body, headers=dict(self.headers),
                               principal=principal)
             response = route.handler(request)
-            if self.command in WRITE_METHODS and response.status < 400:
+            if method in WRITE_METHODS and response.status < 400:
                 for hook in lab.registry.write_hooks:
                     hook(lab, request)
             return response

@@ -18,8 +18,8 @@ description:
     user's display name are updated where they differ (UPNs compared case-insensitively) with one
     C(updateDeviceProperties) action per device (C(unassignUserFromDevice) to unassign). A registered
     device needs no hash. The others are imported in batches of O(batch_size); each batch is followed until
-    Intune has finished it (by listing the staging rows, not device by device), each outcome is mapped to a
-    reason and a fix, and the staging rows are deleted. Then one Autopilot sync makes the new devices appear
+    Intune has finished it (by its staging rows, not device by device), each outcome is mapped to a
+    reason and a fix, and the staging rows are kept or deleted as O(cleanup) says. Then one Autopilot sync makes the new devices appear
     (see O(sync)); the new devices are looked for whatever became of the sync, and those found get what their
     import could not carry (the user's display name).
   - A device whose hardware hash Intune reports as already registered in this tenant (C(ZtdDeviceAlreadyAssigned),
@@ -30,8 +30,10 @@ description:
   - A hardware hash given without its base64 padding (as a device reports it; Graph refuses the whole import for
     one) is padded before it is sent, and RV(padded_hashes) says which.
   - An import whose answer was lost is looked for among the staging rows by its import ID before anything is
-    sent again, and a run finds the staging rows an earlier run left (by serial number) and follows them instead
-    of importing again, so a device is never imported twice.
+    sent again, and a run finds the staging rows of imports an earlier run left unfinished (by serial number) and
+    follows them instead of importing again, so a device is never imported twice. A finished row says nothing of
+    now, as its registration may have been deleted since, so a device with one but not registered is imported
+    again, and Intune answers C(ZtdDeviceAlreadyAssigned) if it is still registered.
   - The task fails when any named device failed, B(after) the other devices were done; C(failed_devices) says
     which and why.
   - With O(state=absent) the named devices' Autopilot registrations are deleted, except those enrolled in
@@ -127,6 +129,21 @@ options:
         next run follows them instead of importing them again. Later batches are then not sent.
     type: int
     default: 1800
+  cleanup:
+    description:
+      - Which import staging rows (C(importedWindowsAutopilotDeviceIdentities)) to delete once their import has ended,
+        V(none), V(failed) (rows whose import failed, including those Intune refused as already registered), or V(all).
+      - Only rows of the devices this run names are deleted - those it imported, those of earlier imports it followed,
+        and those earlier runs left for these devices - never other rows.
+      - "Defaults to V(none): no Microsoft source requires deleting the rows; Microsoft's own C(Get-WindowsAutopilotInfo -Online)
+        adds rows and never deletes them (only the community WindowsAutopilotIntune module does, a DELETE per row), and
+        each DELETE is a write against Intune's budget of 100 writes per 20 seconds per app: at 10,000 devices the deletes,
+        not the imports, take most of the run. A failed row kept is what M(intune.autopilot.autopilot_device_info) reads
+        to say why a device is not imported. Rows left behind never slow a later run: it follows its own rows by id
+        when the listing grows long."
+    type: str
+    choices: [none, failed, all]
+    default: none
   sync:
     description:
       - Start one Autopilot sync after devices were imported, and wait (within O(import_timeout)) for it to end, so
@@ -161,8 +178,10 @@ notes:
   - Graph permission C(DeviceManagementServiceConfig.ReadWrite.All) (C(DeviceManagementServiceConfig.Read.All)
     for check mode).
   - "Cost per run, by design: one paged listing of the identities and one of the import staging rows (pages of
-    999, only the compared fields); per batch one import request, a few listings while Intune works and one
-    DELETE per staging row; one sync; one request per device that differs. A run with nothing to do only reads."
+    999, only the compared fields); per batch one import request and a few polls of its rows while Intune works
+    (a listing of the staging rows, or this run's rows by id in batches of 20 when rows left by earlier runs or other
+    tools make the listing the longer read); one DELETE per staging row O(cleanup) removes; one sync; one request per
+    device that differs. A run with nothing to do only reads."
   - Graph does not return a registered device's hash, so a registered device is recognised by its serial number
     alone and its hash is never sent again.
 seealso:
@@ -191,6 +210,8 @@ EXAMPLES = r"""
       - autopilot-devices-batch1.csv
       - autopilot-devices-batch2.csv
     report_file: autopilot-import-report.csv
+    # Remove the staging rows of imports that failed (the result and the report name the failures); keep the others.
+    cleanup: failed
     tenant_id: 00000000-0000-0000-0000-000000000000
     client_id: 00000000-0000-0000-0000-000000000000
     client_certificate_path: /etc/ansible/intune-app.pem
@@ -311,11 +332,8 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_
     parse_csv,
     read_lines,
 )
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_devices import (
-    RESULT_FAILED_CAP,
-    DeviceRun,
-    write_report,
-)
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_device_report import write_report
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_devices import RESULT_FAILED_CAP, DeviceRun
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError
 
@@ -332,6 +350,7 @@ ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
     batch_size=dict(type="int", default=500),
     import_timeout=dict(type="int", default=1800),
+    cleanup=dict(type="str", choices=["none", "failed", "all"], default="none"),
     sync=dict(type="bool", default=True),
     report_file=dict(type="path"),
     progress_file=dict(type="path"),

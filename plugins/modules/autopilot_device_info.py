@@ -120,12 +120,15 @@ notes:
     C(Device.Read.All) (Entra devices), C(GroupMember.Read.All) (group members, and O(device_group) by name),
     C(DeviceManagementConfiguration.Read.All) (with O(domain_join_profile)),
     C(DeviceManagementManagedDevices.Read.All) (managed devices, Autopilot events)."
-  - "Reads per evaluation (each poll of O(wait_for) is one): one paged listing of the Autopilot devices (pages of
-    999, only the fields the chain needs); the import staging rows once, only when a named serial number has no
-    Autopilot device; the Entra devices, 15 per request; each group's members once; the ESPs and the domain join
-    profiles once each when named; the Autopilot events once when any device is enrolled. Per device: one read of
-    its assigned deployment profile, only when Intune reports one assigned (once per wait, unless Intune assigns
-    it again), and one of its managed device, only when it is enrolled."
+  - "Reads per evaluation (each poll of O(wait_for) is one), pages rather than devices: one paged listing of the
+    Autopilot devices (pages of 999, only the fields the chain needs); the import staging rows once, only when a named
+    serial number has no Autopilot device; the members of O(device_group) that are devices, in pages of 999, which
+    give their Entra devices too; the deployment profiles once and the assigned devices of as many of them as it
+    takes to place every device Intune reports assigned (the one named by O(profile) first, in pages of 999);
+    each other group's members once; the ESPs and the domain join profiles once each when named; the Autopilot
+    events once when any device is enrolled. What no listing gives is read in JSON batches of 20 (C($batch)): the
+    Entra devices of devices outside O(device_group) (15 per filter, 300 per batch) and the managed devices of
+    enrolled ones (20 per batch). Graph still counts each read in a batch against its throttling limits."
   - The ESP that applies to a device is the one of highest priority among those targeting it; this module checks
     that the named one targets it, not that no ESP of higher priority does.
 seealso:

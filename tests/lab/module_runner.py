@@ -118,5 +118,10 @@ def _message(warning):
 
 
 def writes(requests):
-    """The write requests among lab log entries."""
-    return [entry for entry in requests if entry["method"] in WRITE_METHODS]
+    """The write requests among lab log entries: a `$batch` is a carrier, its requests are logged on their own."""
+    return [entry for entry in requests if entry["method"] in WRITE_METHODS and not entry["path"].endswith("/$batch")]
+
+
+def sent(requests):
+    """The HTTP requests among lab log entries (a `$batch` once, not the requests inside it)."""
+    return [entry for entry in requests if not entry.get("batch")]

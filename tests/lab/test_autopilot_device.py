@@ -61,7 +61,7 @@ def test_import_follows_each_batch_deletes_its_rows_and_syncs_once(frozen):
     lab = frozen
     devices = [device("LAB-%04d" % n, group_tag="Pilot") for n in range(5)]
 
-    result = run(lab, devices=devices, batch_size=2)
+    result = run(lab, devices=devices, batch_size=2, cleanup="all")
 
     assert result["changed"] and not result["failed"], result
     assert result["counts"] == dict(imported=5, updated=0, unchanged=0, deleted=0, skipped=0, failed=0)
@@ -103,8 +103,9 @@ def test_each_import_error_names_the_device_the_reason_and_the_fix_after_the_oth
     assert "deregister" in failed["OTHER-TENANT-0001"]["fix"]
     assert "refused the hardware hash" in failed["BADHASH-1"]["reason"] and "Get-WindowsAutopilotInfo" in failed["BADHASH-1"]["fix"]
     assert "2 of 3 named devices failed" in result["msg"]
-    # Failed or not, every staging row is cleaned up, and the one good device still gets its sync.
-    assert staging(lab) == [] and "NEW-0001" in identities(lab)
+    # By default no staging row is deleted (cleanup: none), and the one good device still gets its sync.
+    assert len(staging(lab)) == 3 and "NEW-0001" in identities(lab)
+    assert [method for method, _path in graph_writes(lab)] == ["POST", "POST"]
 
 
 def test_a_device_registered_but_not_yet_synced_counts_as_present(frozen):
@@ -117,10 +118,10 @@ def test_a_device_registered_but_not_yet_synced_counts_as_present(frozen):
     lab.client.clear_log()
     second = run(lab, devices=[device("WAIT-0001")])
 
-    # Intune answers ZtdDeviceAlreadyAssigned; the device is here, and the sync makes it appear.
+    # Intune answers ZtdDeviceAlreadyAssigned; the device is here, and the sync makes it appear. Both rows are kept (cleanup none).
     assert not second["failed"] and second["counts"]["unchanged"] == 1, second
     assert second["sync"]["status"] == "completed" and "WAIT-0001" in identities(lab)
-    assert staging(lab) == []
+    assert graph_writes(lab) == [("POST", STAGING + "/import"), ("POST", SYNC)] and len(staging(lab)) == 2
 
 
 def test_an_import_that_outlives_import_timeout_fails_keeps_its_rows_and_the_next_run_follows_them(frozen):
@@ -145,7 +146,7 @@ def test_an_import_that_outlives_import_timeout_fails_keeps_its_rows_and_the_nex
     assert sent.count(("POST", STAGING + "/import")) == 1
     (import_request,) = [entry for entry in lab.client.requests() if entry["path"] == STAGING + "/import"]
     assert [item["serialNumber"] for item in import_request["body"]["importedWindowsAutopilotDeviceIdentities"]] == ["SLOW-0002"]
-    assert sorted(identities(lab)) == ["SLOW-0000", "SLOW-0001", "SLOW-0002"] and staging(lab) == []
+    assert sorted(identities(lab)) == ["SLOW-0000", "SLOW-0001", "SLOW-0002"] and len(staging(lab)) == 3
 
 
 def test_a_lost_import_answer_is_found_by_its_import_id_not_sent_twice(frozen):
@@ -349,7 +350,7 @@ def test_a_lab_restart_mid_import_loses_nothing_and_the_next_run_finishes(tmp_pa
         assert not finished["failed"] and finished["counts"]["imported"] == 3, finished
         assert graph_writes(second_lab).count(("POST", STAGING + "/import")) == 0
         assert sorted(identities(second_lab)) == ["RESTART-0000", "RESTART-0001", "RESTART-0002"]
-        assert staging(second_lab) == []
+        assert len(staging(second_lab)) == 3 and not [method for method, _path in graph_writes(second_lab) if method == "DELETE"]
 
 
 def test_an_import_graph_refuses_stops_the_run_and_counts_only_what_was_done(frozen, tmp_path):
@@ -493,3 +494,66 @@ def test_already_assigned_for_a_record_intune_holds_fails_naming_both_causes(fro
     (failed,) = result["failed_devices"]
     assert "ZtdDeviceAlreadyAssigned" in failed["reason"] and "registered under another serial number" in failed["reason"]
     assert "record of the device" in failed["reason"] and "delete the device's record in Intune" in failed["fix"]
+
+
+def leftover_rows(lab, count, status="unknown"):
+    """Staging rows earlier runs or other tools left, of devices this run does not name (seeded: nothing imports them)."""
+    lab.client.seed({"importedWindowsAutopilotDeviceIdentities": [
+        {"serialNumber": "LEFT-%05d" % number, "hardwareIdentifier": hardware_hash("LEFT-%05d" % number), "importId": "other-tool",
+         "state": {"deviceImportStatus": status, "deviceRegistrationId": "", "deviceErrorCode": 0, "deviceErrorName": ""}}
+        for number in range(count)]})
+    return {row["id"] for row in staging(lab)}
+
+
+@pytest.mark.parametrize("cleanup, deleted", [(None, set()), ("none", set()), ("failed", {"BADHASH-1"}), ("all", {"GOOD-0001", "GOOD-0002", "BADHASH-1"})])
+def test_cleanup_deletes_only_the_rows_it_names_of_this_run(frozen, cleanup, deleted):
+    """Issue 23 item 5: cleanup none (the default, as Microsoft's Get-WindowsAutopilotInfo), failed rows, or all of this
+    run's rows; the DELETEs the lab logs are exactly those, and rows left by others are never deleted."""
+    lab = frozen
+    others = leftover_rows(lab, 3)
+    short_hash = base64.b64encode(b"too short").decode()
+    devices = [device("GOOD-0001"), device("GOOD-0002"), dict(serial_number="BADHASH-1", hardware_hash=short_hash)]
+
+    result = run(lab, devices=devices, **({"cleanup": cleanup} if cleanup else {}))
+
+    assert result["counts"]["imported"] == 2 and result["counts"]["failed"] == 1
+    rows = {row["id"]: row["serialNumber"] for row in staging(lab)}
+    deletes = [path.rsplit("/", 1)[1] for method, path in graph_writes(lab) if method == "DELETE"]
+    assert len(deletes) == len(deleted) and not set(deletes) & set(rows)
+    assert sorted(serial for serial in rows.values() if not serial.startswith("LEFT-")) == sorted(
+        {"GOOD-0001", "GOOD-0002", "BADHASH-1"} - deleted)
+    assert others <= set(rows)
+
+
+def test_rows_others_left_are_never_polled_the_runs_own_are_followed_by_id(frozen):
+    """Issue 23 item 5: 2,500 unfinished rows of another tool in the collection. The run lists the collection once
+    (to find earlier imports of its devices), then follows its own rows by id in batches, never waiting on the others."""
+    lab = frozen
+    others = leftover_rows(lab, 2500)
+    lab.client.clear_log()
+
+    result = run(lab, devices=[device("OWN-%04d" % number) for number in range(25)], cleanup="all")
+
+    assert not result["failed"] and result["counts"]["imported"] == 25, result
+    requests = lab.client.requests()
+    listings = [entry for entry in requests if entry["method"] == "GET" and entry["path"] == STAGING]
+    assert len(listings) == 3  # one listing of 2,500 rows at the start, pages of 999; none while Intune imports
+    own = {path.rsplit("/", 1)[1] for method, path in graph_writes(lab) if method == "DELETE"}
+    polled = [entry["path"].rsplit("/", 1)[1] for entry in requests if entry["method"] == "GET" and entry["path"].startswith(STAGING + "/")]
+    assert len(own) == 25 and polled and set(polled) == own
+    assert {row["id"] for row in staging(lab)} == others
+
+
+def test_a_kept_row_of_a_registration_deleted_since_does_not_stop_the_device_coming_back(frozen):
+    """With rows kept (cleanup none), a finished row says nothing of now: a device whose registration was deleted after
+    its import (state absent here, or an admin in the portal) is imported again, not taken as present."""
+    lab = frozen
+    assert run(lab, devices=[device("BACK-0001")])["counts"]["imported"] == 1
+    assert run(lab, state="absent", devices=[dict(serial_number="BACK-0001")])["counts"]["deleted"] == 1
+    assert "BACK-0001" not in identities(lab) and len(staging(lab)) == 1
+    lab.client.advance_clock(600)  # Intune allows one sync per 10 minutes
+
+    back = run(lab, devices=[device("BACK-0001")])
+
+    assert not back["failed"] and back["counts"]["imported"] == 1, back
+    assert "BACK-0001" in identities(lab)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from module_runner import graph_auth, run_module, writes
+from module_runner import graph_auth, run_module, sent, writes
 
 from lab.graph.resources.timeline import DELAYS
 
@@ -51,12 +51,12 @@ def stored(assignment_type, target):
             "target": target, "source": "direct"}
 
 
-def seed_tenant(lab, profile_type=HYBRID, profile_target=None):
+def seed_tenant(lab, profile_type=HYBRID, profile_target=None, rule=ZTD_RULE):
     """Steps 5 to 8 as the tutorial leaves them: the dynamic group, and the profile, ESP and domain join profile
     assigned to it. Returns the group's id."""
     (group_id,) = lab.client.seed({"groups": [{
         "displayName": GROUP, "mailEnabled": False, "mailNickname": "autopilothaadjdevices", "securityEnabled": True,
-        "groupTypes": ["DynamicMembership"], "membershipRule": ZTD_RULE, "membershipRuleProcessingState": "On"}]})["added"]["groups"]
+        "groupTypes": ["DynamicMembership"], "membershipRule": rule, "membershipRuleProcessingState": "On"}]})["added"]["groups"]
     target = profile_target or group_target(group_id)
     lab.client.seed({
         "windowsAutopilotDeploymentProfiles": [{
@@ -184,7 +184,9 @@ def test_a_deployed_device_waits_for_the_users_first_sign_in_then_is_ready(froze
     assert pending["summary"] == dict(total=1, ready=0, enrolled=1, not_ready=1, hybrid_join_pending=1, broken_at={})
     assert not pending["ready"] and pending["enrolled"]
     paths = [entry["path"] for entry in lab.client.requests()]
-    assert len([path for path in paths if "/managedDevices/" in path]) == 1 and paths.count("/v1.0/devices") == 1
+    # The Entra device comes with the group's device members, not from a look-up of its own.
+    assert len([path for path in paths if "/managedDevices/" in path]) == 1 and paths.count("/v1.0/devices") == 0
+    assert len([path for path in paths if path.endswith("/members/microsoft.graph.device")]) == 1
     assert paths.count("/beta/deviceManagement/autopilotEvents") == 1 and len(paths) == 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1
     refused = info(lab, serial_numbers=["WINDOW-0001"], fail_unless_ready=True, **FULL)
     assert refused["failed"] and "WINDOW-0001 at enrolled: Enrolled and joined to the domain" in refused["msg"]
@@ -244,12 +246,14 @@ def test_reads_are_bounded_and_nothing_is_written_in_check_mode_either(frozen):
     assert writes(requests) == []
     paths = [entry["path"] for entry in requests]
     assert paths.count(IDENTITIES) == 1
-    assert len([path for path in paths if path.endswith("/deploymentProfile")]) == 20
+    assert not [path for path in paths if path.endswith("/deploymentProfile")]  # no read per device
+    assert len([path for path in paths if path.endswith("/assignedDevices")]) == 1  # the hybrid profile's, placing all 20
     assert len([path for path in paths if "/managedDevices/" in path]) == 1
-    assert len([path for path in paths if path.endswith("/members")]) == 1  # the group, read once for 20 devices
-    assert paths.count("/v1.0/devices") == 2  # 15 Entra devices per request
-    # The group's name, the identities, Entra devices, members, ESPs, domain join profiles, events, and the per-device reads.
-    assert len(requests) == 1 + 1 + 2 + 1 + 1 + 1 + 1 + 20 + 1
+    assert len([path for path in paths if "/members" in path]) == 1  # the group, read once for 20 devices
+    assert paths.count("/v1.0/devices") == 0  # every Entra device came with the group's members
+    # The group's name, the identities, the group's devices, the profiles and the hybrid one's assigned devices, ESPs,
+    # domain join profiles, events, and the one enrolled device's managed device.
+    assert len(requests) == 1 + 1 + 1 + 2 + 1 + 1 + 1 + 1
 
 
 def test_a_device_never_imported_and_one_intune_refused(frozen):
@@ -475,19 +479,22 @@ def test_a_failed_assignment_carries_intunes_detailed_status(frozen):
     assert reason(result, "deployment_profile") == "Intune reports the profile assignment as failed (hardwareRequirementsNotMet)."
 
 
-def test_a_wait_reads_an_assigned_profile_once_not_per_poll(frozen):
+def test_each_poll_of_a_wait_reads_pages_not_devices(frozen):
     lab = frozen
     seed_tenant(lab)
-    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "ONCE-0001"}]})
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": "POLL-%04d" % number} for number in range(30)]})
     lab.client.advance_clock(DELAYS["profile_assignment"])
     lab.client.clear_log()
 
-    result = info(lab, serial_numbers=["ONCE-0001"], wait_for="enrolled", wait_timeout=60, device_group=GROUP)
+    result = info(lab, group_tag="", wait_for="enrolled", wait_timeout=60, device_group=GROUP)
 
-    assert result["ready"] and not result["enrolled"] and result["waits"][0]["polls"] > 3
+    polls = result["waits"][0]["polls"]
+    assert result["ready"] and not result["enrolled"] and polls > 3
     paths = [entry["path"] for entry in lab.client.requests()]
-    assert paths.count(IDENTITIES) == result["waits"][0]["polls"]
-    assert len([path for path in paths if path.endswith("/deploymentProfile")]) == 1
+    # Per poll: the identities, the group's devices, the profiles and the hybrid profile's assigned devices; once: the group's name.
+    assert len(paths) == 1 + 4 * polls
+    for suffix in (IDENTITIES, "/members/microsoft.graph.device", "/windowsAutopilotDeploymentProfiles", "/assignedDevices"):
+        assert len([path for path in paths if path.endswith(suffix)]) == polls
 
 
 def test_an_esp_not_found_and_a_domain_join_profile_that_excludes_the_group(frozen):
@@ -518,3 +525,76 @@ def test_two_autopilot_devices_with_one_serial_number(frozen):
 
     assert chain_of(result)["imported"] == ("duplicate", False, 4)
     assert reason(result, "imported").startswith("2 Autopilot devices have this serial number: delete the stale ones")
+
+
+FLEET, SPARE, DEPLOYED = 300, 100, 25
+
+
+def request_budget(devices):
+    """Issue 23's target for one readiness check: three paged listings of 999 and a dozen requests besides."""
+    return 3 * -(-devices // 999) + 12
+
+
+def test_a_readiness_check_of_hundreds_of_devices_reads_pages_not_devices(frozen, tmp_path):
+    """Issue 23 item 1 at 400 devices, seeded through the admin API (settled): 300 tagged Fleet, members of the group
+    (its rule matches the tag) with the hybrid profile assigned, 25 of them deployed; 100 tagged Spare, outside the
+    group. By group tag, by serial numbers and a CSV file, and per poll of a wait, the check costs at most
+    3 x ceil(N/999) + 12 HTTP requests. The old chain sent 436 here: a deploymentProfile read per assigned device,
+    an Entra look-up per 15 devices, a managed device read per deployed one."""
+    lab = frozen
+    seed_tenant(lab, rule='(device.devicePhysicalIds -any (_ -eq "[OrderID]:Fleet"))')
+    fleet = ["FLEET-%04d" % number for number in range(FLEET)]
+    spare = ["SPARE-%04d" % number for number in range(SPARE)]
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": serial, "groupTag": "Fleet"} for serial in fleet] +
+                     [{"serialNumber": serial, "groupTag": "Spare"} for serial in spare]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+    for serial in fleet[:DEPLOYED]:
+        lab.client.enroll_device(serial)
+        lab.client.first_sign_in(serial)
+    everyone = fleet + spare
+    csv_file = tmp_path / "devices.csv"
+    csv_file.write_text(CSV_HEADER + "\n" + "".join("%s,,%s,\n" % (serial, hardware_hash(serial)) for serial in everyone[200:]))
+
+    lab.client.clear_log()
+    by_tag = info(lab, group_tag="fleet", **FULL)
+    assert by_tag["ready"] and by_tag["summary"]["total"] == FLEET and by_tag["summary"]["enrolled"] == DEPLOYED, by_tag["summary"]
+    assert len(sent(lab.client.requests())) <= request_budget(FLEET), [entry["path"] for entry in sent(lab.client.requests())]
+
+    lab.client.clear_log()
+    named = info(lab, serial_numbers=everyone[:200], csv_files=[str(csv_file)], **FULL)
+    summary = named["summary"]
+    assert (summary["total"], summary["ready"], summary["enrolled"], summary["broken_at"]) == (FLEET + SPARE, FLEET, DEPLOYED, {"group_member": SPARE})
+    assert chain_of(named, "SPARE-0000")["entra_device"] == ("present", True, None)
+    requests = lab.client.requests()
+    assert writes(requests) == []
+    assert len(sent(requests)) <= request_budget(FLEET + SPARE), [entry["path"] for entry in sent(requests)]
+    # Read inside batches: the spare devices' Entra devices, 15 a filter, and the deployed devices' managed devices.
+    inside = [entry["path"] for entry in requests if entry.get("batch")]
+    assert inside.count("/v1.0/devices") == -(-SPARE // 15) and len(inside) == -(-SPARE // 15) + DEPLOYED
+
+    lab.client.clear_log()
+    waited = info(lab, group_tag="fleet", wait_for="ready", device_group=GROUP, profile=PROFILE)
+    assert waited["ready"] and waited["waits"][0]["polls"] == 1
+    assert len(sent(lab.client.requests())) <= request_budget(FLEET)
+
+
+def test_a_read_throttled_inside_a_batch_is_sent_again_on_its_own(frozen):
+    """JSON batching answers each request on its own: a 429 inside the batch does not fail the batch, and the read is
+    sent again alone through the transport's retry policy (Retry-After honoured)."""
+    lab = frozen
+    seed_tenant(lab)
+    serials = ["BATCH-%04d" % number for number in range(3)]
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": serial} for serial in serials]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+    for serial in serials:
+        lab.client.enroll_device(serial)
+        lab.client.first_sign_in(serial)
+    lab.client.fault("status", method="GET", path="/managedDevices/", status=429, retry_after="3", count=1)
+    lab.client.clear_log()
+
+    result = info(lab, serial_numbers=serials, **FULL)
+
+    assert result["enrolled"] and result["summary"]["enrolled"] == 3, result["summary"]
+    reads = [entry for entry in lab.client.requests() if "/managedDevices/" in entry["path"]]
+    assert [(entry.get("batch", False), entry["status"]) for entry in reads] == [(True, 429), (True, 200), (True, 200), (False, 200)]
+    assert reads[-1]["path"] == reads[0]["path"]

@@ -312,6 +312,15 @@ def get_intended_profile(req):
     return _profile_response(req, IDENTITIES_SPEC.find(req).get("_targetProfileId"))
 
 
+def list_assigned_devices(req):
+    """beta windowsAutopilotDeploymentProfile.assignedDevices (a contained navigation in the beta metadata): the
+    identities the profile is assigned to now (deploymentProfile names it), paged, with $select."""
+    profile = profiles.SPEC.find(req)
+    select = IDENTITIES_SPEC.navigation_options(req)
+    assigned = [identity for identity in req.lab.all(IDENTITIES) if identity.get("_assignedProfileId") == profile["id"]]
+    return IDENTITIES_SPEC.page(req, assigned, f"{profiles.SPEC.path}('{profile['id']}')/assignedDevices", select)
+
+
 # --- profile assignment status -----------------------------------------------------------------------
 def _profile_for_device(lab):
     """fn(Entra device id or None) -> the id of the profile Autopilot applies, or None. When several
@@ -428,6 +437,7 @@ def register(registry):
     beta_read = {"versions": (schema.BETA,), "permission": SERVICE_CONFIG_READ}
     registry.route("GET", item + "deploymentProfile", get_deployment_profile, **beta_read)
     registry.route("GET", item + "intendedDeploymentProfile", get_intended_profile, **beta_read)
+    registry.route("GET", profiles.SPEC.path + "/{id}/assignedDevices", list_assigned_devices, **beta_read)
     registry.route("GET", "deviceManagement/windowsAutopilotSettings", get_settings, **beta_read)
     registry.route("POST", "deviceManagement/windowsAutopilotSettings/sync", sync, versions=(schema.BETA,),
                    permission=SERVICE_CONFIG_WRITE)

@@ -282,6 +282,11 @@ class CollectionSpec:
             items = [o for o in items if listed_in(o["@odata.type"], req.version)]
         elif not listed_in(self.type_name, req.version):
             items = []
+        return self.page(req, items, self.path, select, expand)
+
+    def page(self, req, items, context, select=None, expand=(), render=None):
+        """One page of `items` rendered as this collection's objects ($top, $skiptoken, nextLink): the listing
+        itself, and navigations that list this collection's objects elsewhere (assignedDevices, members)."""
         page_size = req.lab.config["page_size"]
         if "$top" in req.query:
             top = req.query["$top"]
@@ -291,11 +296,18 @@ class CollectionSpec:
             page_size = int(top)
         offset = decode_skiptoken(req.query["$skiptoken"]) if "$skiptoken" in req.query else 0
         page = items[offset:offset + page_size]
-        body = {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#{self.path}",
-                "value": [self.render(req, o, select, expand) for o in page]}
+        body = {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#{context}",
+                "value": [render(o) if render else self.render(req, o, select, expand) for o in page]}
         if offset + page_size < len(items):
             body["@odata.nextLink"] = next_link(req.lab.url, req.path, req.query, offset + page_size)
         return Response(200, body)
+
+    def navigation_options(self, req):
+        """$select (and $top, $skiptoken) of a navigation listing this collection's objects; no $filter."""
+        if "$filter" in req.query:
+            raise self.bad("Query option '$filter' is not supported on this navigation.")
+        select, _expand = self._query_options(req, listing=True)
+        return select
 
     def get(self, req):
         select, expand = self._query_options(req, listing=False)

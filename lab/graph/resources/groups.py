@@ -9,6 +9,8 @@ from ..errors import GraphError
 from ..odata import QuerySupport
 from ..permissions import GROUP_CREATE, GROUP_READ, GROUP_WRITE
 from .base import CollectionSpec, Response, fill_defaults
+from .directory import DEVICES_SPEC
+from .timeline import DEVICES
 
 KEY = "groups"
 DYNAMIC = "DynamicMembership"
@@ -132,14 +134,22 @@ def seed(lab, key, obj):
 
 
 def list_members(req):
+    """Direct members, paged like any directory listing ($top <= 999, default page 100): group-list-members."""
     group = SPEC.find(req)
-    members = []
-    for member_id in group["members"]:
-        type_name = _member_type(req.lab, member_id)
-        if type_name:
-            members.append({"@odata.type": schema.odata_type(type_name), "id": member_id})
-    return Response(200, {"@odata.context": f"{req.lab.url}/{req.version}/$metadata#directoryObjects",
-                          "value": members})
+    if "$filter" in req.query or "$expand" in req.query:
+        raise SPEC.bad("Only $select, $top and $skiptoken are modelled on members.")
+    members = [(member_id, _member_type(req.lab, member_id)) for member_id in group["members"]]
+    return SPEC.page(req, [(member_id, type_name) for member_id, type_name in members if type_name], "directoryObjects",
+                     render=lambda member: {"@odata.type": schema.odata_type(member[1]), "id": member[0]})
+
+
+def list_device_members(req):
+    """The members that are devices, as devices (the OData cast `members/microsoft.graph.device`, group-list-members
+    "OData cast"), with $select and paged: what step 10 reads instead of looking devices up by id."""
+    group = SPEC.find(req)
+    select = DEVICES_SPEC.navigation_options(req)
+    devices = [device for device in (req.lab.get(DEVICES, member_id) for member_id in group["members"]) if device is not None]
+    return DEVICES_SPEC.page(req, devices, "devices", select)
 
 
 def add_member_ref(req):
@@ -186,6 +196,7 @@ def register(registry):
     registry.seed_hooks.append(seed)
     versions = SPEC.versions
     registry.route("GET", "groups/{id}/members", list_members, versions=versions, permission=GROUP_READ)
+    registry.route("GET", "groups/{id}/members/microsoft.graph.device", list_device_members, versions=versions, permission=GROUP_READ)
     registry.route("POST", "groups/{id}/members/$ref", add_member_ref, versions=versions, permission=GROUP_WRITE)
     registry.route("DELETE", "groups/{id}/members/{member_id}/$ref", remove_member_ref, versions=versions,
                    permission=GROUP_WRITE)

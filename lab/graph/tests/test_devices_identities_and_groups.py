@@ -285,6 +285,36 @@ def test_assignment_status_returns_to_not_assigned_when_the_target_goes(graph, l
         ("notAssigned", "0001-01-01T00:00:00Z")
 
 
+def test_a_profiles_assigned_devices_and_a_groups_device_members_are_listed_in_pages(graph, lab, frozen):
+    """What step 10 reads instead of one request per device: the profile's assignedDevices (beta navigation) and
+    the group's members cast to devices, both with $select, $top and nextLink."""
+    group = dynamic_group(graph, ZTD_RULE)
+    profile = graph.ok("POST", PROFILES, 201, json=hybrid_profile())
+    graph.ok("POST", f"{PROFILES}/{profile['id']}/assignments", 201, json=assignment(group["id"]))
+    identity_ids = seed_identities(lab, *("PAGED-%d" % number for number in range(5)))
+    lab.client.advance_clock(MEMBERSHIP)
+    assigned_path = f"{PROFILES}/{profile['id']}/assignedDevices"
+    assert graph.ok("GET", assigned_path)["value"] == []  # assigned only once Intune has assigned it
+    lab.client.advance_clock(ASSIGNING)
+
+    def listed(path, **params):
+        pages = [graph.ok("GET", path, params=params)]
+        while "@odata.nextLink" in pages[-1]:
+            pages.append(graph.ok("GET", pages[-1]["@odata.nextLink"]))
+        return pages
+
+    pages = listed(assigned_path, **{"$select": "id,serialNumber", "$top": "2"})
+    assert [len(page["value"]) for page in pages] == [2, 2, 1]
+    assert {item["id"] for page in pages for item in page["value"]} == set(identity_ids)
+    assert set(pages[0]["value"][0]) == {"id", "serialNumber"}
+    devices = listed(f"/v1.0/groups/{group['id']}/members/microsoft.graph.device", **{"$select": "id,deviceId,physicalIds", "$top": "3"})
+    assert [len(page["value"]) for page in devices] == [3, 2]
+    assert {device["id"] for page in devices for device in page["value"]} == member_ids(graph, group["id"])
+    assert all(set(device) == {"id", "deviceId", "physicalIds"} for page in devices for device in page["value"])
+    assert len(graph.ok("GET", f"/v1.0/groups/{group['id']}/members", params={"$top": "4"})["value"]) == 4
+    assert graph.error("GET", f"/v1.0/groups/{group['id']}/members/microsoft.graph.device", 400, params={"$top": "1000"})
+
+
 def test_the_oldest_profile_wins_when_several_target_a_device(graph, lab, frozen):
     (identity_id,) = seed_identities(lab, "OLDEST-1")
     group = dynamic_group(graph, ZTD_RULE)

@@ -1,6 +1,8 @@
 """Intune's throttling budgets (lab/graph/throttling.py): off by default, per app and per tenant, writes and all
 requests, sliding windows on the lab clock, Retry-After, the start flags and the config API."""
 
+import time
+
 import pytest
 
 from lab.graph.client import LabAdminError
@@ -156,3 +158,54 @@ def test_start_flags_turn_budgets_on_and_survive_reset():
         refused = write(graph)
         assert refused.status_code == 429 and refused.headers["Retry-After"] == "5"
         graph.http.close()
+
+
+def test_a_batch_answers_each_request_on_its_own_and_each_counts_against_the_budgets(budgets, clients):
+    """json-batching: up to 20 requests, each with its own status; each evaluated against the budgets on its own."""
+    admin = clients("lab-admin")
+    spend(admin, 995, send=read)
+    steps = [{"id": str(number), "method": "GET", "url": CONFIGURATION.removeprefix("/beta")} for number in range(8)]
+    steps.append({"id": "missing", "method": "GET", "url": "/deviceManagement/deviceConfigurations/nope"})
+    budgets.client.clear_log()
+
+    answer = admin.ok("POST", "/beta/$batch", 200, json={"requests": steps})
+
+    statuses = {response["id"]: response["status"] for response in answer["responses"]}
+    # 995 + 5 fill the app's 1000 reads; the rest are refused one by one, each with its own Retry-After.
+    assert [statuses[str(number)] for number in range(8)] == [200] * 5 + [429] * 3
+    assert statuses["missing"] == 429
+    refused = next(response for response in answer["responses"] if response["status"] == 429)
+    assert refused["headers"]["Retry-After"] == "20" and refused["body"]["error"]["code"] == "TooManyRequests"
+    log = budgets.client.requests()
+    assert [entry["path"] for entry in log if not entry.get("batch")] == ["/beta/$batch"]
+    assert len([entry for entry in log if entry.get("batch")]) == 9
+    budgets.client.advance_clock(20)
+    fresh = admin.ok("POST", "/beta/$batch", 200, json={"requests": steps[-2:]})
+    assert sorted(response["status"] for response in fresh["responses"]) == [200, 404]
+
+
+def test_a_batch_of_more_than_twenty_or_without_ids_is_refused(lab, clients):
+    admin = clients("lab-admin")
+    step = {"method": "GET", "url": "/groups/" + PILOT_GROUP}
+    too_many = admin.error("POST", "/v1.0/$batch", 400, json={"requests": [dict(step, id=str(n)) for n in range(21)]})
+    assert "maximum of 20" in too_many["message"]
+    assert admin.error("POST", "/v1.0/$batch", 400, json={"requests": [step]})["code"] == "BadRequest"
+    assert admin.ok("POST", "/v1.0/$batch", 200, json={"requests": [dict(step, id="1")]})["responses"][0]["status"] == 200
+
+
+def test_a_round_trip_per_request_with_jitter_and_the_budgets_still_on(budgets, clients):
+    """The latency knob (README "Latency"): every Graph request takes round_trip_ms, give or take the jitter, a refused
+    one too. Lower bounds only: a loaded machine adds time, never takes it away."""
+    admin = clients("lab-admin")
+    spend(admin, 100)  # the app's write budget, at no latency
+    budgets.client.config(round_trip_ms=300, round_trip_jitter_ms=100)
+    timings = []
+    for send in (read, read, write):
+        began = time.perf_counter()
+        answer = send(admin)
+        timings.append((answer.status_code, time.perf_counter() - began))
+    assert [status for status, _seconds in timings] == [200, 200, 429]
+    assert min(seconds for _status, seconds in timings) >= 0.2, timings
+    for bad in ({"round_trip_ms": -1}, {"round_trip_jitter_ms": "5"}, {"round_trip_ms": 61000}):
+        with pytest.raises(LabAdminError):
+            budgets.client.config(**bad)

@@ -3,23 +3,29 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Windows Autopilot device identities as a set (tutorial steps 4 and 9): import by hardware hash in
-batches, follow each batch to its end, clean up the staging rows, sync once (or find that Intune synced by
-itself), and update group tags and assigned users only where they differ.
+batches, follow each batch to its end, clean up the staging rows as `cleanup` says, sync once (or find that
+Intune synced by itself), and update group tags and assigned users only where they differ.
 
 What a run costs Graph, by design: one paged listing of the identities and one of the staging rows
-(`$select`, pages of 999); per batch one import POST, a few listings of the staging rows while Intune
-works, one DELETE per staging row; one sync; one write per device that differs. A run with nothing to
-do reads the two listings and writes nothing.
+(`$select`, pages of 999); per batch one import POST, a few polls of its rows while Intune works (the
+listing, or this run's rows by id in batches of 20 when leftovers of earlier runs or other tools make the
+listing the longer read), one DELETE per staging row only when `cleanup` asks; one sync; one write per
+device that differs. A run with nothing to do reads the two listings and writes nothing.
+
+Cleanup defaults to none: no Microsoft source requires deleting staging rows; Microsoft's own
+Get-WindowsAutopilotInfo -Online adds rows, polls them and never deletes them; only the community
+WindowsAutopilotIntune module does, one DELETE per row, and each DELETE is a write against Intune's budget of
+100 writes per 20 s per app (reference, step 4). A failed row kept is what autopilot_device_info reads to say
+why a device is not imported.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
-import json
 import uuid
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_device_input import RowError
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.batch import BATCH_SIZE, batched_get
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import (
     GraphError,
     GraphThrottled,
@@ -59,27 +65,29 @@ IMPORT_ERRORS = {
 }
 
 
-def paged(graph, path, fields):
+def paged(graph, path, fields, api="beta"):
     """Items of a collection, page by page (pages of 999; the whole listing is never held)."""
     try:
         # The first page is asked for here, so that a refused $top is known before anything is yielded.
-        pages = graph.items(path, params={"$select": fields, "$top": str(PAGE_SIZE)})
+        pages = graph.items(path, api=api, params={"$select": fields, "$top": str(PAGE_SIZE)})
         first = next(pages, None)
     except GraphError as exc:
         if exc.status != 400:
             raise
         # The largest page Intune takes is not documented: a refused $top sends the listing without it.
-        pages = graph.items(path, params={"$select": fields})
+        pages = graph.items(path, api=api, params={"$select": fields})
         first = next(pages, None)
     if first is not None:
         yield first
         yield from pages
 
 
-def staging_rows(graph, keys):
-    """{device key: [staging row, ...]} for the devices whose keys are given."""
+def staging_rows(graph, keys, counted=None):
+    """{device key: [staging row, ...]} for the devices whose keys are given; `counted` (a list) gets an entry per row listed."""
     found = {}
     for row in paged(graph, STAGING, STAGING_FIELDS):
+        if counted is not None:
+            counted.append(None)
         key = (row.get("serialNumber") or "").lower()
         if key in keys:
             found.setdefault(key, []).append(row)
@@ -96,6 +104,8 @@ class DeviceRun:
         self.check_mode = module.check_mode
         self.batch_size = module.params["batch_size"]
         self.import_timeout = module.params["import_timeout"]
+        self.cleanup = module.params["cleanup"]
+        self.staging_count = 0  # rows the staging collection holds, as last listed: what a listing of it costs
         self.progress_file = module.params["progress_file"]
         self.outcomes = {}  # device key -> (outcome, reason, fix)
         self.writes = 0
@@ -137,7 +147,9 @@ class DeviceRun:
     def present(self):
         keys = {device.key for device in self.devices}
         identities = self.identities(keys)
-        staging = staging_rows(self.graph, keys)
+        counted = []
+        staging = staging_rows(self.graph, keys, counted)
+        self.staging_count = len(counted)
         to_update, to_import, adopted, missing_hash, stale = [], [], {}, [], []
         for device in self.devices:
             found = identities.get(device.key, [])
@@ -146,12 +158,13 @@ class DeviceRun:
                             "Delete the stale ones in Intune (Devices > Windows > Enrollment > Devices), then run again.")
             elif found:
                 to_update.append((device, found[0]))
-                # Rows a run left after the import ended (a lost DELETE) are only clutter now.
-                stale.extend(row["id"] for row in staging.get(device.key, [])
-                             if _import_status(row) in FINISHED_IMPORT)
+                # Rows an earlier run left after the import ended are only clutter now.
+                stale.extend(row for row in staging.get(device.key, []) if _import_status(row) in FINISHED_IMPORT)
             else:
                 rows = staging.get(device.key, [])
-                waiting = [row for row in rows if _import_status(row) not in ("error", "partial")]
+                # A finished row (kept by cleanup, or a lost DELETE) says nothing of now: a registration it made may
+                # have been deleted since, so the device is imported again and Intune tells (806 when still here).
+                waiting = [row for row in rows if _import_status(row) not in FINISHED_IMPORT]
                 if waiting:
                     # An earlier run (or a lost answer) imported it: follow that instead of importing again.
                     adopted.update((row["id"], device) for row in waiting)
@@ -160,15 +173,15 @@ class DeviceRun:
                 else:
                     missing_hash.append(RowError(device.source, "The device is not registered and has no hardware hash.",
                                                  "Give its Hardware Hash (or hardware_hash) to import it.", device.serial_number))
-                # Failed rows of earlier imports are removed; the device is imported anew.
-                stale.extend(row["id"] for row in rows if row not in waiting)
+                # The device is imported anew; finished rows of earlier imports stay unless cleanup removes them.
+                stale.extend(row for row in rows if row not in waiting)
         if missing_hash:
             return missing_hash
         self.note("%d devices named: %d registered, %d with an import under way, %d to import in batches of %d"
                   % (len(self.devices), len(to_update), len(set(map(id, adopted.values()))), len(to_import), self.batch_size))
         if not self.check_mode:
-            for row_id in stale:
-                self.delete_staging(row_id)
+            for row in stale:
+                self.clean_up(row["id"], _import_status(row))
         for device, identity in to_update:
             self.update(device, identity)
         if adopted:
@@ -253,9 +266,10 @@ class DeviceRun:
         """Follow staging rows to their end state, settle their devices and delete the rows. False when
         the wait ran out (the rows still importing are kept, for the next run to follow)."""
         states = {}
+        self.staging_count += len(rows)
 
         def check():
-            for row in paged(self.graph, STAGING, STAGING_FIELDS):
+            for row in self.rows_now([row_id for row_id in rows if row_id not in states]):
                 if row["id"] in rows and _import_status(row) in FINISHED_IMPORT:
                     states[row["id"]] = row["state"]
             return True if len(states) == len(rows) else None
@@ -270,8 +284,25 @@ class DeviceRun:
                             "Run the task again later: it follows the import instead of sending it again.")
                 continue
             self.settle_import(device, state)
-            self.delete_staging(row_id)
+            self.clean_up(row_id, state["deviceImportStatus"])
         return wait.done
+
+    def rows_now(self, row_ids):
+        """The staging rows with these ids as Graph has them now: by id, 20 to a batch, when that takes fewer requests
+        than a listing of the whole collection (leftovers of earlier runs or other tools make it long), else listed."""
+        if -(-len(row_ids) // BATCH_SIZE) < -(-self.staging_count // PAGE_SIZE):
+            reads = [("%s/%s" % (STAGING, row_id), {"$select": STAGING_FIELDS}) for row_id in row_ids]
+            yield from (row for row in batched_get(self.graph, reads, api="beta") if row)
+            return
+        self.staging_count = 0
+        for row in paged(self.graph, STAGING, STAGING_FIELDS):
+            self.staging_count += 1
+            yield row
+
+    def clean_up(self, row_id, status):
+        """Delete a finished staging row when `cleanup` asks for it: all rows, or only failed ones."""
+        if self.cleanup == "all" or (self.cleanup == "failed" and status in ("error", "partial")):
+            self.delete_staging(row_id)
 
     def settle_import(self, device, state):
         name = state.get("deviceErrorName") or ""
@@ -541,44 +572,3 @@ def _identity_view(identity):
 def _import_view(device):
     return {"groupTag": device.group_tag or "", "userPrincipalName": device.assigned_user or "",
             "addressableUserName": device.assigned_user_display_name or ""}
-
-
-REPORT_FIELDS = ("serial_number", "source", "outcome", "reason", "fix")
-
-
-# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (a serial such as =1+1, or
-# =HYPERLINK(...) in a reason quoting it); a leading ' makes it text (OWASP, "CSV Injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_cell(value):
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def write_report(path, devices, outcomes, errors=()):
-    """Every named device's outcome, one line each: CSV when the path ends in .csv (cells a spreadsheet would run as a
-    formula made text), else JSON lines (as given)."""
-    bad = {error.source: error for error in errors}
-
-    def lines():
-        for device in devices:
-            error = bad.get(device.source)
-            if error is not None:
-                yield dict(serial_number=device.serial_number, source=device.source, outcome="failed",
-                           reason=error.reason, fix=error.fix)
-                continue
-            outcome, reason, fix = outcomes.get(device.key, ("not_processed", "", ""))
-            yield dict(serial_number=device.serial_number, source=device.source, outcome=outcome, reason=reason, fix=fix)
-        for error in errors:
-            if error.serial_number is None:  # a file-level error (header) names no device
-                yield dict(serial_number="", source=error.source, outcome="failed", reason=error.reason, fix=error.fix)
-
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        if path.lower().endswith(".csv"):
-            writer = csv.DictWriter(handle, REPORT_FIELDS)
-            writer.writeheader()
-            writer.writerows({field: spreadsheet_cell(value) for field, value in line.items()} for line in lines())
-        else:
-            for line in lines():
-                handle.write(json.dumps(line) + "\n")

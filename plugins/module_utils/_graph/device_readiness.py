@@ -6,12 +6,17 @@
 from Graph: imported -> Entra device with [ZTDId] -> member of the step 5 group -> hybrid user-driven
 deployment profile assigned -> ESP and domain join profile targeting it -> enrolled. Never writes.
 
-What one evaluation costs Graph, by design: one paged listing of the identities (`$select`, pages of 999);
-the staging rows once, only when a named serial has no identity; the Entra devices of the identities that
-have one, 15 per request; each group's members once; the ESPs and the domain join profiles once each when
-named; per device only what the chain needs for devices that got that far: its assigned deployment profile
-(status assigned; a wait reads it again only when its assignment time changes), its managed device (enrolled);
-and the Autopilot events once when any device is enrolled.
+What one evaluation costs Graph, by design: pages, not devices (issue 23). One paged listing of the identities
+(`$select`, pages of 999); the staging rows once, only when a named serial has no identity; the step 5 group's
+members cast to devices (`members/microsoft.graph.device`, pages of 999), which gives both the membership and the
+Entra device of every member; which profile each assigned device has from the profiles' `assignedDevices` (one
+listing of the profiles, then each candidate's assigned devices in pages of 999, the named or hybrid user-driven
+ones first, until every assigned device is placed); each other group's members once; the ESPs and the domain join
+profiles once each when named; the Autopilot events once when any device is enrolled. Per device only what no
+listing gives, sent in JSON batches of 20 (`/$batch`): the Entra devices of identities outside the step 5 group,
+15 ids per `$filter` (no listing holds only those: the directory's listing of Autopilot devices by physicalIds is
+an advanced query, served from an eventually consistent index), and the managed devices of enrolled ones (the
+tenant's managed devices are many more than its Autopilot ones).
 
 The hybrid join window: a deployed hybrid device has two Entra objects, the Autopilot one (Entra joined) and the
 hybrid one AD sync brings, and Intune moves the managed device to the hybrid one only after the user's first
@@ -32,6 +37,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_
     paged,
     staging_rows,
 )
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.batch import batched_get
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import IDS_PER_FILTER, target_key
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_esp import ESP
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_domain_join_profile import PROFILE as DOMAIN_JOIN
@@ -39,6 +45,8 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport 
 
 IDENTITY_FIELDS = ("id,serialNumber,groupTag,azureAdDeviceId,deploymentProfileAssignmentStatus,"
                    "deploymentProfileAssignmentDetailedStatus,deploymentProfileAssignedDateTime,enrollmentState,managedDeviceId")
+DEVICE_FIELDS = "id,deviceId,physicalIds"
+PROFILES = "deviceManagement/windowsAutopilotDeploymentProfiles"
 EVENT_FIELDS = "id,deviceSerialNumber,eventDateTime,deploymentState,enrollmentType,enrollmentFailureDetails"
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 # Graph's "never" for a DateTimeOffset it has not set.
@@ -76,8 +84,9 @@ class Readiness:
         self.esp_name = esp
         self.domain_join_name = domain_join_profile
         self._members = {}
-        # (identity id, assignment time) -> its deployment profile: a wait reads it again only when Intune re-assigned.
+        # identity id (lower case) -> its assigned deployment profile, read from the profiles' assignedDevices.
         self._profiles = {}
+        self._managed = {}
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -96,25 +105,67 @@ class Readiness:
         return found
 
     def entra_devices(self, device_ids):
-        """{deviceId: Entra device} for the identities' azureAdDeviceIds, 15 per request."""
-        found = {}
-        ordered = sorted(device_ids)
-        for start in range(0, len(ordered), IDS_PER_FILTER):
-            chunk = ordered[start:start + IDS_PER_FILTER]
-            quoted = ", ".join("'%s'" % device_id for device_id in chunk)
-            params = {"$filter": "deviceId in (%s)" % quoted, "$select": "id,deviceId,displayName,physicalIds"}
-            try:
-                devices = self.graph.list("devices", api="v1.0", params=params)
-            except GraphError as exc:
-                if exc.status != 400:
-                    raise
-                # Graph documents eq on deviceId; `in` is the directory's general rule. A refusal asks one by one.
-                devices = []
-                for device_id in chunk:
-                    devices += self.graph.list("devices", api="v1.0", params=dict(params, **{"$filter": "deviceId eq '%s'" % device_id}))
-            for device in devices:
-                found[(device.get("deviceId") or "").lower()] = device
+        """{deviceId: Entra device} for the identities' azureAdDeviceIds: the step 5 group's device members from
+        their paged listing, the others (not members yet) looked up 15 per request."""
+        found = self.group_devices(self.device_group_id) if self.device_group_id else {}
+        found.update(self.devices_by_id(device_ids - set(found)))
         return found
+
+    def group_devices(self, group_id):
+        """{deviceId: Entra device} of the group's device members, in pages of 999 (its membership too, read once)."""
+        devices = {}
+        for device in paged(self.graph, "groups/%s/members/microsoft.graph.device" % group_id, DEVICE_FIELDS, api="v1.0"):
+            devices[(device.get("deviceId") or "").lower()] = device
+        self._members[group_id] = {device["id"].lower() for device in devices.values()}
+        return devices
+
+    def devices_by_id(self, device_ids):
+        """{deviceId: Entra device} looked up by deviceId, 15 per filter, 20 filters per batch."""
+        ordered = sorted(device_ids)
+        select = {"$select": DEVICE_FIELDS}
+        chunks = [ordered[start:start + IDS_PER_FILTER] for start in range(0, len(ordered), IDS_PER_FILTER)]
+        try:
+            answers = batched_get(self.graph, [("devices", dict(select, **{"$filter": "deviceId in (%s)" % ", ".join(
+                "'%s'" % device_id for device_id in chunk)})) for chunk in chunks], api="v1.0")
+        except GraphError as exc:
+            if exc.status != 400:
+                raise
+            # Graph documents eq on deviceId; `in` is the directory's general rule. A refusal asks one by one.
+            answers = batched_get(self.graph, [("devices", dict(select, **{"$filter": "deviceId eq '%s'" % device_id}))
+                                               for device_id in ordered], api="v1.0")
+        return {(device.get("deviceId") or "").lower(): device for answer in answers if answer for device in answer.get("value") or ()}
+
+    def managed_devices(self, identities):
+        """{managed device id: managed device, or None when Graph has none} of the enrolled identities, in batches."""
+        ids = sorted({identity["managedDeviceId"].lower() for identity in identities
+                      if identity.get("enrollmentState") == "enrolled" and _set_guid(identity.get("managedDeviceId"))})
+        answers = batched_get(self.graph, [("deviceManagement/managedDevices/%s" % managed_id, None) for managed_id in ids], api="beta")
+        return dict(zip(ids, answers))
+
+    def assigned_profiles(self, identities):
+        """{identity id: deployment profile} of the identities Intune reports assigned: one listing of the profiles,
+        then their assignedDevices in pages (a beta navigation), the likeliest first, until every one is placed."""
+        waiting = {identity["id"].lower() for identity in identities if assignment_settled(identity)}
+        found = {}
+        if not waiting:
+            return found
+        for profile in self.candidates(self.graph.list(PROFILES)):
+            for device in paged(self.graph, "%s/%s/assignedDevices" % (PROFILES, profile["id"]), "id"):
+                key = device["id"].lower()
+                if key in waiting:
+                    found[key] = profile
+                    waiting.discard(key)
+            if not waiting:
+                break
+        return found
+
+    def candidates(self, profiles):
+        """The profiles, the one named by `profile` first, then hybrid user-driven ones, each by age (the oldest wins
+        a device that several target), so the usual tenant is placed by one listing."""
+        def rank(profile):
+            named = bool(self.profile) and (profile.get("displayName") or "").casefold() == self.profile.casefold()
+            return (not named, not is_hybrid_user_driven(profile), profile.get("createdDateTime") or "", profile.get("id"))
+        return sorted(profiles, key=rank)
 
     def members(self, group_id):
         """Object ids of a group's direct members (a dynamic group's devices are direct members), read once per evaluation."""
@@ -151,6 +202,8 @@ class Readiness:
             order = [(found[0]["serialNumber"], found) for found in by_serial.values()]
         device_ids = {identity["azureAdDeviceId"].lower() for identity in identities if _set_guid(identity.get("azureAdDeviceId"))}
         entra = self.entra_devices(device_ids) if device_ids else {}
+        self._profiles = self.assigned_profiles(identities)
+        self._managed = self.managed_devices(identities)
         esp = self.named_object(ESP, self.esp_name) if self.esp_name else None
         domain_join = self.named_object(DOMAIN_JOIN, self.domain_join_name) if self.domain_join_name else None
         reports = [self.chain(serial, found, staging.get(serial.lower(), []), entra, esp, domain_join) for serial, found in order]
@@ -246,12 +299,9 @@ class Readiness:
             detail = identity.get("deploymentProfileAssignmentDetailedStatus") or "none"
             return link("deployment_profile", status, False, "Intune reports the profile assignment as %s%s." % (
                 status, "" if detail == "none" else " (%s)" % detail), 7)
-        if (identity.get("deploymentProfileAssignedDateTime") or NEVER_PREFIX).startswith(NEVER_PREFIX):
+        if not assignment_settled(identity):
             return link("deployment_profile", "pending", False, "Intune reports the profile assigned but not when; it is still settling.", 7)
-        assignment = (identity["id"], identity["deploymentProfileAssignedDateTime"])
-        profile = self._profiles.get(assignment) or self.graph.get_or_none("%s/%s/deploymentProfile" % (IDENTITIES, identity["id"]))
-        if profile is not None:
-            self._profiles[assignment] = profile
+        profile = self._profiles.get(identity["id"].lower())
         if profile is None:
             return link("deployment_profile", "pending", False, "Intune reports a profile assigned but returns none yet.", 7)
         name = profile.get("displayName") or profile.get("id")
@@ -259,7 +309,7 @@ class Readiness:
             return link("deployment_profile", "wrong_join_type", False,
                         "The assigned profile '%s' joins devices to Entra ID only, not hybrid: assign the hybrid join profile "
                         "(when several target a device the oldest-created wins)." % name, 7)
-        if ((profile.get("outOfBoxExperienceSetting") or {}).get("deviceUsageType") or "singleUser") != "singleUser":
+        if not is_user_driven(profile):
             return link("deployment_profile", "not_user_driven", False, "The assigned profile '%s' is self-deploying, not user-driven." % name, 7)
         if self.profile and name.casefold() != self.profile.casefold():
             return link("deployment_profile", "other_profile", False,
@@ -291,7 +341,7 @@ class Readiness:
             if state in ("failed", "blocked"):
                 return link("enrolled", state, False, "Intune reports the enrollment %s." % state, 10)
             return link("enrolled", "not_enrolled", False, "Not deployed yet: start the device on the corporate network (step 10).", 10)
-        managed = self.graph.get_or_none("deviceManagement/managedDevices/%s" % identity["managedDeviceId"])
+        managed = self._managed.get(identity["managedDeviceId"].lower())
         if managed is None:
             return link("enrolled", "missing", False, "Intune names a managed device that does not exist (retired or deleted).", 10)
         report["_managed"] = managed
@@ -344,6 +394,20 @@ def join_link(identity, managed, event, profile_state):
     return link("enrolled", "wrong_join_type", False, "The managed device is %s, not hybrid joined%s." % (
         join_type if join_type != "unknown" else "of unknown join type",
         " (its Autopilot deployment was %s)" % enrollment_type if enrollment_type != "unknown" else ""), 10)
+
+
+def assignment_settled(identity):
+    """Intune reports a profile assigned, and when."""
+    return (identity.get("deploymentProfileAssignmentStatus") in ASSIGNED
+            and not (identity.get("deploymentProfileAssignedDateTime") or NEVER_PREFIX).startswith(NEVER_PREFIX))
+
+
+def is_user_driven(profile):
+    return ((profile.get("outOfBoxExperienceSetting") or {}).get("deviceUsageType") or "singleUser") == "singleUser"
+
+
+def is_hybrid_user_driven(profile):
+    return (profile.get("@odata.type") or "").lstrip("#") == HYBRID_PROFILE and is_user_driven(profile)
 
 
 def verdict(report):

@@ -9,7 +9,7 @@ import csv
 import json
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_device_input import RowError, from_list
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_devices import write_report
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_device_report import write_report
 
 SERIALS = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR", "PF-0001", "'quoted"]
 
