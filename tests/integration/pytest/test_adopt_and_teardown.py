@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The hybrid_join role's teardown (hybrid_join_state: absent) against the Graph lab, as playbooks/hybrid_join.yml runs
+it. Only the Graph steps 5 to 8 run (--tags), AD is not needed: about 60 s for the file on this machine."""
+
+from __future__ import annotations
+
+from harness import graph_auth, run_tasks, writes
+
+ROLE_VARS = dict(hybrid_join_domain_name="lab.example", hybrid_join_domain_join_ou="OU=Autopilot,DC=lab,DC=example",
+                 hybrid_join_device_group="Pilot-HAADJ", hybrid_join_esp_name="Pilot ESP",
+                 hybrid_join_profile_name="Pilot hybrid profile", hybrid_join_domain_join_profile_name="Pilot domain join",
+                 hybrid_join_domain_join_assign_all_devices=False)
+GRAPH_STEPS = ["--tags", "step5,step6,step7,step8"]
+FOREIGN_ESP = "Helpdesk ESP"
+
+
+def role_task(lab, **variables):
+    """The role as a playbook's roles: section runs it (imported, so --tags reaches its tasks)."""
+    return {"name": "hybrid join", "ansible.builtin.import_role": {"name": "intune.autopilot.hybrid_join"},
+            "vars": dict(ROLE_VARS, hybrid_join_graph_auth=graph_auth(lab), **variables)}
+
+
+def foreign_esp_task(lab, assignments):
+    return {"name": "an ESP the role does not manage", "tags": ["always"],
+            "intune.autopilot.autopilot_esp": dict(graph_auth(lab), display_name=FOREIGN_ESP, assignments=assignments)}
+
+
+def set_up(lab, foreign_esp_assignments):
+    results = run_tasks([role_task(lab), foreign_esp_task(lab, foreign_esp_assignments)], extra_args=GRAPH_STEPS)
+    assert not any(result["failed"] for result in results), [r for r in results if r["failed"]]
+    lab.client.clear_log()
+
+
+def names(state):
+    return dict(groups=sorted(g["displayName"] for g in state["groups"]),
+                esps=sorted(c["displayName"] for c in state["deviceEnrollmentConfigurations"]),
+                profiles=sorted(p["displayName"] for p in state["windowsAutopilotDeploymentProfiles"]),
+                domain_join=sorted(c["displayName"] for c in state["deviceConfigurations"]))
+
+
+def test_teardown_removes_exactly_the_roles_objects_in_reverse_order_and_a_second_sends_no_write(lab, tmp_path):
+    set_up(lab, None)
+    before = names(lab.client.state())
+    role_objects = dict(groups="Pilot-HAADJ", esps="Pilot ESP", profiles="Pilot hybrid profile", domain_join="Pilot domain join")
+    assert all(name in before[kind] for kind, name in role_objects.items()) and FOREIGN_ESP in before["esps"], before
+
+    planned = run_tasks([role_task(lab, hybrid_join_state="absent")], check=True, diff=True, extra_args=GRAPH_STEPS)
+    assert not any(result["failed"] for result in planned), [r for r in planned if r["failed"]]
+    plan = [result for result in planned if result.get("changed")]
+    assert len(plan) == 4 and all(result["diff"]["before"] and not result["diff"]["after"] for result in plan), plan
+    assert writes(lab.client.requests()) == [] and names(lab.client.state()) == before
+
+    report_dir = tmp_path / "report"
+    done = run_tasks([role_task(lab, hybrid_join_state="absent", hybrid_join_report_dir=str(report_dir))], extra_args=GRAPH_STEPS)
+    assert not any(result["failed"] for result in done), [r for r in done if r["failed"]]
+    # Exactly the role's four objects are gone; the foreign ESP and the lab's other objects stay.
+    assert names(lab.client.state()) == {kind: [n for n in found if n != role_objects[kind]] for kind, found in before.items()}
+    # Reverse order of the steps, and the profile's assignment deleted before the profile (Intune refuses otherwise).
+    deletes = [entry["path"] for entry in writes(lab.client.requests())]
+    assert all(entry["method"] == "DELETE" for entry in writes(lab.client.requests())), deletes
+    kinds = [next(kind for kind in ("deviceConfigurations", "/assignments/", "windowsAutopilotDeploymentProfiles",
+                                    "deviceEnrollmentConfigurations", "groups") if kind in path) for path in deletes]
+    assert kinds == ["deviceConfigurations", "/assignments/", "windowsAutopilotDeploymentProfiles",
+                     "deviceEnrollmentConfigurations", "groups"], deletes
+    report = (report_dir / "hybrid_join_localhost.md").read_text()
+    assert "| 7 | hybrid join Autopilot profile and its assignments | Pilot hybrid profile | removed |" in report, report
+    assert "| 5 | device group | Pilot-HAADJ | removed |" in report and "| 1 | MDM user scope |  | not part of this run |" in report, report
+    assert "## Steps" not in report  # the steps' table would show the steps as skipped
+    html = (report_dir / "hybrid_join_localhost.html").read_text()
+    assert "<td>Pilot ESP</td><td>removed</td>" in html, html
+
+    lab.client.clear_log()
+    again = run_tasks([role_task(lab, hybrid_join_state="absent")], extra_args=GRAPH_STEPS)
+    assert not any(result.get("changed") or result["failed"] for result in again), again
+    assert writes(lab.client.requests()) == []
+
+
+def test_the_device_group_is_kept_while_another_esp_still_targets_it_and_the_run_says_which(lab):
+    set_up(lab, {"add": [{"group": "Pilot-HAADJ"}]})
+    planned = run_tasks([role_task(lab, hybrid_join_state="absent")], check=True, extra_args=GRAPH_STEPS)
+    (kept,) = [result for result in planned if result["_task"].endswith("say why the device group is kept")]
+    assert "Enrollment Status Page 'Helpdesk ESP'" in kept["msg"] and "Pilot ESP" not in kept["msg"], kept
+    assert writes(lab.client.requests()) == []
+
+    done = run_tasks([role_task(lab, hybrid_join_state="absent")], extra_args=GRAPH_STEPS)
+    assert not any(result["failed"] for result in done), [r for r in done if r["failed"]]
+    after = names(lab.client.state())
+    assert "Pilot-HAADJ" in after["groups"] and FOREIGN_ESP in after["esps"], after
+    assert "Pilot ESP" not in after["esps"] and "Pilot hybrid profile" not in after["profiles"], after
+    assert not [entry for entry in writes(lab.client.requests()) if "/groups" in entry["path"]]
+
+
+def test_an_opt_in_the_teardown_cannot_carry_out_fails_before_any_write(lab):
+    set_up(lab, None)
+    results = run_tasks([role_task(lab, hybrid_join_state="absent", hybrid_join_teardown_mdm_scope=True,
+                                   hybrid_join_teardown_devices=True)])
+    failed = [result for result in results if result["failed"]]
+    assert failed and "hybrid_join_delegated_auth is empty" in str(failed[0]["msg"]), failed
+    assert "no device is named" in str(failed[0]["msg"]), failed
+    assert writes(lab.client.requests()) == []
