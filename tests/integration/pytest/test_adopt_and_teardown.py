@@ -1,11 +1,15 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The hybrid_join role's teardown (hybrid_join_state: absent) against the Graph lab, as playbooks/hybrid_join.yml runs
-it. Only the Graph steps 5 to 8 run (--tags), AD is not needed: about 60 s for the file on this machine."""
+"""Adopting a tenant set up by hand (playbooks/adopt_tenant.yml) and the hybrid_join role's teardown
+(hybrid_join_state: absent) against the Graph lab. Only the Graph steps 5 to 8 run (--tags), AD is not needed."""
 
 from __future__ import annotations
 
-from harness import graph_auth, run_tasks, writes
+import json
+
+import yaml
+
+from harness import REPO, graph_auth, run_playbook, run_tasks, writes
 
 ROLE_VARS = dict(hybrid_join_domain_name="lab.example", hybrid_join_domain_join_ou="OU=Autopilot,DC=lab,DC=example",
                  hybrid_join_device_group="Pilot-HAADJ", hybrid_join_esp_name="Pilot ESP",
@@ -98,4 +102,100 @@ def test_an_opt_in_the_teardown_cannot_carry_out_fails_before_any_write(lab):
     failed = [result for result in results if result["failed"]]
     assert failed and "hybrid_join_delegated_auth is empty" in str(failed[0]["msg"]), failed
     assert "no device is named" in str(failed[0]["msg"]), failed
+    assert writes(lab.client.requests()) == []
+
+
+# A setup made by hand, as the portal would: other names and settings, a group-tag rule, the profile and the domain join
+# profile on that group, and an ESP beside it on another group.
+HAND_MADE = [
+    ("device_group", dict(display_name="Sales-Autopilot", description="Sales laptops", membership={"group_tag": "Sales"})),
+    ("autopilot_esp", dict(display_name="Sales ESP", error_timeout_minutes=90, custom_error_message="Call the Sales desk",
+                           assignments={"set": [{"group": "Sales-Autopilot"}]})),
+    ("autopilot_esp", dict(display_name="Kiosk ESP", assignments={"set": [{"group": "Lab-Kiosk-Devices"}]})),
+    ("autopilot_profile", dict(display_name="Sales hybrid profile", language="en-US", hide_privacy_settings=False,
+                               assignments={"set": [{"group": "Sales-Autopilot"}]})),
+    ("domain_join_profile", dict(display_name="Sales domain join", computer_name_prefix="SLS-", domain="lab.example",
+                                 organizational_unit="OU=Sales,DC=lab,DC=example", assignments={"set": [{"group": "Sales-Autopilot"}]})),
+]
+
+
+def set_up_by_hand(lab, extra=()):
+    tasks = [{"name": name, "intune.autopilot." + module: dict(graph_auth(lab), **args)}
+             for name, (module, args) in ((args["display_name"], item) for item in list(HAND_MADE) + list(extra) for args in [item[1]])]
+    results = run_tasks(tasks)
+    assert all(result.get("changed") and not result["failed"] for result in results), results
+    lab.client.clear_log()
+
+
+def adopt(lab, tmp_path, **variables):
+    adopted = tmp_path / "adopted.yml"
+    extra = dict(hybrid_join_graph_auth=graph_auth(lab), hybrid_join_adopt_file=str(adopted), **variables)
+    results, completed = run_playbook(REPO / "playbooks" / "adopt_tenant.yml", extra_args=["-e", json.dumps(extra)])
+    return adopted, results, completed
+
+
+def run_hybrid_join(lab, adopted, *args, check=False, diff=True):
+    auth = json.dumps(dict(hybrid_join_graph_auth=graph_auth(lab)))
+    return run_playbook(REPO / "playbooks" / "hybrid_join.yml", check=check, diff=diff, extra_args=["-e", "@%s" % adopted, "-e", auth] + list(args))[0]
+
+
+def differences(results):
+    """What each changed task's diff says differs, setting by setting: short enough for an assertion's message."""
+    found = []
+    for result in results:
+        if result.get("changed"):
+            before, after = result.get("diff", {}).get("before", {}), result.get("diff", {}).get("after", {})
+            found.append({key: (before.get(key), after.get(key)) for key in set(before) | set(after) if before.get(key) != after.get(key)})
+    return found
+
+
+def test_a_hand_made_setup_is_adopted_then_the_role_sends_no_write_and_its_teardown_leaves_the_foreign_esp(lab, tmp_path):
+    set_up_by_hand(lab)
+    adopted, results, completed = adopt(lab, tmp_path)
+    assert not any(result["failed"] for result in results), completed.stdout
+    assert writes(lab.client.requests()) == []
+    text = adopted.read_text()
+    variables = yaml.safe_load(text)
+    state = lab.client.state()
+    (group,) = [g for g in state["groups"] if g["displayName"] == "Sales-Autopilot"]
+    assert variables["hybrid_join_device_group"] == "Sales-Autopilot"
+    assert variables["hybrid_join_device_group_rule"] == '(device.devicePhysicalIds -any _ -eq "[OrderID]:Sales")'
+    assert variables["hybrid_join_esp_name"] == "Sales ESP" and variables["hybrid_join_esp_error_timeout_minutes"] == 90
+    assert variables["hybrid_join_esp_custom_error_message"] == "Call the Sales desk"
+    assert variables["hybrid_join_profile_language"] == "en-US" and variables["hybrid_join_profile_hide_privacy_settings"] is False
+    assert variables["hybrid_join_domain_join_ou"] == "OU=Sales,DC=lab,DC=example" and variables["hybrid_join_computer_name_prefix"] == "SLS-"
+    assert variables["hybrid_join_domain_join_assign_all_devices"] is False and "Kiosk ESP" not in text
+    assert "# Step 5: the device group, id %s," % group["id"] in text and "the only chain found" in text
+    assert "secret" not in json.dumps(variables) and graph_auth(lab)["client_secret"] not in text
+
+    # The promise: the role with the adopted variables finds the tenant as it is.
+    converged = run_hybrid_join(lab, adopted, "--tags", "step5,step6,step7,step8")
+    assert not any(result["failed"] for result in converged), [r for r in converged if r["failed"]]
+    assert not any(result.get("changed") for result in converged), differences(converged)
+    assert writes(lab.client.requests()) == []
+
+    before = names(lab.client.state())
+    planned = run_hybrid_join(lab, adopted, "-e", "hybrid_join_state=absent", "--tags", "step5,step6,step7,step8", check=True)
+    assert len([result for result in planned if result.get("changed")]) == 4 and writes(lab.client.requests()) == [], planned
+    run_hybrid_join(lab, adopted, "-e", "hybrid_join_state=absent", "--tags", "step5,step6,step7,step8")
+    adopted_objects = dict(groups="Sales-Autopilot", esps="Sales ESP", profiles="Sales hybrid profile", domain_join="Sales domain join")
+    assert names(lab.client.state()) == {kind: [n for n in found if n != adopted_objects[kind]] for kind, found in before.items()}
+    assert "Kiosk ESP" in names(lab.client.state())["esps"]
+
+
+def test_two_chains_fail_listing_both_until_one_is_chosen(lab, tmp_path):
+    second = [("device_group", dict(display_name="Labs-Autopilot", membership={"purchase_order": "PO-9"})),
+              ("autopilot_profile", dict(display_name="Labs hybrid profile", assignments={"set": [{"group": "Labs-Autopilot"}]}))]
+    set_up_by_hand(lab, second)
+    adopted, results, completed = adopt(lab, tmp_path)
+    (failure,) = [result for result in results if result["failed"]]
+    assert "2 chains match: set hybrid_join_adopt_chain" in failure["msg"], failure
+    assert "'Sales hybrid profile'" in failure["msg"] and "'Labs hybrid profile'" in failure["msg"], failure
+    assert not adopted.exists()
+
+    adopted, results, completed = adopt(lab, tmp_path, hybrid_join_adopt_chain="labs-autopilot")
+    assert not any(result["failed"] for result in results), completed.stdout
+    variables = yaml.safe_load(adopted.read_text())
+    assert variables["hybrid_join_profile_name"] == "Labs hybrid profile" and variables["hybrid_join_device_group"] == "Labs-Autopilot"
+    assert "Not picked: device group 'Sales-Autopilot' -> profile 'Sales hybrid profile'" in adopted.read_text()
     assert writes(lab.client.requests()) == []
