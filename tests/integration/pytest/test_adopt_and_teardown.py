@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Adopting a tenant set up by hand (playbooks/adopt_tenant.yml) and the hybrid_join role's teardown
-(hybrid_join_state: absent) against the Graph lab. Only the Graph steps 5 to 8 run (--tags), AD is not needed."""
+(hybrid_join_state: absent) against the Graph lab. Only the Graph steps (5 to 8, and 1 once) run (--tags), AD is not
+needed: about 145 s for the file on the shared 2-core machine."""
 
 from __future__ import annotations
 
@@ -149,9 +150,19 @@ def differences(results):
     return found
 
 
+def delegated_auth(lab):
+    """A user's sign-in, as step 1 needs (an access token the lab minted for its seeded admin)."""
+    scopes = ["Policy.Read.All", "Policy.ReadWrite.MobilityManagement", "Group.Read.All"]
+    return dict(access_token=lab.client.mint_token(kind="delegated", upn="admin@lab.example", scopes=scopes),
+                graph_endpoint=lab.url, ca_path=lab.ca)
+
+
 def test_a_hand_made_setup_is_adopted_then_the_role_sends_no_write_and_its_teardown_leaves_the_foreign_esp(lab, tmp_path):
+    user = delegated_auth(lab)
+    scope = {"intune.autopilot.automatic_enrollment": dict(user, scope="selected", groups={"set": ["Lab-MDM-Users"]})}
+    assert not run_tasks([scope])[0]["failed"]
     set_up_by_hand(lab)
-    adopted, results, completed = adopt(lab, tmp_path)
+    adopted, results, completed = adopt(lab, tmp_path, hybrid_join_delegated_auth=user)
     assert not any(result["failed"] for result in results), completed.stdout
     assert writes(lab.client.requests()) == []
     text = adopted.read_text()
@@ -166,10 +177,13 @@ def test_a_hand_made_setup_is_adopted_then_the_role_sends_no_write_and_its_teard
     assert variables["hybrid_join_domain_join_ou"] == "OU=Sales,DC=lab,DC=example" and variables["hybrid_join_computer_name_prefix"] == "SLS-"
     assert variables["hybrid_join_domain_join_assign_all_devices"] is False and "Kiosk ESP" not in text
     assert "# Step 5: the device group, id %s," % group["id"] in text and "the only chain found" in text
-    assert "secret" not in json.dumps(variables) and graph_auth(lab)["client_secret"] not in text
+    assert variables["hybrid_join_mdm_user_scope"] == "selected" and variables["hybrid_join_mdm_user_groups"] == ["Lab-MDM-Users"]
+    assert graph_auth(lab)["client_secret"] not in text and user["access_token"] not in text
+    assert not [name for name in variables if "auth" in name or "password" in name], variables
 
     # The promise: the role with the adopted variables finds the tenant as it is.
-    converged = run_hybrid_join(lab, adopted, "--tags", "step5,step6,step7,step8")
+    converged = run_hybrid_join(lab, adopted, "-e", json.dumps(dict(hybrid_join_delegated_auth=user)), "--tags", "step1,step5,step6,step7,step8")
+    assert [r for r in converged if r["_task"].endswith("the MDM user scope")], "step 1 did not run"
     assert not any(result["failed"] for result in converged), [r for r in converged if r["failed"]]
     assert not any(result.get("changed") for result in converged), differences(converged)
     assert writes(lab.client.requests()) == []
@@ -198,4 +212,22 @@ def test_two_chains_fail_listing_both_until_one_is_chosen(lab, tmp_path):
     variables = yaml.safe_load(adopted.read_text())
     assert variables["hybrid_join_profile_name"] == "Labs hybrid profile" and variables["hybrid_join_device_group"] == "Labs-Autopilot"
     assert "Not picked: device group 'Sales-Autopilot' -> profile 'Sales hybrid profile'" in adopted.read_text()
+    assert writes(lab.client.requests()) == []
+
+
+def test_with_an_inventory_of_tenants_each_gets_its_file_under_the_directory(lab, tmp_path):
+    set_up_by_hand(lab)
+    # Two inventory hosts on the one lab tenant: enough to show one file per host, named as host_vars names them.
+    hosts = {name: dict(hybrid_join_graph_auth=graph_auth(lab)) for name in ("contoso", "fabrikam")}
+    inventory = tmp_path / "tenants.yml"
+    inventory.write_text(json.dumps({"tenants": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}))
+    results, completed = run_playbook(REPO / "playbooks" / "adopt_tenant.yml", extra_args=[
+        "-i", str(inventory), "-e", "hybrid_join_adopt_hosts=tenants", "-e", "hybrid_join_adopt_dir=%s" % (tmp_path / "host_vars")])
+    assert not any(result["failed"] for result in results), completed.stdout
+    files = sorted(path.name for path in (tmp_path / "host_vars").iterdir())
+    assert files == ["contoso.yml", "fabrikam.yml"], files
+    for name in ("contoso", "fabrikam"):
+        text = (tmp_path / "host_vars" / (name + ".yml")).read_text()
+        assert text.startswith("---\n# The hybrid join setup of %s (tenant %s)" % (name, lab.tenant)), text[:200]
+        assert yaml.safe_load(text)["hybrid_join_profile_name"] == "Sales hybrid profile"
     assert writes(lab.client.requests()) == []
