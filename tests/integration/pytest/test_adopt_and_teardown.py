@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Adopting a tenant set up by hand (playbooks/adopt_tenant.yml) and the hybrid_join role's teardown
 (hybrid_join_state: absent) against the Graph lab. Only the Graph steps (5 to 8, and 1 once) run (--tags), AD is not
-needed: about 145 s for the file on the shared 2-core machine."""
+needed but by the step 3 case (the Samba AD lab): about 180 s for the file on the shared 2-core machine."""
 
 from __future__ import annotations
 
@@ -230,4 +230,35 @@ def test_with_an_inventory_of_tenants_each_gets_its_file_under_the_directory(lab
         text = (tmp_path / "host_vars" / (name + ".yml")).read_text()
         assert text.startswith("---\n# The hybrid join setup of %s (tenant %s)" % (name, lab.tenant)), text[:200]
         assert yaml.safe_load(text)["hybrid_join_profile_name"] == "Sales hybrid profile"
+    assert writes(lab.client.requests()) == []
+
+
+def test_teardown_takes_off_only_step_3s_ace_in_check_mode_writes_nothing_and_a_second_sends_no_ldap_write(lab, ad, single_connector_msa):
+    from test_ou_account_limit import AUTHENTICATED_USERS, COMPUTER, explicit_sddl, insert_explicit_aces  # pylint: disable=import-outside-toplevel
+
+    target = ad.make_ou()
+    foreign = f"(A;CI;RP;;;{AUTHENTICATED_USERS})"
+    insert_explicit_aces(ad, target, allow_sddl=[foreign])
+    granted = f"(OA;;CC;{COMPUTER};;{ad.sid_of(single_connector_msa['dn'])})"
+    ldap = dict(hybrid_join_domain_name="autopilot.test", hybrid_join_domain_join_ou=target, hybrid_join_ldap_server=ad.lab["host"],
+                hybrid_join_ldap_port=ad.lab["ldaps_port"], hybrid_join_ldap_ca_path=ad.lab["ca_path"],
+                hybrid_join_ldap_username=ad.lab["delegate_user"]["dn"], hybrid_join_ldap_password=ad.lab["delegate_user"]["password"])
+    step3 = ["--tags", "step3"]
+    assert not any(result["failed"] for result in run_tasks([role_task(lab, **ldap)], extra_args=step3))
+    assert granted in explicit_sddl(ad.raw_descriptor(target))
+    version = ad.descriptor_version(target)
+
+    planned = run_tasks([role_task(lab, hybrid_join_state="absent", **ldap)], check=True, extra_args=step3)
+    assert [result["_task"].rsplit(" : ", 1)[-1] for result in planned if result.get("changed")] == [
+        "Teardown step 3 - take the connector's rights off the domain join OU"], planned
+    assert ad.descriptor_version(target) == version
+
+    removed = run_tasks([role_task(lab, hybrid_join_state="absent", **ldap)], extra_args=step3)
+    assert not any(result["failed"] for result in removed), [r for r in removed if r["failed"]]
+    aces = explicit_sddl(ad.raw_descriptor(target))
+    assert granted not in aces and foreign in aces, aces
+    version = ad.descriptor_version(target)
+    again = run_tasks([role_task(lab, hybrid_join_state="absent", **ldap)], extra_args=step3)
+    assert not any(result.get("changed") or result["failed"] for result in again), again
+    assert ad.descriptor_version(target) == version
     assert writes(lab.client.requests()) == []
