@@ -262,3 +262,21 @@ def test_teardown_takes_off_only_step_3s_ace_in_check_mode_writes_nothing_and_a_
     assert not any(result.get("changed") or result["failed"] for result in again), again
     assert ad.descriptor_version(target) == version
     assert writes(lab.client.requests()) == []
+
+
+def test_teardown_deletes_only_the_named_devices_registrations_and_only_when_asked(lab, tmp_path):
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [dict(serialNumber="GO-0001"), dict(serialNumber="ENROLLED-1", enrollmentState="enrolled"),
+                                                           dict(serialNumber="BYSTANDER-1")]})
+    named = dict(hybrid_join_state="absent", hybrid_join_devices=[dict(serial_number="GO-0001"), dict(serial_number="ENROLLED-1")])
+    serials = lambda: sorted(identity["serialNumber"] for identity in lab.client.state()["windowsAutopilotDeviceIdentities"])  # noqa: E731
+    lab.client.clear_log()
+    kept = run_tasks([role_task(lab, **named)], extra_args=["--tags", "step4"])
+    assert not any(result["failed"] for result in kept) and writes(lab.client.requests()) == []
+    assert serials() == ["BYSTANDER-1", "ENROLLED-1", "GO-0001"]
+
+    report_dir = tmp_path / "report"
+    removed = run_tasks([role_task(lab, hybrid_join_teardown_devices=True, hybrid_join_report_dir=str(report_dir), **named)],
+                        extra_args=["--tags", "step4"])
+    assert not any(result["failed"] for result in removed), [r for r in removed if r["failed"]]
+    assert serials() == ["BYSTANDER-1", "ENROLLED-1"]  # an enrolled device is Intune's to keep; one not named is never touched
+    assert "| 4 | Autopilot registrations of the named devices |  | removed (1 deleted, 1 kept: enrolled in Intune) |" in (report_dir / "hybrid_join_localhost.md").read_text()
