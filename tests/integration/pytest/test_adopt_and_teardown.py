@@ -116,7 +116,8 @@ HAND_MADE = [
     ("autopilot_profile", dict(display_name="Sales hybrid profile", language="en-US", hide_privacy_settings=False,
                                assignments={"set": [{"group": "Sales-Autopilot"}]})),
     ("domain_join_profile", dict(display_name="Sales domain join", computer_name_prefix="SLS-", domain="lab.example",
-                                 organizational_unit="OU=Sales,DC=lab,DC=example", assignments={"set": [{"group": "Sales-Autopilot"}]})),
+                                 organizational_unit="OU=Sales,DC=lab,DC=example", scope_tags=["0", "7"],
+                                 assignments={"set": [{"group": "Sales-Autopilot"}]})),
 ]
 
 
@@ -177,6 +178,8 @@ def test_a_hand_made_setup_is_adopted_then_the_role_sends_no_write_and_its_teard
     assert variables["hybrid_join_domain_join_ou"] == "OU=Sales,DC=lab,DC=example" and variables["hybrid_join_computer_name_prefix"] == "SLS-"
     assert variables["hybrid_join_domain_join_assign_all_devices"] is False and "Kiosk ESP" not in text
     assert "# Step 5: the device group, id %s," % group["id"] in text and "the only chain found" in text
+    # A setting the role has no variable for is said, not silently dropped.
+    assert "# Not a role variable yet, left as it is by the role: the domain join profile's scope_tags [\"0\", \"7\"]." in text, text
     assert variables["hybrid_join_mdm_user_scope"] == "selected" and variables["hybrid_join_mdm_user_groups"] == ["Lab-MDM-Users"]
     assert graph_auth(lab)["client_secret"] not in text and user["access_token"] not in text
     assert not [name for name in variables if "auth" in name or "password" in name], variables
@@ -280,3 +283,17 @@ def test_teardown_deletes_only_the_named_devices_registrations_and_only_when_ask
     assert not any(result["failed"] for result in removed), [r for r in removed if r["failed"]]
     assert serials() == ["BYSTANDER-1", "ENROLLED-1"]  # an enrolled device is Intune's to keep; one not named is never touched
     assert "| 4 | Autopilot registrations of the named devices |  | removed (1 deleted, 1 kept: enrolled in Intune) |" in (report_dir / "hybrid_join_localhost.md").read_text()
+
+
+def test_teardown_turns_automatic_enrollment_off_only_when_asked(lab):
+    user = delegated_auth(lab)
+    assert not run_tasks([{"intune.autopilot.automatic_enrollment": dict(user, scope="all")}])[0]["failed"]
+    policy = "/beta/policies/mobileDeviceManagementPolicies/0000000a-0000-0000-c000-000000000000"
+    scope = lambda: run_tasks([{"intune.autopilot.automatic_enrollment": user}])[0]["after"]["scope"]  # noqa: E731
+    left = run_tasks([role_task(lab, hybrid_join_state="absent", hybrid_join_delegated_auth=user)], extra_args=["--tags", "step1"])
+    assert not any(result["failed"] for result in left) and scope() == "all"
+    lab.client.clear_log()
+    off = run_tasks([role_task(lab, hybrid_join_state="absent", hybrid_join_delegated_auth=user, hybrid_join_teardown_mdm_scope=True)],
+                    extra_args=["--tags", "step1"])
+    assert not any(result["failed"] for result in off), [r for r in off if r["failed"]]
+    assert scope() == "none" and [entry["path"] for entry in writes(lab.client.requests())] == [policy]
