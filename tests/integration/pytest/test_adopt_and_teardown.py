@@ -86,6 +86,10 @@ def test_the_device_group_is_kept_while_another_esp_still_targets_it_and_the_run
     planned = run_tasks([role_task(lab, hybrid_join_state="absent")], check=True, extra_args=GRAPH_STEPS)
     (kept,) = [result for result in planned if result["_task"].endswith("say why the device group is kept")]
     assert "Enrollment Status Page 'Helpdesk ESP'" in kept["msg"] and "Pilot ESP" not in kept["msg"], kept
+    # Limited to step 5, the plan deletes none of the role's own: they keep the group too.
+    only_group = run_tasks([role_task(lab, hybrid_join_state="absent")], check=True, extra_args=["--tags", "step5"])
+    (kept,) = [result for result in only_group if result["_task"].endswith("say why the device group is kept")]
+    assert "Enrollment Status Page 'Pilot ESP'" in kept["msg"] and "Autopilot profile 'Pilot hybrid profile'" in kept["msg"], kept
     assert writes(lab.client.requests()) == []
 
     done = run_tasks([role_task(lab, hybrid_join_state="absent")], extra_args=GRAPH_STEPS)
