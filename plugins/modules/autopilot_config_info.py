@@ -7,12 +7,15 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: autopilot_config_info
-short_description: List the tenant's Enrollment Status Pages, hybrid join Autopilot profiles and domain join profiles
+short_description: List the tenant's Autopilot device groups, Enrollment Status Pages, hybrid join Autopilot profiles and domain join profiles
 version_added: 0.1.0
 description:
   - Reads what the tenant already has for tutorial steps 6, 7 and 8, with assignments, and returns each object in
     the shape that M(intune.autopilot.autopilot_esp), M(intune.autopilot.autopilot_profile) and
     M(intune.autopilot.domain_join_profile) accept, so existing configuration can be adopted or reviewed.
+  - With V(device_group) in O(kinds), also the step 5 groups - dynamic groups whose membership rule selects Autopilot
+    devices (by C([ZTDId]), group tag C([OrderID]) or C([PurchaseOrderId])) - in the shape
+    M(intune.autopilot.device_group) accepts.
   - Read-only; it never writes.
 author:
   - intune.autopilot developers (!UNKNOWN)
@@ -32,7 +35,7 @@ options:
       - Which objects to list.
     type: list
     elements: str
-    choices: [esp, autopilot_profile, domain_join_profile]
+    choices: [esp, autopilot_profile, domain_join_profile, device_group]
     default: [esp, autopilot_profile, domain_join_profile]
   display_name:
     description:
@@ -53,7 +56,8 @@ options:
     default: true
 notes:
   - "Graph permissions: C(DeviceManagementServiceConfig.Read.All) (ESPs, Autopilot profiles),
-    C(DeviceManagementConfiguration.Read.All) (domain join profiles), C(Group.Read.All) to resolve group names."
+    C(DeviceManagementConfiguration.Read.All) (domain join profiles), C(Group.Read.All) to resolve group names and list
+    device groups."
   - Entra join (not hybrid) Autopilot profiles are not listed.
 seealso:
   - module: intune.autopilot.autopilot_esp
@@ -85,6 +89,12 @@ EXAMPLES = r"""
   intune.autopilot.autopilot_config_info:
     kinds: [autopilot_profile]
     resolve_group_names: false
+
+- name: The Autopilot device groups and the hybrid join profiles, groups by ID, to follow the tutorial's chain
+  intune.autopilot.autopilot_config_info:
+    kinds: [device_group, autopilot_profile]
+    resolve_group_names: false
+  register: chain
 
 - name: What already targets all devices? (cheap in a tenant with thousands of profiles)
   intune.autopilot.autopilot_config_info:
@@ -129,6 +139,18 @@ autopilot_profiles:
       deployment_mode: user_driven
       language: os_default
       assignments: {set: [{group: Autopilot-HAADJ-Devices, exclude: false}]}
+device_groups:
+  description:
+    - Dynamic groups whose membership rule selects Autopilot devices (by C([ZTDId]), C([OrderID]) or C([PurchaseOrderId])),
+      in the options of M(intune.autopilot.device_group). O(display_name) narrows them too; O(all_devices_only) does not apply.
+  returned: when O(kinds) contains V(device_group)
+  type: list
+  elements: dict
+  sample:
+    - id: 0a1b2c3d-0000-4000-8000-000000000004
+      display_name: Autopilot-HAADJ-Devices
+      membership_rule: (device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]"))
+      membership_paused: false
 domain_join_profiles:
   description: Domain join profiles, in the options of M(intune.autopilot.domain_join_profile).
   returned: when O(kinds) contains V(domain_join_profile)
@@ -149,6 +171,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.module imp
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_profile import PROFILE as AUTOPILOT_PROFILE
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_domain_join_profile import PROFILE as DOMAIN_JOIN_PROFILE
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_esp import ESP, is_default_esp
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_device_group import DYNAMIC, GROUP, rule_key
 
 # kind: (resource, result key)
 KINDS = {
@@ -156,6 +179,21 @@ KINDS = {
     "autopilot_profile": (AUTOPILOT_PROFILE, "autopilot_profiles"),
     "domain_join_profile": (DOMAIN_JOIN_PROFILE, "domain_join_profiles"),
 }
+
+
+# A rule that selects Autopilot devices names one of the ids Autopilot gives a device's devicePhysicalIds (rule_key folds case
+# outside quoted values; the tags are inside them, so the match ignores case).
+AUTOPILOT_RULE_TAGS = ("[ztdid]", "[orderid]:", "[purchaseorderid]:")
+
+
+def autopilot_device_groups(graph, display_name):
+    """Dynamic groups whose rule selects Autopilot devices: one listing of the dynamic groups, their rules included."""
+    fields = ",".join(sorted({"id", "groupTypes"} | {prop.graph for prop in GROUP.props}))
+    groups = graph.list(GROUP.collection, api=GROUP.api, params={
+        "$filter": "groupTypes/any(c:c eq '%s')" % DYNAMIC, "$select": fields, "$top": "999"})
+    return [group for group in groups
+            if DYNAMIC in (group.get("groupTypes") or []) and (display_name is None or GROUP.key_matches(group, display_name))
+            and any(tag in rule_key(group.get("membershipRule") or "").lower() for tag in AUTOPILOT_RULE_TAGS)]
 
 
 def on_all_devices(obj):
@@ -197,7 +235,12 @@ def list_objects(graph, resource, display_name, all_devices_only=False):
 def run(module):
     graph = module.graph
     found = {}
-    for kind in module.params["kinds"]:
+    kinds = module.params["kinds"]
+    if "device_group" in kinds:
+        described = [describe(GROUP, group) for group in autopilot_device_groups(graph, module.params["display_name"])]
+        # membership is a helper that writes membership_rule; the rule itself is what a group holds.
+        found["device_groups"] = [{option: value for option, value in group.items() if option != "membership"} for group in described]
+    for kind in (kind for kind in kinds if kind != "device_group"):
         resource, key = KINDS[kind]
         found[key] = []
         for obj in list_objects(graph, resource, module.params["display_name"], module.params["all_devices_only"]):
@@ -208,7 +251,7 @@ def run(module):
             else:
                 found[key].append(described)
     if module.params["resolve_group_names"]:
-        described_objects = [obj for key, objects in found.items() if key != "default_esp" for obj in objects]
+        described_objects = [obj for key, objects in found.items() if key not in ("default_esp", "device_groups") for obj in objects]
         described_objects += [found["default_esp"]] if "default_esp" in found else []
         targets = [target for obj in described_objects for target in obj["assignments"]["set"]]
         names = GroupResolver(graph).names_of({target["group"] for target in targets if target.get("group")})
@@ -221,7 +264,7 @@ def run(module):
 def main():
     module = GraphModule(
         argument_spec=dict(
-            kinds=dict(type="list", elements="str", choices=list(KINDS), default=list(KINDS)),
+            kinds=dict(type="list", elements="str", choices=list(KINDS) + ["device_group"], default=list(KINDS)),
             display_name=dict(type="str"),
             all_devices_only=dict(type="bool", default=False),
             resolve_group_names=dict(type="bool", default=True),

@@ -106,3 +106,24 @@ def test_block_device_use_is_read_as_graphs_inverse_and_both_kinds_are_adopted_u
     results = [run_module("autopilot_esp", dict(auth, **esp)) for _name, esp in sorted(esps.items())]
     assert [(result["changed"], result["failed"]) for result in results] == [(False, False)] * 2, results
     assert writes(lab.client.requests()) == []
+
+
+def test_device_groups_are_the_dynamic_groups_whose_rule_selects_autopilot_devices_and_go_back_unchanged(lab):
+    auth = graph_auth(lab)
+    for name, membership in (("Adopt-Tagged", {"group_tag": "Sales"}), ("Adopt-Ordered", {"purchase_order": "PO-7"}),
+                             ("Adopt-All", {"all_autopilot_devices": True})):
+        assert run_module("device_group", dict(auth, display_name=name, membership=membership))["changed"] is True
+    windows = run_module("device_group", dict(auth, display_name="Adopt-Windows", membership_rule='(device.deviceOSType -eq "Windows")'))
+    assert windows["changed"] is True
+    lab.client.clear_log()
+
+    info = run_module("autopilot_config_info", dict(auth, kinds=["device_group"]))
+    assert not info["failed"], info
+    by_name = {group["display_name"]: group for group in info["device_groups"] if group["display_name"].startswith("Adopt-")}
+    assert sorted(by_name) == ["Adopt-All", "Adopt-Ordered", "Adopt-Tagged"], info["device_groups"]
+    assert by_name["Adopt-Tagged"]["membership_rule"] == '(device.devicePhysicalIds -any _ -eq "[OrderID]:Sales")'
+    assert "esps" not in info and "membership" not in by_name["Adopt-Tagged"]
+    lab.client.clear_log()
+    results = [run_module("device_group", dict(auth, **group)) for group in by_name.values()]
+    assert [(result["changed"], result["failed"]) for result in results] == [(False, False)] * 3, results
+    assert writes(lab.client.requests()) == []

@@ -89,7 +89,8 @@ def test_markdown_summary_shows_html_as_text():
     assert "&lt;script&gt;alert(2)&lt;/script&gt; \\| AADSTS700016" in markdown
 
 
-def test_markdown_report_shows_html_as_text():
+@pytest.mark.parametrize("teardown", [False, True])
+def test_markdown_report_shows_html_as_text(teardown):
     tag = "<img src=x onerror=alert(1)>"
     steps = [dict(number=number, title="Step %d" % number, result=None, skip_reason="", details=[]) for number in range(1, 11)]
     steps[3]["result"] = dict(changed=True)
@@ -101,10 +102,14 @@ def test_markdown_report_shows_html_as_text():
         hybrid_join_report_sync=dict(request="accepted", status="completed", found=1, missing=0, msg=tag),
         hybrid_join_report_devices=[dict(serial_number=tag, verdict=tag, ready=False,
                                          chain=[dict(link="device", ok=False, state="missing", reason=tag, fix_step=4)])],
-        hybrid_join_readiness=dict(summary=dict(ready=0, total=1, enrolled=0)))
+        hybrid_join_readiness=dict(summary=dict(ready=0, total=1, enrolled=0)),
+        # hybrid_join_state: absent - the teardown's rows replace the steps' sections; names come from the variables.
+        hybrid_join_report_teardown=[[8, "domain join profile", tag, dict(changed=True), ""], [5, "device group", tag, None, tag]]
+        if teardown else [])
     markdown = environment(ROLE / "templates").get_template("report.md.j2").render(context)
     assert not RAW_HTML.search(markdown), markdown
-    assert markdown.count("&lt;img src=x onerror=alert(1)&gt;") >= 8
+    assert markdown.count("&lt;img src=x onerror=alert(1)&gt;") >= (5 if teardown else 8)
+    assert ("## Teardown" in markdown) is teardown and ("| 8 | domain join profile | &lt;img" in markdown) is teardown
 
 
 @pytest.mark.parametrize("failed_result, message", [
