@@ -598,3 +598,24 @@ def test_a_read_throttled_inside_a_batch_is_sent_again_on_its_own(frozen):
     reads = [entry for entry in lab.client.requests() if "/managedDevices/" in entry["path"]]
     assert [(entry.get("batch", False), entry["status"]) for entry in reads] == [(True, 429), (True, 200), (True, 200), (False, 200)]
     assert reads[-1]["path"] == reads[0]["path"]
+
+
+def test_a_read_refused_inside_a_batch_fails_as_the_read_alone_does(frozen):
+    """A refusal inside the batch is sent again alone, so the task fails with the transport's own message for it (the
+    permission the read needs), not a bare status from the batch."""
+    lab = frozen
+    seed_tenant(lab)
+    serials = ["DENY-%04d" % number for number in range(3)]
+    lab.client.seed({"windowsAutopilotDeviceIdentities": [{"serialNumber": serial} for serial in serials]})
+    lab.client.advance_clock(DELAYS["profile_assignment"])
+    for serial in serials:
+        lab.client.enroll_device(serial)
+        lab.client.first_sign_in(serial)
+    lab.client.fault("status", method="GET", path="/managedDevices/", status=403, count=10)
+    lab.client.clear_log()
+
+    result = info(lab, serial_numbers=serials, **FULL)
+
+    assert result["failed"] and "HTTP 403" in result["msg"] and "DeviceManagementManagedDevices.Read" in result["msg"], result["msg"]
+    reads = [entry for entry in lab.client.requests() if "/managedDevices/" in entry["path"]]
+    assert [(entry.get("batch", False), entry["status"]) for entry in reads][-1] == (False, 403)

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError
-
 BATCH_SIZE = 20  # "JSON batch requests are currently limited to 20 individual requests" (json-batching)
-# Statuses inside a batch that are sent again on their own, through the transport's retry policy.
-RETRIED_IN_BATCH = (429, 500, 502, 503, 504)
 
 
 def batched_get(graph, reads, api):
     """[answer body, or None for a 404] of GET reads, each (path, params), sent BATCH_SIZE to a `$batch` (one request
-    where each read alone would be one; Graph still throttles each read inside on its own). A read throttled or failed
-    by the service inside the batch is sent again on its own, through the transport's retry policy; any other error
-    fails as the read alone would."""
+    where each read alone would be one; Graph still throttles each read inside on its own). A read answered anything
+    else inside the batch is sent again on its own, so the transport's retry policy rides out a throttled or failed
+    one and any other error fails as the read alone does (its permission hint, request-id and all)."""
     answers = []
     for start in range(0, len(reads), BATCH_SIZE):
         chunk = reads[start:start + BATCH_SIZE]
@@ -39,10 +35,6 @@ def batched_get(graph, reads, api):
                 answers.append(body)
             elif status == 404:
                 answers.append(None)
-            elif status in RETRIED_IN_BATCH or status is None:
-                answers.append(graph.get_or_none(path, api=api, params=params))
             else:
-                error = body.get("error") or {}
-                raise GraphError("GET %s: Graph answered %s %s: %s" % (path, status, error.get("code") or "", error.get("message") or ""),
-                                 method="GET", path=path, status=status, code=error.get("code"))
+                answers.append(graph.get_or_none(path, api=api, params=params))
     return answers
