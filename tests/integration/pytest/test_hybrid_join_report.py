@@ -162,12 +162,14 @@ def test_a_device_waiting_for_its_users_first_sign_in_is_neither_ready_nor_broke
     assert '<td class="state waiting">hybrid join pending</td>' in html
 
 
-def test_a_second_run_rewrites_the_report_and_still_changes_nothing(lab, report_dir):
-    run_role_and_report(lab, report_dir)
-    (report_dir / "hybrid_join_localhost.md").unlink()
-    second = run_role_and_report(lab, report_dir)
+def test_a_run_that_changes_nothing_rewrites_an_earlier_report_writes_a_missing_one_and_still_changes_nothing(converged_lab, report_dir):
+    # The tenant as a first run leaves it (a snapshot), an earlier run's HTML report, its Markdown one deleted.
+    report_dir.mkdir(parents=True)
+    (report_dir / "hybrid_join_localhost.html").write_text("<p>an earlier run's report</p>")
+    second = run_role_and_report(converged_lab, report_dir)
     assert not any(result.get("changed") for result in second), second
     assert "| 5 | Autopilot device group | no change |" in (report_dir / "hybrid_join_localhost.md").read_text()
+    assert "earlier run" not in (report_dir / "hybrid_join_localhost.html").read_text()
 
 
 def test_report_escapes_what_it_shows_and_holds_no_secret(lab, report_dir):

@@ -20,6 +20,15 @@ def role_task(lab, **variables):
             "vars": dict(ROLE_VARS, hybrid_join_graph_auth=graph_auth(lab), **variables)}
 
 
+def run_steps(lab, steps, **variables):
+    """The role limited to some steps (--tags) and without the preflight, which only reads (its own tests are
+    test_hybrid_join_preflight.py): a test about those steps pays for them alone. Imported, so the tags reach the
+    role's tasks, as a playbook's roles: section does."""
+    task = {"name": "hybrid join", "ansible.builtin.import_role": {"name": "intune.autopilot.hybrid_join"},
+            "vars": dict(ROLE_VARS, hybrid_join_graph_auth=graph_auth(lab), **variables)}
+    return run_tasks([task], extra_args=["--tags", ",".join("step%d" % n for n in steps), "--skip-tags", "preflight"])
+
+
 def seed_device_group(lab):
     """The group as a tenant may already hold it: without the description step 5 gives it."""
     lab.client.seed({"groups": [{"displayName": DEVICE_GROUP, "mailEnabled": False, "mailNickname": "autopilothaadj",
@@ -55,7 +64,7 @@ def test_first_run_configures_steps_5_to_8_and_the_second_sends_no_write(lab):
 
 def test_the_optional_settings_reach_graph_when_set_and_are_left_to_intune_when_unset(lab):
     # The role passes them as "x or omit" (no filter, see step6.yml); unset must leave them out, not send null.
-    unset = run_tasks([role_task(lab)])
+    unset = run_steps(lab, (5, 6, 7, 8))
     assert not any(result["failed"] for result in unset), unset
     state = lab.client.state()
     (domain_join,) = [c for c in state["deviceConfigurations"] if c["displayName"] == "Autopilot hybrid join - domain join"]
@@ -65,8 +74,8 @@ def test_the_optional_settings_reach_graph_when_set_and_are_left_to_intune_when_
     assert not profile.get("description")
 
     lab.client.reset()
-    set_ = run_tasks([role_task(lab, hybrid_join_computer_name_random_chars=5, hybrid_join_profile_description="Pilot wave",
-                                hybrid_join_esp_priority=1)])
+    set_ = run_steps(lab, (5, 6, 7, 8), hybrid_join_computer_name_random_chars=5, hybrid_join_profile_description="Pilot wave",
+                     hybrid_join_esp_priority=1)
     assert not any(result["failed"] for result in set_), set_
     state = lab.client.state()
     (domain_join,) = [c for c in state["deviceConfigurations"] if c["displayName"] == "Autopilot hybrid join - domain join"]
@@ -109,7 +118,7 @@ def test_assignments_made_outside_the_role_survive_it(converged_lab):
     extra = {"intune.autopilot.autopilot_profile": profile_args}
     assert run_tasks([extra])[0]["changed"] is True
     lab.client.clear_log()
-    run_tasks([role_task(lab)])
+    run_steps(lab, (5, 6, 7, 8))
     assert writes(lab.client.requests()) == []
     (profile,) = lab.client.state()["windowsAutopilotDeploymentProfiles"]
     assert len(profile["assignments"]) == 2
@@ -117,13 +126,13 @@ def test_assignments_made_outside_the_role_survive_it(converged_lab):
 
 def test_an_esp_that_does_not_block_the_device_leaves_out_the_settings_that_need_blocking(lab):
     variables = dict(hybrid_join_esp_block_device_until_complete=False, hybrid_join_esp_allow_reset_on_failure=True)
-    first = run_tasks([role_task(lab, **variables)])
+    first = run_steps(lab, (5, 6), **variables)
     assert not any(result["failed"] for result in first), first
     (create,) = [entry for entry in writes(lab.client.requests()) if entry["path"].endswith("/deviceEnrollmentConfigurations")]
     assert create["body"]["blockDeviceSetupRetryByUser"] is True and "allowDeviceResetOnInstallFailure" not in create["body"]
 
     lab.client.clear_log()
-    second = run_tasks([role_task(lab, **variables)])
+    second = run_steps(lab, (5, 6), **variables)
     assert not any(result.get("changed") or result["failed"] for result in second), second
     assert writes(lab.client.requests()) == []
 
@@ -132,7 +141,7 @@ def test_a_device_group_given_by_id_is_managed_by_id_among_groups_with_its_name(
     seed_device_group(lab)
     seed_device_group(lab)
     chosen = [g["id"] for g in lab.client.state()["groups"] if g["displayName"] == DEVICE_GROUP][1]
-    results = run_tasks([role_task(lab, hybrid_join_device_group=chosen, hybrid_join_domain_join_assign_all_devices=False)])
+    results = run_steps(lab, (5, 6, 7, 8), hybrid_join_device_group=chosen, hybrid_join_domain_join_assign_all_devices=False)
     assert not any(result["failed"] for result in results), results
     groups = {g["id"]: g for g in lab.client.state()["groups"] if g["displayName"] == DEVICE_GROUP}
     assert len(groups) == 2 and groups[chosen].get("description")
@@ -151,7 +160,7 @@ def test_steps_4_and_9_register_devices_and_assign_a_user_and_a_second_run_sends
                for serial in ("ROLEPC01", "ROLEPC02")]
     users = [{"serial_number": "ROLEPC02", "assigned_user": "alice@lab.example", "assigned_user_display_name": "Alice"}]
 
-    first = run_tasks([role_task(lab, hybrid_join_devices=devices, hybrid_join_device_users=users)])
+    first = run_steps(lab, range(4, 11), hybrid_join_devices=devices, hybrid_join_device_users=users)
 
     assert not any(result["failed"] for result in first), first
     state = lab.client.state()
@@ -171,13 +180,13 @@ def test_steps_4_and_9_register_devices_and_assign_a_user_and_a_second_run_sends
     assert readiness == ["2 of 2 devices ready to deploy", "ROLEPC01: ready to deploy", "ROLEPC02: ready to deploy"], readiness
 
     lab.client.clear_log()
-    second = run_tasks([role_task(lab, hybrid_join_devices=devices, hybrid_join_device_users=users)])
+    second = run_steps(lab, range(4, 11), hybrid_join_devices=devices, hybrid_join_device_users=users)
     assert not any(result.get("changed") or result["failed"] for result in second), second
     assert writes(lab.client.requests()) == []
 
 
 def test_steps_4_and_9_say_why_they_were_skipped(lab):
-    results = run_tasks([role_task(lab)])
+    results = run_steps(lab, (4, 9))
     messages = {result["_task"].rsplit(" : ", 1)[-1]: result.get("msg", "") for result in results}
     assert "hybrid_join_device_csv_files" in messages["Step 4 - say why it was skipped"], messages
     assert "hybrid_join_device_users" in messages["Step 9 - say why it was skipped"], messages
@@ -199,23 +208,23 @@ def mdm_scope(lab):
 
 def test_step_1_sets_the_mdm_user_scope_with_a_user_sign_in_and_a_second_run_sends_no_write(lab):
     assert mdm_scope(lab) == "none"
-    first = run_tasks([role_task(lab, hybrid_join_delegated_auth=delegated_sign_in(lab))])
+    first = run_steps(lab, (1,), hybrid_join_delegated_auth=delegated_sign_in(lab))
     assert not any(result["failed"] for result in first), first
     assert mdm_scope(lab) == "all"
     lab.client.clear_log()
-    second = run_tasks([role_task(lab, hybrid_join_delegated_auth=delegated_sign_in(lab))])
+    second = run_steps(lab, (1,), hybrid_join_delegated_auth=delegated_sign_in(lab))
     assert not any(result.get("changed") or result["failed"] for result in second), second
     assert writes(lab.client.requests()) == []
 
 
 def test_step_1_refuses_application_credentials_before_any_write_and_says_why_when_skipped(lab):
-    refused = run_tasks([role_task(lab, hybrid_join_delegated_auth=graph_auth(lab))])
+    refused = run_steps(lab, (1,), hybrid_join_delegated_auth=graph_auth(lab))
     failure, run_failure = [result for result in refused if result["failed"]]
     assert run_failure["msg"].startswith("Step 1 failed") and "only to a signed-in user" in run_failure["msg"], run_failure
     assert "automatic Intune enrollment" in failure["_task"] and "only to a signed-in user" in failure["msg"], failure
     assert writes(lab.client.requests()) == [] and mdm_scope(lab) == "none"
 
-    skipped = run_tasks([role_task(lab)])
+    skipped = run_steps(lab, (1,))
     (message,) = [result.get("msg", "") for result in skipped if result["_task"].endswith("Step 1 - say why it was skipped")]
     assert "hybrid_join_delegated_auth" in message
 
