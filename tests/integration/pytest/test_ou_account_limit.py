@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ou_account_limit against a real Samba AD DC: every claim is checked by reading LDAP back."""
+"""ou_account_limit against a real Samba AD DC: every claim is checked by reading LDAP back.
+
+The module has no action plugin, so ansible-playbook adds nothing to what most cases check but its start-up (a
+second of CPU a run): they run its main() in this process (run_ou). Through ansible-playbook, as a user runs it:
+the first case, check mode with --diff, and the role's step 3."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import yaml
 
 from ad_fixtures import LdapFaultProxy
 from harness import run_module, run_tasks
+from tests.lab.module_runner import run_module as run_module_in_process
 
 from ansible.module_utils.testing import patch_module_args
 from winacl.dtyp.ace import ACE as WinaclAce
@@ -51,6 +56,11 @@ def insert_explicit_aces(ad, dn, deny_sddl=(), allow_sddl=()):
     ad.write_descriptor(dn, descriptor.with_aces(new_aces).to_bytes())
 
 
+def run_ou(args, check=False, diff=False):
+    """ou_account_limit's main() in this process, its result as ansible-playbook reports it (tests/lab/module_runner.py)."""
+    return run_module_in_process("ou_account_limit", args, check, diff)
+
+
 def run_in_process(args, capsys, check_mode=False):
     """main() in this process, so a test can act between the module's own LDAP calls."""
     module_args = dict(args, _ansible_check_mode=check_mode)
@@ -84,7 +94,7 @@ def test_legacy_rights_let_the_connector_computer_create_and_delete_computers(ad
     target, other = ad.make_ou(), ad.make_ou()
     connector = ad.lab["connector_computer"]
 
-    result = run_module("ou_account_limit", ad.module_args(ou=[target], principal="CONNECTOR01", rights="legacy"))
+    result = run_ou(ad.module_args(ou=[target], principal="CONNECTOR01", rights="legacy"))
 
     assert result["changed"] is True, result
     sid = ad.sid_of(connector["dn"])
@@ -98,11 +108,11 @@ def test_legacy_rights_let_the_connector_computer_create_and_delete_computers(ad
 def test_second_run_changes_nothing_and_leaves_usn_changed_alone(ad, single_connector_msa):
     target = ad.make_ou()
     args = ad.module_args(ou=[target])
-    assert run_module("ou_account_limit", args)["changed"] is True
+    assert run_ou(args)["changed"] is True
     usn_after_first_run = ad.usn_changed(target)
     descriptor_after_first_run = ad.raw_descriptor(target)
 
-    second = run_module("ou_account_limit", args)
+    second = run_ou(args)
 
     assert second["changed"] is False, second
     assert second["ous"][0]["aces_added"] == []
@@ -126,7 +136,7 @@ def test_check_mode_reports_the_change_but_writes_nothing(ad, single_connector_m
 
 def test_starttls_with_certificate_validation(ad):
     target = ad.make_ou()
-    result = run_module("ou_account_limit", ad.module_args(
+    result = run_ou(ad.module_args(
         ou=[target], tls_mode="start_tls", principal=ad.lab["connector_computer"]["sam_account_name"]))
     assert result["changed"] is True, result
     sid = ad.sid_of(ad.lab["connector_computer"]["dn"])
@@ -135,7 +145,7 @@ def test_starttls_with_certificate_validation(ad):
 
 def test_failover_to_the_next_server_when_the_first_is_unreachable(ad):
     target = ad.make_ou()
-    result = run_module("ou_account_limit", ad.module_args(
+    result = run_ou(ad.module_args(
         server=["dc-that-does-not-exist.invalid", ad.lab["host"]], ou=[target], principal="CONNECTOR01$"))
     assert result["changed"] is True, result
 
@@ -153,7 +163,7 @@ def test_unrelated_explicit_aces_stay_byte_identical_and_ours_goes_in_canonical_
     )
     before = parse_descriptor(ad.raw_descriptor(target))
 
-    result = run_module("ou_account_limit", ad.module_args(ou=[target], principal="CONNECTOR01$"))
+    result = run_ou(ad.module_args(ou=[target], principal="CONNECTOR01$"))
 
     assert result["changed"] is True, result
     after = parse_descriptor(ad.raw_descriptor(target))
@@ -174,7 +184,7 @@ def test_a_wider_existing_ace_counts_as_present(ad):
     insert_explicit_aces(ad, target, allow_sddl=[f"(OA;CI;0x3;{COMPUTER};;{connector_sid})"])
     usn_before = ad.usn_changed(target)
 
-    result = run_module("ou_account_limit", ad.module_args(ou=[target], principal="CONNECTOR01$"))
+    result = run_ou(ad.module_args(ou=[target], principal="CONNECTOR01$"))
 
     assert result["changed"] is False, result
     assert ad.usn_changed(target) == usn_before
@@ -187,11 +197,11 @@ def test_absent_removes_only_our_aces(ad):
     wider = f"(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{connector_sid})"
     insert_explicit_aces(ad, target, allow_sddl=[unrelated])
     args = ad.module_args(ou=[target], principal="CONNECTOR01$", rights="legacy")
-    assert run_module("ou_account_limit", args)["changed"] is True
+    assert run_ou(args)["changed"] is True
     insert_explicit_aces(ad, target, allow_sddl=[wider.replace("CCDCLCSWRPWPDTLOCRSDRCWDWO", "0xf01ff")])
     with_ours = parse_descriptor(ad.raw_descriptor(target))
 
-    result = run_module("ou_account_limit", dict(args, state="absent"))
+    result = run_ou(dict(args, state="absent"))
 
     assert result["changed"] is True, result
     assert len(result["ous"][0]["aces_removed"]) == 2
@@ -201,7 +211,7 @@ def test_absent_removes_only_our_aces(ad):
     sddl_after = explicit_sddl(ad.raw_descriptor(target))
     assert unrelated in sddl_after and wider in sddl_after
     assert not any(COMPUTER in ace and connector_sid in ace for ace in sddl_after)
-    assert run_module("ou_account_limit", dict(args, state="absent"))["changed"] is False
+    assert run_ou(dict(args, state="absent"))["changed"] is False
 
 
 # --- concurrent changes -----------------------------------------------------------------------
@@ -259,7 +269,7 @@ def test_a_connection_lost_before_any_write_fails_saying_nothing_was_written(ad)
     version, descriptor = ad.descriptor_version(target), ad.raw_descriptor(target)
     # The 5th search is the last read before the first write (root DSE, principal, DACL, rights, quota).
     with LdapFaultProxy(ad.lab, "search", occurrence=5, action="drop", reset=True) as proxy:
-        result = run_module("ou_account_limit", ad.module_args(ou=[target], principal="CONNECTOR01$", port=proxy.port))
+        result = run_ou(ad.module_args(ou=[target], principal="CONNECTOR01$", port=proxy.port))
 
     assert proxy.fired.is_set() and "modify" not in sum(proxy.operations, [])
     assert result["failed"] is True and result["changed"] is False, result
@@ -277,12 +287,12 @@ def test_a_write_whose_answer_is_lost_is_read_again_and_reported_written(ad, sta
     target = ad.make_ou()
     args = ad.module_args(ou=[target], principal="CONNECTOR01$", state=state)
     if state == "absent":
-        assert run_module("ou_account_limit", dict(args, state="present"))["changed"] is True
+        assert run_ou(dict(args, state="present"))["changed"] is True
     version = ad.descriptor_version(target)
 
     with LdapFaultProxy(ad.lab, "modify", action="answer") as proxy:
-        result = run_module("ou_account_limit", dict(args, port=proxy.port))
-        again = run_module("ou_account_limit", dict(args, port=proxy.port))
+        result = run_ou(dict(args, port=proxy.port))
+        again = run_ou(dict(args, port=proxy.port))
 
     assert result["failed"] is True and result["changed"] is True, result
     assert result["reason"] == "connection_lost"
@@ -301,7 +311,7 @@ def test_a_write_that_never_reached_the_dc_is_reported_not_written(ad):
     version, descriptor = ad.descriptor_version(target), ad.raw_descriptor(target)
 
     with LdapFaultProxy(ad.lab, "modify", action="drop") as proxy:
-        result = run_module("ou_account_limit", ad.module_args(ou=[target], principal="CONNECTOR01$", port=proxy.port))
+        result = run_ou(ad.module_args(ou=[target], principal="CONNECTOR01$", port=proxy.port))
 
     assert result["failed"] is True and result["changed"] is False, result
     assert target in result["msg"] and "is not present: it was not written" in result["msg"]
@@ -314,7 +324,7 @@ def test_a_write_without_an_answer_within_operation_timeout_is_read_again(ad):
     version = ad.descriptor_version(target)
 
     with LdapFaultProxy(ad.lab, "modify", action="stall") as proxy:
-        result = run_module("ou_account_limit", ad.module_args(
+        result = run_ou(ad.module_args(
             ou=[target], principal="CONNECTOR01$", port=proxy.port, operation_timeout=3))
 
     assert result["failed"] is True and result["changed"] is True, result
@@ -326,7 +336,7 @@ def test_when_the_dc_cannot_be_reached_again_the_outcome_is_unknown_and_said_so(
     target = ad.make_ou()
 
     with LdapFaultProxy(ad.lab, "modify", action="answer", refuse_reconnect=True) as proxy:
-        result = run_module("ou_account_limit", ad.module_args(ou=[target], principal="CONNECTOR01$", port=proxy.port))
+        result = run_ou(ad.module_args(ou=[target], principal="CONNECTOR01$", port=proxy.port))
 
     assert proxy.fired.is_set()
     assert result["failed"] is True, result
@@ -334,7 +344,7 @@ def test_when_the_dc_cannot_be_reached_again_the_outcome_is_unknown_and_said_so(
     assert "re-run the task, it is idempotent" in result["msg"]
     # The DC did write; a write that may have happened counts as a change.
     assert result["changed"] is True
-    second = run_module("ou_account_limit", ad.module_args(ou=[target], principal="CONNECTOR01$"))
+    second = run_ou(ad.module_args(ou=[target], principal="CONNECTOR01$"))
     assert second["changed"] is False, second
 
 
@@ -343,7 +353,7 @@ def test_with_several_ous_the_break_is_reported_per_ou(ad):
     versions = {dn: ad.descriptor_version(dn) for dn in (first, second, third)}
 
     with LdapFaultProxy(ad.lab, "modify", occurrence=2, action="drop") as proxy:
-        result = run_module("ou_account_limit", ad.module_args(
+        result = run_ou(ad.module_args(
             ou=[first, second, third], principal="CONNECTOR01$", port=proxy.port))
 
     assert result["failed"] is True and result["changed"] is True, result
@@ -362,7 +372,7 @@ def test_missing_ou_is_named_and_no_ou_is_written(ad):
     missing = f"OU=does-not-exist-{uuid.uuid4().hex[:6]},{ad.lab['base_dn']}"
     usn_before = ad.usn_changed(good)
 
-    result = run_module("ou_account_limit", ad.module_args(ou=[good, missing], principal="CONNECTOR01$"))
+    result = run_ou(ad.module_args(ou=[good, missing], principal="CONNECTOR01$"))
 
     assert result["failed"] is True
     assert missing in result["msg"] and "not found" in result["msg"]
@@ -376,7 +386,7 @@ def test_an_ou_written_with_spaces_is_the_same_ou_and_a_rerun_writes_nothing(ad)
     assert resource_domain_join.validate(dict(domain="autopilot.test", organizational_unit=spaced)) == []
     args = ad.module_args(ou=[spaced, target.lower().replace("=", " = ")], principal="CONNECTOR01$")
 
-    first = run_module("ou_account_limit", args)
+    first = run_ou(args)
 
     assert first["changed"] is True, first
     assert [ou["dn"] for ou in first["ous"]] == [target]  # one OU, however it was spelled
@@ -384,7 +394,7 @@ def test_an_ou_written_with_spaces_is_the_same_ou_and_a_rerun_writes_nothing(ad)
     assert f"(OA;;CC;{COMPUTER};;{connector_sid})" in explicit_sddl(ad.raw_descriptor(target))
     version, descriptor = ad.descriptor_version(target), ad.raw_descriptor(target)
 
-    second = run_module("ou_account_limit", dict(args, ou=[spaced]))
+    second = run_ou(dict(args, ou=[spaced]))
 
     assert second["changed"] is False, second
     assert (ad.descriptor_version(target), ad.raw_descriptor(target)) == (version, descriptor)
@@ -396,7 +406,7 @@ def test_an_ou_dn_split_by_a_yaml_flow_list_is_refused_without_writing(ad):
     assert len(ous) == 3
     version = ad.descriptor_version(target)
 
-    result = run_module("ou_account_limit", ad.module_args(ou=ous, principal="CONNECTOR01$"))
+    result = run_ou(ad.module_args(ou=ous, principal="CONNECTOR01$"))
 
     assert result["failed"] is True
     assert "'DC=autopilot', 'DC=test'" in result["msg"]
@@ -405,7 +415,7 @@ def test_an_ou_dn_split_by_a_yaml_flow_list_is_refused_without_writing(ad):
 
 
 def test_ou_that_is_not_a_dn(ad):
-    result = run_module("ou_account_limit", ad.module_args(ou=["Autopilot"], principal="CONNECTOR01$"))
+    result = run_ou(ad.module_args(ou=["Autopilot"], principal="CONNECTOR01$"))
     assert result["failed"] is True
     assert "'Autopilot' is not a distinguished name" in result["msg"]
 
@@ -415,7 +425,7 @@ def test_ou_without_permission_to_change_fails_before_writing_any_ou(ad):
     not_writable = ad.make_ou(delegate_can_change_permissions=False)
     usn_before = ad.usn_changed(writable)
 
-    result = run_module("ou_account_limit", ad.module_args(ou=[writable, not_writable], principal="CONNECTOR01$"))
+    result = run_ou(ad.module_args(ou=[writable, not_writable], principal="CONNECTOR01$"))
 
     assert result["failed"] is True
     assert not_writable in result["msg"] and "WRITE_DAC" in result["msg"]
@@ -431,7 +441,7 @@ def test_ou_without_permission_to_change_fails_before_writing_any_ou(ad):
 def test_unknown_principal(ad, principal, fragment):
     target = ad.make_ou()
     usn_before = ad.usn_changed(target)
-    result = run_module("ou_account_limit", ad.module_args(ou=[target], principal=principal))
+    result = run_ou(ad.module_args(ou=[target], principal=principal))
     assert result["failed"] is True
     assert fragment in result["msg"]
     assert ad.usn_changed(target) == usn_before
@@ -441,8 +451,8 @@ def test_principal_by_sid_and_by_dn(ad):
     target = ad.make_ou()
     connector = ad.lab["connector_computer"]
     sid = ad.sid_of(connector["dn"])
-    by_sid = run_module("ou_account_limit", ad.module_args(ou=[target], principal=sid))
-    by_dn = run_module("ou_account_limit", ad.module_args(ou=[target], principal=connector["dn"]))
+    by_sid = run_ou(ad.module_args(ou=[target], principal=sid))
+    by_dn = run_ou(ad.module_args(ou=[target], principal=connector["dn"]))
     assert by_sid["changed"] is True and by_sid["principal"]["dn"] == connector["dn"]
     assert by_dn["changed"] is False and by_dn["principal"]["sid"] == sid
 
@@ -452,7 +462,7 @@ def test_several_connector_msas_are_listed_and_nothing_is_written(ad, exclusive_
     second = ad.add_managed_service_account(f"msaODJ{uuid.uuid4().hex[:5]}")
     try:
         usn_before = ad.usn_changed(target)
-        result = run_module("ou_account_limit", ad.module_args(ou=[target]))
+        result = run_ou(ad.module_args(ou=[target]))
     finally:
         ad.delete(second)
     assert result["failed"] is True
@@ -473,7 +483,7 @@ def test_bind_failures_are_told_apart(ad, overrides, reason, fragment):
     if overrides.get("server") == [ADDRESS_AS_NUMBER]:
         overrides = dict(overrides, server=[str(int(ipaddress.IPv4Address(ad.lab["address"])))])
     args = ad.module_args(ou=[ad.lab["autopilot_ou"]], principal="CONNECTOR01$", **overrides)
-    result = run_module("ou_account_limit", {key: value for key, value in args.items() if value is not None})
+    result = run_ou({key: value for key, value in args.items() if value is not None})
     assert result["failed"] is True
     assert result["reason"] == reason, result["msg"]
     assert fragment in result["msg"]
@@ -488,7 +498,7 @@ def test_kerberos_without_gssapi_says_what_is_missing(ad):
         pass
     else:
         pytest.skip("gssapi is installed here, so its absence cannot be shown")
-    result = run_module("ou_account_limit", dict(server=[ad.lab["host"]], ca_path=ad.lab["ca_path"], auth="kerberos",
+    result = run_ou(dict(server=[ad.lab["host"]], ca_path=ad.lab["ca_path"], auth="kerberos",
                                                  ou=[ad.lab["autopilot_ou"]], principal="CONNECTOR01$"))
     assert result["failed"] is True
     assert "needs the Python package gssapi" in result["msg"]
