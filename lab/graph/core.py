@@ -364,6 +364,7 @@ class Lab:
         with self.lock:
             self.seq += 1
             entry["seq"] = self.seq
+            entry["answered"] = time.time()
             self.log.append(entry)
             if entry["method"] in self.counts:
                 self.counts[entry["method"]] += 1

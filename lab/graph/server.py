@@ -124,6 +124,8 @@ class LabHandler(BaseHTTPRequestHandler):
     do_POST = do_PATCH = do_PUT = do_DELETE = do_GET
 
     def _dispatch(self):
+        # Real time (not the lab clock), before the round trip: when the client sent it, as far as the lab can tell.
+        self.received = time.time()
         split = urlsplit(self.path)
         path, raw_query = split.path, split.query
         raw_body = self._read_body()
@@ -253,7 +255,7 @@ class LabHandler(BaseHTTPRequestHandler):
         entry = {"method": self.command, "path": path, "query": raw_query,
                  "body": copy.deepcopy(body) if not isinstance(body, str) else None, "status": None, "app_id": None,
                  "token_kind": None, "fault": fault.action if fault else None, "throttle": None,
-                 "client_request_id": self.headers.get("client-request-id")}
+                 "client_request_id": self.headers.get("client-request-id"), "received": self.received}
         if fault is not None and fault.action == "drop_before":
             lab.record(entry)
             self._drop()
@@ -325,7 +327,7 @@ class LabHandler(BaseHTTPRequestHandler):
         segments = [segment for segment in path.split("/") if segment]
         entry = {"method": method, "path": path, "query": split.query, "body": copy.deepcopy(step.get("body")),
                  "status": None, "app_id": None, "token_kind": None, "fault": None, "throttle": None,
-                 "client_request_id": None, "batch": True}
+                 "client_request_id": None, "batch": True, "received": self.received}
         fault = self.lab.take_fault(method, path)
         headers, payload = {}, None
         if fault is not None and fault.action == "status":

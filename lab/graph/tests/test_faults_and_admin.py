@@ -122,6 +122,24 @@ def test_request_log_counts_and_clear(lab, graph):
     assert count_named(graph, "Logged") == 1   # clearing the log keeps the state
 
 
+def test_request_log_times_tell_a_chain_from_requests_in_flight_together(lab, graph):
+    """received (before the round trip) and answered are real time, so a bench can find the requests sent one after
+    another (bench/whole_role_bench.py's longest chain): one after another, each is received after the one before
+    was answered; in flight together, they overlap."""
+    lab.client.config(round_trip_ms=200)
+    graph.http.get(GROUPS)
+    graph.http.get(f"{GROUPS}/{PILOT_GROUP}")
+    threads = [threading.Thread(target=graph.http.get, args=(GROUPS,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    first, second, *together = lab.client.requests()
+    assert all(entry["answered"] - entry["received"] >= 0.2 for entry in (first, second, *together))
+    assert second["received"] >= first["answered"]
+    assert together[1]["received"] < together[0]["answered"] and together[0]["received"] < together[1]["answered"]
+
+
 def test_seed_replace_empties_the_named_collections_first(lab, graph):
     lab.client.seed({}, replace=["domainJoinConnectors"])
     assert graph.ok("GET", "/beta/deviceManagement/domainJoinConnectors")["value"] == []
