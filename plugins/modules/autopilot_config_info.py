@@ -40,7 +40,25 @@ options:
   display_name:
     description:
       - Only objects with this name, matched case-insensitively as the resource modules match it.
+      - Mutually exclusive with O(display_names).
     type: str
+  display_names:
+    description:
+      - A name for each kind (V(esp), V(autopilot_profile), V(domain_join_profile), V(device_group)) whose objects are narrowed to that
+        name, matched as O(display_name) is; kinds not named here are listed whole. One task then reads what a task
+        per kind with O(display_name) would, and resolves the group names of all of them in one read.
+      - Mutually exclusive with O(display_name).
+    type: dict
+  also_on_all_devices:
+    description:
+      - Kinds of which the objects assigned to all devices are listed too, whatever their name, besides those
+        O(display_name) or O(display_names) names. Each such kind's collection is listed once with only ids, names
+        and assignments, 999 a page, and each object wanted is read once.
+      - Has no effect with O(all_devices_only), which lists only those.
+    type: list
+    elements: str
+    choices: [esp, autopilot_profile, domain_join_profile]
+    default: []
   all_devices_only:
     description:
       - Only objects assigned to all devices. Each collection is listed once with only ids, names and assignments,
@@ -100,6 +118,15 @@ EXAMPLES = r"""
   intune.autopilot.autopilot_config_info:
     all_devices_only: true
   register: on_all_devices
+
+- name: Each kind by its own name, and the profiles on all devices, in one read of each collection
+  intune.autopilot.autopilot_config_info:
+    display_names:
+      esp: Autopilot hybrid join - ESP
+      autopilot_profile: Autopilot hybrid join user driven
+      domain_join_profile: Autopilot hybrid join - domain join
+    also_on_all_devices: [autopilot_profile, domain_join_profile]
+  register: mine_and_on_all_devices
 """
 
 RETURN = r"""
@@ -151,6 +178,17 @@ device_groups:
       display_name: Autopilot-HAADJ-Devices
       membership_rule: (device.devicePhysicalIDs -any (_ -startsWith "[ZTDid]"))
       membership_paused: false
+other_join_type_profiles:
+  description:
+    - Entra join (not hybrid) Autopilot profiles with the name asked for; they are not in RV(autopilot_profiles), and
+      M(intune.autopilot.autopilot_profile) finds them by that name and replaces one only with its O(intune.autopilot.autopilot_profile#module:recreate).
+  returned: when O(kinds) contains V(autopilot_profile) and a name is given for it
+  type: list
+  elements: dict
+  sample:
+    - id: 0a1b2c3d-0000-4000-8000-000000000005
+      display_name: Autopilot hybrid join user driven
+      type: microsoft.graph.azureADWindowsAutopilotDeploymentProfile
 domain_join_profiles:
   description: Domain join profiles, in the options of M(intune.autopilot.domain_join_profile).
   returned: when O(kinds) contains V(domain_join_profile)
@@ -200,29 +238,40 @@ def on_all_devices(obj):
     return any(target_key(assignment.get("target") or {}) == ("all_devices", None) for assignment in obj.get("assignments") or [])
 
 
-def list_objects(graph, resource, display_name, all_devices_only=False):
-    """Objects of exactly the resource's type (not its kin), named as the module would match them, with assignments.
+def list_objects(graph, resource, display_name, all_devices_only=False, also_on_all=False, namesakes=None):
+    """Objects of exactly the resource's type (not its kin), named as the module would match them (or, with
+    also_on_all, on all devices), with assignments.
 
     The deployment profiles' collection holds only deployment profiles, so with no name and no all-devices
     narrowing it is listed whole with assignments. Otherwise, and always for the other two (which hold every
     configuration of the tenant, often thousands), ids and names are listed (by name through Graph's filter where
-    the collection takes one; with their assignments for all_devices_only), and only the objects wanted are read,
-    by id."""
+    the collection takes one; with their assignments where all devices matter), and only the objects wanted are read,
+    by id, each once. Named objects of a kin type go to `namesakes` (a list), unread."""
+    def named(obj):
+        return display_name is None or resource.key_matches(obj, display_name)
+
     def wanted(obj):
-        return (resource.is_type(obj) and (display_name is None or resource.key_matches(obj, display_name))
-                and (not all_devices_only or on_all_devices(obj)))
+        if not resource.is_type(obj):
+            return False
+        if all_devices_only:
+            return named(obj) and on_all_devices(obj)
+        return named(obj) or (also_on_all and on_all_devices(obj))
 
     if resource is AUTOPILOT_PROFILE and display_name is None and not all_devices_only:
         return [obj for obj in graph.list(resource.collection, api=resource.api, params={"$expand": "assignments"}) if wanted(obj)]
-    if all_devices_only:
+    if all_devices_only or also_on_all:
         # Which objects hold all devices is in their assignments: one paged listing answers it for the collection.
         entries = [entry for entry in graph.list(resource.collection, api=resource.api, params={
-            "$select": "id,displayName", "$expand": "assignments", "$top": str(resource.list_page_size)}) if on_all_devices(entry)]
+            "$select": "id,displayName", "$expand": "assignments", "$top": str(resource.list_page_size)})
+            if on_all_devices(entry) or (also_on_all and not all_devices_only and named(entry))]
     else:
         filter_text = "displayName eq '%s'" % display_name.replace("'", "''") if display_name and resource.filter_by_key else None
         entries = list_light(graph, resource, ("id", "displayName"), filter_text)
     found = []
     for entry in entries:
+        if namesakes is not None and resource.owns(entry) and not resource.is_type(entry) and named(entry):
+            namesakes.append({"id": entry["id"], "display_name": entry.get("displayName"), "type": entry["@odata.type"].lstrip("#")})
+            continue
         # An entry without @odata.type is read to tell: an object of the type must never go unseen.
         if "@odata.type" in entry and not wanted(entry):
             continue
@@ -236,14 +285,23 @@ def run(module):
     graph = module.graph
     found = {}
     kinds = module.params["kinds"]
+    names = module.params["display_names"] or {}
+    unknown = sorted(set(names) - set(KINDS) - {"device_group"})
+    if unknown:
+        module.fail_json(msg="display_names: %s is not a kind; name objects of %s." % (", ".join(unknown), ", ".join(list(KINDS) + ["device_group"])))
     if "device_group" in kinds:
-        described = [describe(GROUP, group) for group in autopilot_device_groups(graph, module.params["display_name"])]
+        described = [describe(GROUP, group) for group in autopilot_device_groups(graph, names.get("device_group", module.params["display_name"]))]
         # membership is a helper that writes membership_rule; the rule itself is what a group holds.
         found["device_groups"] = [{option: value for option, value in group.items() if option != "membership"} for group in described]
     for kind in (kind for kind in kinds if kind != "device_group"):
         resource, key = KINDS[kind]
         found[key] = []
-        for obj in list_objects(graph, resource, module.params["display_name"], module.params["all_devices_only"]):
+        display_name = names.get(kind, module.params["display_name"])
+        namesakes = None
+        if resource is AUTOPILOT_PROFILE and display_name is not None:
+            namesakes = found["other_join_type_profiles"] = []
+        for obj in list_objects(graph, resource, display_name, module.params["all_devices_only"],
+                                kind in module.params["also_on_all_devices"], namesakes):
             assignments = obj.get("assignments") or []
             described = describe(resource, obj, assignments)
             if resource is ESP and is_default_esp(obj):
@@ -251,13 +309,14 @@ def run(module):
             else:
                 found[key].append(described)
     if module.params["resolve_group_names"]:
-        described_objects = [obj for key, objects in found.items() if key not in ("default_esp", "device_groups") for obj in objects]
+        described_objects = [obj for key, objects in found.items() if key not in ("default_esp", "device_groups", "other_join_type_profiles")
+                             for obj in objects]
         described_objects += [found["default_esp"]] if "default_esp" in found else []
         targets = [target for obj in described_objects for target in obj["assignments"]["set"]]
-        names = GroupResolver(graph).names_of({target["group"] for target in targets if target.get("group")})
+        group_names = GroupResolver(graph).names_of({target["group"] for target in targets if target.get("group")})
         for target in targets:
             if target.get("group"):
-                target["group"] = names.get(target["group"], target["group"])
+                target["group"] = group_names.get(target["group"], target["group"])
     module.exit_json(changed=False, **found)
 
 
@@ -266,9 +325,12 @@ def main():
         argument_spec=dict(
             kinds=dict(type="list", elements="str", choices=list(KINDS) + ["device_group"], default=list(KINDS)),
             display_name=dict(type="str"),
+            display_names=dict(type="dict"),
             all_devices_only=dict(type="bool", default=False),
+            also_on_all_devices=dict(type="list", elements="str", choices=list(KINDS), default=[]),
             resolve_group_names=dict(type="bool", default=True),
         ),
+        mutually_exclusive=[("display_name", "display_names")],
         supports_check_mode=True,
     )
     module.run_guarded(lambda: run(module))

@@ -127,3 +127,36 @@ def test_device_groups_are_the_dynamic_groups_whose_rule_selects_autopilot_devic
     results = [run_module("device_group", dict(auth, **group)) for group in by_name.values()]
     assert [(result["changed"], result["failed"]) for result in results] == [(False, False)] * 3, results
     assert writes(lab.client.requests()) == []
+
+
+def test_one_task_reads_each_kind_by_its_own_name_and_what_is_on_all_devices_each_object_once(lab, configured):
+    """The role's preflight (issue 23): names per kind and the profiles on all devices in one task, where the same
+    domain join profile is both named and on all devices, and an Entra join namesake is reported, not read."""
+    entra = {"@odata.type": "#microsoft.graph.azureADWindowsAutopilotDeploymentProfile", "displayName": "Adopt me profile",
+             "locale": "os-default", "deviceType": "windowsPc", "outOfBoxExperienceSetting": {"deviceUsageType": "singleUser"}}
+    other_on_all = dict(DOMAIN_JOIN, display_name="Someone else's domain join", computer_name_prefix="OTH-")
+    assert run_module("domain_join_profile", dict(configured, **other_on_all))["changed"] is True
+    lab.client.seed({"windowsAutopilotDeploymentProfiles": [entra]})
+    lab.client.clear_log()
+
+    info = run_module("autopilot_config_info", dict(configured, display_names={
+        "esp": "Adopt me - ESP", "autopilot_profile": "Adopt me profile", "domain_join_profile": "Adopt me - domain join"},
+        also_on_all_devices=["domain_join_profile", "autopilot_profile"]))
+
+    assert not info["failed"], info
+    assert [esp["display_name"] for esp in info["esps"]] == ["Adopt me - ESP"] and "default_esp" not in info
+    assert [profile["display_name"] for profile in info["autopilot_profiles"]] == ["Adopt me profile"]
+    assert sorted(dj["display_name"] for dj in info["domain_join_profiles"]) == ["Adopt me - domain join", "Someone else's domain join"]
+    (namesake,) = info["other_join_type_profiles"]
+    assert namesake["type"] == "microsoft.graph.azureADWindowsAutopilotDeploymentProfile"
+    assert info["esps"][0]["assignments"]["set"][0]["group"] == "Lab-Pilot-Devices"
+    requested = [entry["path"] + "?" + entry["query"] for entry in lab.client.requests()]
+    # Each collection listed once, each object read once, the groups of all three kinds resolved in one read.
+    assert len(requested) == len(set(requested)) == 3 + 4 + 1, requested
+    assert sum("/groups" in request for request in requested) == 1
+    assert not any(namesake["id"] in request for request in requested)
+
+
+def test_display_names_names_only_kinds(lab, configured):
+    info = run_module("autopilot_config_info", dict(configured, display_names={"esps": "Adopt me - ESP"}))
+    assert info["failed"] and info["msg"].startswith("display_names: esps is not a kind"), info

@@ -141,6 +141,10 @@ def test_unrelated_profiles_do_not_add_requests_to_the_preflight(lab):
     # The role's own objects in place, so the by-name reads find something to read.
     assert not [result for result in run_tasks([role_task(lab)]) if result["failed"]]
     alone = preflight_requests(lab)
+    # Each object read once (issue 23): no collection listed twice, no object (or group) read twice by id; before,
+    # the domain join and the Autopilot profiles were read twice each and the device group resolved twice.
+    paths = [entry["path"] for entry in alone]
+    assert len(paths) == len(set(paths)) == 7, [entry["path"] + "?" + entry["query"] for entry in alone]
 
     unrelated = 250   # beyond Graph's (and the lab's) default page of 100
     lab.client.seed({
@@ -153,7 +157,8 @@ def test_unrelated_profiles_do_not_add_requests_to_the_preflight(lab):
     crowded = preflight_requests(lab)
 
     # Before, preflight read every domain join profile by id and listed every deployment profile with its
-    # assignments, 100 a page: 250 unrelated of each took it from 9 requests to 261. Now 13 either way: the
-    # role's three objects by name, one listing of ids, names and assignments per collection for all devices.
+    # assignments, 100 a page: 250 unrelated of each took it from 9 requests to 261. Now 7 either way: the ESP by
+    # name, one listing of ids, names and assignments per profile collection (all devices and the role's by name),
+    # each of the three objects read once, the group they target resolved once.
     assert len(crowded) == len(alone), (len(alone), len(crowded))
     assert writes(crowded) == []
