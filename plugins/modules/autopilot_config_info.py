@@ -204,7 +204,9 @@ domain_join_profiles:
       assignments: {set: [{all_devices: true}]}
 """
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import GroupResolver, describe, list_light, target_key
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import get_path, list_light
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_targets import describe_target, target_key
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_groups import GroupResolver
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_profile import PROFILE as AUTOPILOT_PROFILE
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_domain_join_profile import PROFILE as DOMAIN_JOIN_PROFILE
@@ -279,6 +281,18 @@ def list_objects(graph, resource, display_name, all_devices_only=False, also_on_
         if obj is not None and wanted(obj):
             found.append(obj)
     return found
+
+
+def describe(resource, obj, assignments=None):
+    """An existing object in the shape the resource module accepts, for _info modules and adoption."""
+    described = {"id": obj.get("id")}
+    for prop in resource.props:
+        described[prop.option] = prop.from_graph(get_path(obj, prop.graph))
+    if assignments is not None:
+        described["assignments"] = {"set": [describe_target(target_key(a.get("target") or {})) for a in assignments]}
+    if resource.tidy_description:
+        resource.tidy_description(described)
+    return described
 
 
 def run(module):

@@ -248,7 +248,7 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_
     parse_csv,
     read_lines,
 )
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import GroupResolver
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_groups import GroupResolver
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 
 ARGUMENT_SPEC = dict(

@@ -38,7 +38,8 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.autopilot_
     staging_rows,
 )
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.batch import batched_get
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import IDS_PER_FILTER, target_key
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import IDS_PER_FILTER
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_targets import target_key
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_autopilot_esp import ESP
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.resource_domain_join_profile import PROFILE as DOMAIN_JOIN
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError

@@ -25,8 +25,10 @@ Conventions
   name is looked up again: of two runs that created it at once, the object made first is kept (engine_create.py).
 - Every refusal is an `EngineError`, turned into `fail_json` once, in `run_resource_module`.
 - What only some runs do lives next to this file and is imported when a run does it, so a task with nothing
-  to change imports no more than it needs: creating (engine_create.py), assignment writes
-  (engine_assignments.py), recreate (engine_recreate.py).
+  to change imports (and compiles from its AnsiballZ zip) no more than it needs: creating (engine_create.py),
+  writing changes and deleting (engine_changes.py), assignment writes (engine_assignments.py), recreate and
+  namesakes (engine_recreate.py), group names and the assignment plan (engine_groups.py, when a task manages
+  assignments). Assignment targets as Graph and the option spell them are in engine_targets.py.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_targets import KIND_OPTIONS, assignments_argument_spec, describe_target, target_key, target_kind, type_name
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError
 
@@ -69,18 +72,6 @@ class EngineError(Exception):
         super().__init__(msg)
         self.msg = msg
         self.details = {key: value for key, value in details.items() if value is not None}
-
-
-TARGET_TYPES = {
-    "include": "#microsoft.graph.groupAssignmentTarget",
-    "exclude": "#microsoft.graph.exclusionGroupAssignmentTarget",
-    "all_devices": "#microsoft.graph.allDevicesAssignmentTarget",
-    "all_users": "#microsoft.graph.allLicensedUsersAssignmentTarget",
-}
-# How each kind of target is written in the assignments option, for messages.
-KIND_OPTIONS = {"include": "group: NAME", "exclude": "group: NAME with exclude: true", "all_devices": "all_devices: true",
-                "all_users": "all_users: true"}
-KIND_OF_TARGET_TYPE = {odata_type.lstrip("#"): kind for kind, odata_type in TARGET_TYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -206,28 +197,7 @@ class Resource:
         return errors + (self.validate(params) if self.validate else [])
 
 
-def type_name(obj):
-    return (obj.get("@odata.type") or "").lstrip("#")
-
-
 # -- argument specs ------------------------------------------------------------------------------------
-
-ASSIGNMENT_TARGET_SPEC = dict(
-    group=dict(type="str"),
-    exclude=dict(type="bool", default=False),
-    all_devices=dict(type="bool", default=False),
-    all_users=dict(type="bool", default=False),
-)
-
-
-def assignments_argument_spec():
-    target_list = dict(type="list", elements="dict", options=ASSIGNMENT_TARGET_SPEC)
-    return dict(
-        type="dict",
-        options=dict(add=target_list, remove=target_list, set=target_list),
-        mutually_exclusive=[("set", "add"), ("set", "remove")],
-    )
-
 
 def engine_argument_spec(resource):
     spec = {prop.option: prop.option_spec() for prop in resource.props}
@@ -266,45 +236,6 @@ def _without_annotations(value):
     return value
 
 
-# -- assignments -----------------------------------------------------------------------------------
-
-def target_key(target):
-    """(kind, group id) of a Graph assignment target; unknown kinds keep their type name."""
-    kind = KIND_OF_TARGET_TYPE.get(type_name(target), type_name(target))
-    group_id = target.get("groupId")
-    return kind, group_id.lower() if group_id else None
-
-
-def target_kind(entry):
-    """The kind of target an `assignments` entry names; ValueError when it names none or several."""
-    chosen = [name for name in ("group", "all_devices", "all_users") if entry.get(name)]
-    if len(chosen) != 1:
-        raise ValueError("each target needs exactly one of group, all_devices: true or all_users: true; got %s." % (chosen or "none"))
-    if chosen[0] == "group":
-        return "exclude" if entry.get("exclude") else "include"
-    if entry.get("exclude"):
-        raise ValueError("exclude applies to groups only, not to %s." % chosen[0])
-    return chosen[0]
-
-
-def build_target(key):
-    kind, group_id = key
-    target = {"@odata.type": TARGET_TYPES[kind]}
-    if group_id:
-        target["groupId"] = group_id
-    return target
-
-
-def describe_target(key, names=None):
-    """A target in the shape the `assignments` option accepts; with `names`, groups show their name."""
-    kind, group_id = key
-    if kind in ("all_devices", "all_users"):
-        return {kind: True}
-    if kind in ("include", "exclude"):
-        return {"group": (names or {}).get(group_id, group_id), "exclude": kind == "exclude"}
-    return {"target_type": kind, "group": group_id}
-
-
 def list_light(graph, resource, fields, filter_text=None):
     """Only `fields` of every object in the resource's collection (Graph adds the @odata.type of derived types in
     a polymorphic collection), in pages of `list_page_size`, narrowed by `filter_text` when given. Graph's support
@@ -322,57 +253,6 @@ def list_light(graph, resource, fields, filter_text=None):
             if exc.status != 400:
                 raise
     return graph.list(resource.collection, api=resource.api, params=listings[-1])
-
-
-class GroupResolver:
-    """Group display names and ids -> ids, checked before any write.
-
-    `known`: {display name: id} that earlier tasks of the same run resolved (the action plugin keeps them
-    with the run's token), trusted without asking Graph again; `looked_up` holds what this run asked for.
-    With `check_mode`, a name known as PLANNED_GROUP_ID (a group a check-mode task would create) resolves to
-    a stand-in id naming it, so a whole run in check mode can plan assignments to a group it has not made.
-    """
-
-    def __init__(self, graph, known=None, check_mode=False):
-        self.graph = graph
-        self.names = {}  # id -> display name, for output
-        self.known = {name.casefold(): group_id.lower() for name, group_id in (known or {}).items()
-                      if group_id != PLANNED_GROUP_ID or check_mode}
-        self.looked_up = {}  # display name -> id, resolved here
-
-    def resolve(self, value, known_ids):
-        if GUID_RE.match(value):
-            group_id = value.lower()
-            if group_id not in known_ids and self.graph.get_or_none("groups/%s" % group_id, api="v1.0", params={"$select": "id,displayName"}) is None:
-                raise ValueError("assignments: no group with id %s exists. Check the id, or name the group by its display name." % value)
-            return group_id
-        if value.casefold() in self.known:
-            group_id = self.known[value.casefold()] or "(the group '%s' this run would create)" % value
-            self.names[group_id] = value
-            return group_id
-        quoted = value.replace("'", "''")
-        found = self.graph.list("groups", api="v1.0", params={"$filter": "displayName eq '%s'" % quoted, "$select": "id,displayName"})
-        if not found:
-            raise ValueError("assignments: no group named '%s'. Create it first (step 5) or give its id." % value)
-        if len(found) > 1:
-            raise ValueError(
-                "assignments: %d groups are named '%s' (ids %s). Give the group id instead of the name."
-                % (len(found), value, ", ".join(sorted(group["id"] for group in found)))
-            )
-        group_id = found[0]["id"].lower()
-        self.names[group_id] = value
-        self.looked_up[value] = group_id
-        return group_id
-
-    def names_of(self, group_ids):
-        """{id: display name} of existing groups, read in batches of the most ids one filter takes."""
-        names = {}
-        ordered = sorted(group_ids)
-        for start in range(0, len(ordered), IDS_PER_FILTER):
-            quoted = ", ".join("'%s'" % group_id for group_id in ordered[start:start + IDS_PER_FILTER])
-            for group in self.graph.list("groups", api="v1.0", params={"$filter": "id in (%s)" % quoted, "$select": "id,displayName"}):
-                names[group["id"].lower()] = group["displayName"]
-        return names
 
 
 # -- the engine ------------------------------------------------------------------------------------
@@ -452,33 +332,12 @@ class DesiredStateEngine:
 
     def find_by_key(self):
         """The one object with the key; with `recreate: true`, the replacement of a recreate that stopped half-way."""
-        resource = self.resource
         matches = self.matches_by_key()
         if len(matches) <= 1:
             return matches[0] if matches else None
-        pair = self.interrupted_recreate(matches)
-        if pair and self.params.get("recreate") and self.params["state"] == "present":
-            replacement, self.predecessor = pair
-            return replacement
-        msg = "%s: %d %ss are named '%s' (ids %s). Set id to choose one." % (
-            resource.key_option, len(matches), resource.noun, self.params.get(resource.key_option), ", ".join(sorted(obj["id"] for obj in matches)))
-        if pair:
-            msg += (" This looks like a recreate that stopped half-way: %s has the requested settings and %s does not. Run the task "
-                    "again with recreate: true to move the assignments to %s and delete %s." % (pair[0]["id"], pair[1]["id"], pair[0]["id"], pair[1]["id"]))
-        raise EngineError(msg)
+        from ansible_collections.intune.autopilot.plugins.module_utils._graph import engine_recreate  # pylint: disable=import-outside-toplevel
 
-    def conforms(self, obj):
-        """Whether obj has the type and the create-only values the options ask for."""
-        if not self.resource.is_type(obj):
-            return False
-        return not [prop for prop in self.differences(obj, self.desired_values()) if prop.create_only]
-
-    def interrupted_recreate(self, matches):
-        """(replacement, old) when two objects share the key and exactly one conforms to the options."""
-        conforming = [obj for obj in matches if self.conforms(obj)]
-        if len(matches) != 2 or len(conforming) != 1:
-            return None
-        return conforming[0], next(obj for obj in matches if obj is not conforming[0])
+        return engine_recreate.one_of_namesakes(self, matches)
 
     def list_assignments(self, object_id):
         return self.graph.list(self.item_path(object_id, "assignments"), api=self.resource.api)
@@ -522,22 +381,6 @@ class DesiredStateEngine:
                 set_path(body, prop.graph, desired[prop.graph])
         return body
 
-    def patch_body(self, current, desired, changed_props):
-        """Only what differs; a complex value is sent whole (Graph replaces it), current values kept."""
-        body = {"@odata.type": self.resource.odata_type}
-        for prop in changed_props:
-            if prop.write_action:
-                continue
-            top = prop.graph.split(".", 1)[0]
-            if "." in prop.graph and top not in body:
-                body[top] = _without_annotations(copy.deepcopy(current.get(top) or {}))
-                for path, value in desired.items():
-                    if path.startswith(top + "."):
-                        set_path(body, path, value)
-            elif "." not in prop.graph:
-                body[top] = desired[prop.graph]
-        return body
-
     def option_view(self, obj, paths=None):
         """What the diff shows of obj: {option: value as the option takes it} for the props at the Graph `paths`
         (every managed prop Graph holds a value for when None, as on a delete), so no server field shows. A Graph
@@ -569,53 +412,15 @@ class DesiredStateEngine:
     def confirm_window(self):
         return min(CREATE_CONFIRM_WINDOW, self.params.get("max_retry_wait") or CREATE_CONFIRM_WINDOW)
 
-    def write_actions(self, object_id, changed_props, desired):
-        for prop in changed_props:
-            if prop.write_action:
-                leaf = prop.graph.rsplit(".", 1)[-1]
-                self.write("POST", self.item_path(object_id, prop.write_action), {leaf: desired[prop.graph]}, idempotent=True)
-
-    def delete(self, obj, assignments):
-        if self.resource.assignments and self.resource.assignments.style == "per_item":
-            # Graph refuses to delete an object that still has per-item assignments.
-            for assignment in assignments:
-                self.write("DELETE", self.item_path(obj["id"], "assignments", assignment["id"]))
-        self.write("DELETE", self.item_path(obj["id"]))
-
     # assignments ----------------------------------------------------------------------------------
 
-    def requested_keys(self, entries, resolver, known_ids):
-        """Target keys of checked entries (see Resource.input_errors), group names resolved."""
-        keys = []
-        for entry in entries or []:
-            kind = target_kind(entry)
-            key = (kind, resolver.resolve(entry["group"], known_ids) if kind in ("include", "exclude") else None)
-            if key not in keys:
-                keys.append(key)
-        return keys
-
     def plan_assignments(self, current_keys, existing=None):
-        """Desired target keys, or None when the user did not ask to manage assignments."""
-        spec = self.params.get("assignments")
-        if not self.resource.assignments or not spec:
+        """Desired target keys, or None when the user did not ask to manage assignments (engine_groups.py)."""
+        if not self.resource.assignments or not self.params.get("assignments"):
             return None
-        resolver = GroupResolver(self.graph, self.params.get("group_ids"), check_mode=self.module.check_mode)
-        known_ids = {group_id for _kind, group_id in current_keys if group_id}
-        try:
-            if spec.get("set") is not None:
-                desired = self.requested_keys(spec["set"], resolver, known_ids)
-            else:
-                added = self.requested_keys(spec.get("add"), resolver, known_ids)
-                removed = self.requested_keys(spec.get("remove"), resolver, known_ids)
-                desired = [key for key in current_keys + [k for k in added if k not in current_keys] if key not in removed]
-        except ValueError as exc:
-            raise EngineError(str(exc)) from None
-        self.group_names.update(resolver.names)
-        self.resolved_groups.update(resolver.looked_up)
-        refusal = self.resource.check_assignments(self.graph, existing, current_keys, desired) if self.resource.check_assignments else None
-        if refusal:
-            raise EngineError(refusal)
-        return desired
+        from ansible_collections.intune.autopilot.plugins.module_utils._graph import engine_groups  # pylint: disable=import-outside-toplevel
+
+        return engine_groups.plan_assignments(self, current_keys, existing)
 
     def apply_assignments(self, object_id, current, desired_keys):
         current_keys = [target_key(a.get("target") or {}) for a in current]
@@ -662,7 +467,9 @@ class DesiredStateEngine:
             missing = [prop.option for prop in resource.props if prop.required_on_create and params.get(prop.option) is None]
             if missing:
                 raise EngineError("%s required to create the %s '%s'." % (", ".join(missing), resource.noun, params.get(resource.key_option)))
-            obj = self.run_create(self.desired_values(base={}), self.plan_assignments([]))
+            from ansible_collections.intune.autopilot.plugins.module_utils._graph import engine_create  # pylint: disable=import-outside-toplevel
+
+            obj = engine_create.run_create(self, self.desired_values(base={}), self.plan_assignments([]))
         elif self.predecessor is not None:
             obj = self.run_finish_recreate(existing, current_assignments, current_keys)
         else:
@@ -676,38 +483,11 @@ class DesiredStateEngine:
 
     def run_absent(self, existing, current_assignments, current_keys):
         if existing:
+            from ansible_collections.intune.autopilot.plugins.module_utils._graph import engine_changes  # pylint: disable=import-outside-toplevel
+
             self.diff_before = self.with_assignments(self.option_view(existing), current_keys)
-            self.delete(existing, current_assignments)
+            engine_changes.delete(self, existing, current_assignments)
         return self.result(None, [])
-
-    def run_create(self, desired, desired_keys):
-        body = self.create_body(desired)
-        created = self.create(body)
-        if self.adopted:
-            # Another run created it first and this run deleted its own copy: the older one is made as the options say,
-            # its assignments planned again from what it has.
-            self.refuse_by_guard(created)
-            current_assignments = self.assignments_of(created) if self.resource.assignments else []
-            current_keys = [target_key(a.get("target") or {}) for a in current_assignments]
-            return self.run_update(created, current_assignments, current_keys, self.plan_assignments(current_keys, created))
-        self.final_keys = desired_keys or []
-        if created is None:  # check mode: nothing was sent, so nothing to act on
-            obj = dict(body, id=None)
-        else:
-            obj = created
-            self.write_actions(created["id"], self.differences(created, desired), desired)
-            if self.final_keys:
-                self.apply_assignments(created["id"], [], self.final_keys)
-        self.diff_before = {}
-        self.diff_after = self.created_view(obj, desired)
-        return obj
-
-    def created_view(self, obj, desired):
-        """What the diff shows of a new object; the result shows write-action values as written."""
-        for prop in self.resource.props:
-            if prop.write_action and prop.graph in desired:
-                set_path(obj, prop.graph, desired[prop.graph])
-        return self.with_assignments(self.option_view(obj, desired), self.final_keys)
 
     def run_update(self, existing, current_assignments, current_keys, desired_keys):
         resource = self.resource
@@ -722,13 +502,9 @@ class DesiredStateEngine:
         self.diff_before = self.option_view(existing, desired)
         obj = copy.deepcopy(existing)
         if changed_props:
-            patch = self.patch_body(existing, desired, changed_props)
-            if len(patch) > 1:
-                self.write("PATCH", self.item_path(existing["id"]), patch)
-            self.write_actions(existing["id"], changed_props, desired)
-            # Only what was written: a value equal after normalizing (case, order) stays as Graph holds it.
-            for prop in changed_props:
-                set_path(obj, prop.graph, desired[prop.graph])
+            from ansible_collections.intune.autopilot.plugins.module_utils._graph import engine_changes  # pylint: disable=import-outside-toplevel
+
+            engine_changes.update(self, existing, obj, desired, changed_props)
         self.diff_after = self.option_view(obj, desired)
         if desired_keys is not None:
             self.apply_assignments(existing["id"], current_assignments, desired_keys)
@@ -787,15 +563,3 @@ def run_resource_module(resource, engine=None):
         module.exit_json(**result)
 
     module.run_guarded(run)
-
-
-def describe(resource, obj, assignments=None):
-    """An existing object in the shape the resource module accepts, for _info modules and adoption."""
-    described = {"id": obj.get("id")}
-    for prop in resource.props:
-        described[prop.option] = prop.from_graph(get_path(obj, prop.graph))
-    if assignments is not None:
-        described["assignments"] = {"set": [describe_target(target_key(a.get("target") or {})) for a in assignments]}
-    if resource.tidy_description:
-        resource.tidy_description(described)
-    return described

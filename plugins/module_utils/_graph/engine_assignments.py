@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import EngineError, build_target, error_details, error_message, target_key
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import EngineError, error_details, error_message
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_targets import build_target, target_key
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError, WriteOutcomeUnknown
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.waiter import wait_for
 

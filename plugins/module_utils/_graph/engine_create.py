@@ -2,7 +2,7 @@
 # Copyright: contributors to the intune.autopilot collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Creating, for the desired-state engine (engine.py). Only a run that creates imports this.
+"""Creating, for the desired-state engine (engine.py). Only a run that creates (or recreates) imports this.
 
 Graph does not keep names unique for these objects, and a look-up by name then a POST leaves a window: two runs
 on one tenant (two hosts of a play, two jobs) can both find nothing and both create. So after every create the
@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import EngineError
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import EngineError, set_path
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_changes import write_actions
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_targets import target_key
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import WriteOutcomeUnknown
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.waiter import wait_for
 
@@ -154,3 +156,35 @@ def keep_the_oldest(engine, created, replacing=None):
             duplicates=engine.duplicates)
     engine.adopted = True
     return kept
+
+
+def run_create(engine, desired, desired_keys):
+    """Create the object the options describe (desired: its Graph values), then its write-action values and assignments."""
+    body = engine.create_body(desired)
+    created = create(engine, body)
+    if engine.adopted:
+        # Another run created it first and this run deleted its own copy: the older one is made as the options say,
+        # its assignments planned again from what it has.
+        engine.refuse_by_guard(created)
+        current_assignments = engine.assignments_of(created) if engine.resource.assignments else []
+        current_keys = [target_key(a.get("target") or {}) for a in current_assignments]
+        return engine.run_update(created, current_assignments, current_keys, engine.plan_assignments(current_keys, created))
+    engine.final_keys = desired_keys or []
+    if created is None:  # check mode: nothing was sent, so nothing to act on
+        obj = dict(body, id=None)
+    else:
+        obj = created
+        write_actions(engine, created["id"], engine.differences(created, desired), desired)
+        if engine.final_keys:
+            engine.apply_assignments(created["id"], [], engine.final_keys)
+    engine.diff_before = {}
+    engine.diff_after = created_view(engine, obj, desired)
+    return obj
+
+
+def created_view(engine, obj, desired):
+    """What the diff shows of a new object; the result shows write-action values as written."""
+    for prop in engine.resource.props:
+        if prop.write_action and prop.graph in desired:
+            set_path(obj, prop.graph, desired[prop.graph])
+    return engine.with_assignments(engine.option_view(obj, desired), engine.final_keys)

@@ -15,10 +15,11 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine imp
     error_details,
     error_message,
     get_path,
-    target_key,
-    type_name,
 )
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_assignments import add_assignment
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_changes import delete, write_actions
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_create import created_view
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_targets import target_key, type_name
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError
 
 
@@ -64,12 +65,12 @@ def recreate(engine, existing, current_assignments, current_keys, desired_keys, 
     else:
         obj = created
         try:
-            engine.write_actions(created["id"], engine.differences(created, desired), desired)
+            write_actions(engine, created["id"], engine.differences(created, desired), desired)
             move_assignments(engine, existing, current_assignments, created, [], engine.final_keys)
         except (GraphError, EngineError) as exc:
             raise recreate_stopped(engine, existing, created, exc) from None
     engine.diff_before = before
-    engine.diff_after = engine.created_view(obj, desired)
+    engine.diff_after = created_view(engine, obj, desired)
     return obj
 
 
@@ -117,7 +118,7 @@ def move_assignments(engine, old, old_assignments, new, new_assignments, keys):
                     % (error_message(exc), old["id"], new["id"]), **error_details(exc)
                 ) from None
             raise
-    engine.delete(old, old_assignments)
+    delete(engine, old, old_assignments)
 
 
 def recreate_stopped(engine, old, new, exc):
@@ -130,3 +131,34 @@ def recreate_stopped(engine, old, new, exc):
         recreate=dict(old_id=old["id"], new_id=new["id"], finished=False),
         **error_details(exc)
     )
+
+
+def one_of_namesakes(engine, matches):
+    """Of several objects with the key: with `recreate: true`, the replacement of a recreate that stopped half-way (the
+    old one becomes the engine's predecessor); else the refusal, saying when it looks like such a recreate."""
+    resource = engine.resource
+    pair = interrupted_recreate(engine, matches)
+    if pair and engine.params.get("recreate") and engine.params["state"] == "present":
+        replacement, engine.predecessor = pair
+        return replacement
+    msg = "%s: %d %ss are named '%s' (ids %s). Set id to choose one." % (
+        resource.key_option, len(matches), resource.noun, engine.params.get(resource.key_option), ", ".join(sorted(obj["id"] for obj in matches)))
+    if pair:
+        msg += (" This looks like a recreate that stopped half-way: %s has the requested settings and %s does not. Run the task "
+                "again with recreate: true to move the assignments to %s and delete %s." % (pair[0]["id"], pair[1]["id"], pair[0]["id"], pair[1]["id"]))
+    raise EngineError(msg)
+
+
+def conforms(engine, obj):
+    """Whether obj has the type and the create-only values the options ask for."""
+    if not engine.resource.is_type(obj):
+        return False
+    return not [prop for prop in engine.differences(obj, engine.desired_values()) if prop.create_only]
+
+
+def interrupted_recreate(engine, matches):
+    """(replacement, old) when two objects share the key and exactly one conforms to the options."""
+    conforming = [obj for obj in matches if conforms(engine, obj)]
+    if len(matches) != 2 or len(conforming) != 1:
+        return None
+    return conforming[0], next(obj for obj in matches if obj is not conforming[0])

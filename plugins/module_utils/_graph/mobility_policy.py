@@ -20,7 +20,8 @@ tokens only, so `DelegatedGraphModule` refuses an app-only credential before any
 from __future__ import annotations
 
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import resolve_auth_source
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import EngineError, GroupResolver
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import EngineError
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_groups import GroupResolver
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.token_scopes import missing_scope, unverified_claims
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import accepted_scopes, required_permission

@@ -18,8 +18,8 @@ from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine imp
     EngineError,
     Prop,
     Resource,
-    target_key,
 )
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_targets import target_key
 
 MAX_DESCRIPTION = 1500
 # Intune answers a bare HTTP 500 for a profile name holding any of these (CIPP, the Terraform provider's
