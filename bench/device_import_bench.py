@@ -15,8 +15,10 @@ instead of sleeping, and the waits would cost no wall time.)
 
 Steps: a fresh lab imports N/10 devices (for the memory comparison), then a fresh lab imports N with
 `cleanup: all` (a DELETE per staging row: the run the budgets bound), then the same task runs again with nothing
-to do, then a fresh lab imports N with the module's default `cleanup: none` (issue #23: no DELETEs). Devices come from one portal CSV per size (unique serials, random
-4,000-byte hardware hashes, base64, the size of real 4K hashes).
+to do, then a fresh lab imports N with the module's default `cleanup: none` (issue #23: no DELETEs); then steps 5 and 7
+make the device group and the hybrid profile assigned to it (as the role names them), and autopilot_device_info reads
+the readiness of the N devices of the CSV (step 10, issue #23: requests, wall time, module peak RSS). Devices come from
+one portal CSV per size (unique serials, random 4,000-byte hardware hashes, base64, the size of real 4K hashes).
 
 Printed: requests and writes per device, 429s, wall time (the task, as the playbook's user waits for it) and
 the floor the budgets impose: max(admitted writes / 100, requests / 1000) x window, with targets:
@@ -27,6 +29,7 @@ the floor the budgets impose: max(admitted writes / 100, requests / 1000) x wind
   - memory flat beyond the input: the peak RSS of the module process grows from N/10 to N devices by at
     most the growth of the input (the CSV's bytes) times MEMORY_INPUT_FACTOR, plus MEMORY_SLACK_KB for the
     noise of a Python process's peak (see those constants).
+  - the readiness read: at most 3 x ceil(N/999) + 12 requests (issue #23 item 1's target), no writes.
 A smaller window makes the client's own time to send a window's requests weigh more against the floor, so a
 scaled run is stricter on the wall-time target than Intune's 20 s would be.
 
@@ -100,6 +103,9 @@ KEEP_ROWS_SECONDS_AT_INTUNE_WINDOW = 300
 MEMORY_INPUT_FACTOR = 1.25
 MEMORY_SLACK_KB = 4096
 PLAYBOOK_TIMEOUT = 7200
+# Steps 5 and 7 as the role names them, for the readiness read after the import.
+READINESS_GROUP = "Autopilot-HAADJ-Devices"
+READINESS_PROFILE = "Autopilot hybrid join user driven"
 
 
 def write_csv(path, count, seed):
@@ -128,15 +134,20 @@ def measuring_interpreter(workdir):
 
 def run_task(lab, workdir, csv_path, label, batch_size, cleanup):
     """One ansible-playbook run of autopilot_device on csv_path: (module result, task seconds, peak RSS KB)."""
+    return run_module_task(lab, workdir, label, "autopilot_device", dict(
+        csv_files=[str(csv_path)], state="present", sync=True, batch_size=batch_size, cleanup=cleanup))
+
+
+def run_module_task(lab, workdir, label, module, options):
+    """One ansible-playbook run of a task of intune.autopilot.<module>: (module result, task seconds, peak RSS KB)."""
     result_file = Path(workdir, "result-%s.json" % label)
     times_file = Path(workdir, "times-%s.jsonl" % label)
     rss_file = Path(workdir, "rss-%s" % label)
     for stale in (result_file, times_file, rss_file):
         stale.unlink(missing_ok=True)
-    task = dict(auth_options(lab), csv_files=[str(csv_path)], state="present", sync=True, batch_size=batch_size,
-                cleanup=cleanup)
+    task = dict(auth_options(lab), **options)
     play = [{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [
-        {"name": "import", "intune.autopilot.autopilot_device": task, "register": "imported", "ignore_errors": True},
+        {"name": "import", "intune.autopilot.%s" % module: task, "register": "imported", "ignore_errors": True},
         {"name": "keep the result", "ansible.builtin.copy": {"content": "{{ imported | to_json }}",
                                                              "dest": str(result_file)}},
     ]}]
@@ -153,7 +164,7 @@ def run_task(lab, workdir, csv_path, label, batch_size, cleanup):
         sys.exit("ansible-playbook (%s) failed:\n%s\n%s" % (label, completed.stdout[-4000:], completed.stderr[-2000:]))
     seconds = next(json.loads(line)["seconds"] for line in times_file.read_text().splitlines()
                    if json.loads(line)["task"] == "import")
-    # The first module process is autopilot_device's; the copy task's come after it.
+    # The first module process is the task's; the copy task's come after it.
     return json.loads(result_file.read_text()), seconds, int(rss_file.read_text().split()[0])
 
 
@@ -171,6 +182,31 @@ def measure(lab, workdir, csv_path, devices, label, batch_size=DEFAULT_BATCH, cl
     return {"label": label, "devices": devices, "result": result, "seconds": seconds, "rss_kb": rss_kb,
             "requests": len(log), "writes": len(writes), "throttled": throttled, "floor": floor,
             "reads": len(log) - len(writes)}
+
+
+def readiness_budget(devices):
+    """Issue 23's target for one readiness check: three paged listings of 999 and a dozen requests besides."""
+    return 3 * -(-devices // 999) + 12
+
+
+def measure_readiness(lab, workdir, csv_path, devices):
+    """Step 10's read of the imported devices (autopilot_device_info on the same CSV), once steps 5 and 7 made the
+    device group and the hybrid profile assigned to it as the role makes them: requests, wall time, module RSS."""
+    for label, module, options in (("group", "device_group", dict(display_name=READINESS_GROUP, membership={"all_autopilot_devices": True})),
+                                   ("profile", "autopilot_profile", dict(display_name=READINESS_PROFILE,
+                                                                         assignments={"set": [{"group": READINESS_GROUP}]}))):
+        made = run_module_task(lab, workdir, label, module, options)[0]
+        if made.get("failed"):
+            sys.exit("%s for the readiness read failed: %s" % (module, made.get("msg")))
+    lab.client.clear_log()
+    result, seconds, rss_kb = run_module_task(lab, workdir, "readiness", "autopilot_device_info", dict(
+        csv_files=[str(csv_path)], device_group=READINESS_GROUP, profile=READINESS_PROFILE))
+    if result.get("failed"):
+        sys.exit("the readiness read failed: %s" % result.get("msg"))
+    log = lab.client.requests()
+    return {"devices": devices, "seconds": seconds, "rss_kb": rss_kb, "requests": sum(1 for entry in log if not entry.get("batch")),
+            "in_batches": sum(1 for entry in log if entry.get("batch")), "writes": len([e for e in log if e["method"] in WRITE_METHODS]),
+            "summary": result["summary"]}
 
 
 def fresh_lab(lab, budgets):
@@ -215,11 +251,12 @@ def run_bench(devices, window):
         runs["noop"] = measure(lab, workdir, csv_paths[devices], devices, "noop")
         fresh_lab(lab, budgets=True)
         runs["import-keep"] = measure(lab, workdir, csv_paths[devices], devices, "import-keep")
+        readiness = measure_readiness(lab, workdir, csv_paths[devices], devices)
     problems = {label: check_result(run, expect_changed=label != "noop") for label, run in runs.items()}
-    return runs, inputs, memory_batch, problems, time.perf_counter() - began
+    return runs, readiness, inputs, memory_batch, problems, time.perf_counter() - began
 
 
-def report(devices, window, runs, inputs, memory_batch, problems, total):
+def report(devices, window, runs, readiness, inputs, memory_batch, problems, total):
     print("autopilot_device import bench: N = %d devices, throttle window %.3g s (Intune's: 20 s), lab pipeline "
           "delays x0; budgets per app %d writes / %d requests per window" % (devices, window, APP_WRITES, APP_REQUESTS))
     print("%-11s %7s %8s %7s %7s %5s %11s %9s %9s %7s %10s %11s"
@@ -266,6 +303,14 @@ def report(devices, window, runs, inputs, memory_batch, problems, total):
          % (MEMORY_INPUT_FACTOR, MEMORY_SLACK_KB // 1024), rss_growth <= memory_bound,
          "%.1f MB against %.1f MB" % (rss_growth / 1024, memory_bound / 1024)),
     ]
+    summary = readiness["summary"]
+    print("readiness read (autopilot_device_info, step 10) of the %d devices: %d requests (+%d inside $batch), %d writes, "
+          "%.1f s, module peak RSS %.1f MB; %d of %d ready" % (readiness["devices"], readiness["requests"], readiness["in_batches"],
+                                                             readiness["writes"], readiness["seconds"], readiness["rss_kb"] / 1024,
+                                                             summary["ready"], summary["total"]))
+    checks.append(("readiness read <= 3 x ceil(N/999) + 12 requests, no writes",
+                   readiness["requests"] <= readiness_budget(devices) and not readiness["writes"],
+                   "%d requests against %d, %d writes" % (readiness["requests"], readiness_budget(devices), readiness["writes"])))
     print("\nTargets (issues #11, #23):")
     for name, ok, value in checks:
         print("  %s  %-70s measured %s" % (verdict(ok), name, value))
@@ -280,8 +325,8 @@ def main():
     args = parser.parse_args()
     if args.devices < 10:
         parser.error("--devices must be at least 10 (the memory comparison imports N/10)")
-    runs, inputs, memory_batch, problems, total = run_bench(args.devices, args.window)
-    sys.exit(0 if report(args.devices, args.window, runs, inputs, memory_batch, problems, total) else 1)
+    runs, readiness, inputs, memory_batch, problems, total = run_bench(args.devices, args.window)
+    sys.exit(0 if report(args.devices, args.window, runs, readiness, inputs, memory_batch, problems, total) else 1)
 
 
 if __name__ == "__main__":
