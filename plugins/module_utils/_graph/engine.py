@@ -38,7 +38,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_targets import KIND_OPTIONS, assignments_argument_spec, describe_target, target_key, target_kind, type_name
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine_targets import (
+    KIND_OPTIONS,
+    assignments_argument_spec,
+    describe_target,
+    target_key,
+    target_kind,
+    type_name,
+)
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.module import GraphModule
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import GraphError
 
