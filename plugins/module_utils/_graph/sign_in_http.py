@@ -9,7 +9,7 @@ azure-core hands requests a connect and a read timeout, and urllib3 applies the 
 token endpoint (or a proxy) that trickles one byte every few seconds kept a sign-in alive however long its answer
 took. Here every urllib3 connection reads its answers (and a proxy's answer to CONNECT) through an ExchangeDeadline
 that starts when the exchange does, so the whole exchange ends within `timeout` seconds, or fails as a timeout, which
-acquire_token retries within max_retry_wait like any other. Imported only by auth.build_credential, which already
+acquire_token retries within max_retry_wait like any other. Imported only by auth_sign_in.build_credential, which already
 imports azure-identity (and so requests).
 """
 

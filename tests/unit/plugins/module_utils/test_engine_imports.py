@@ -55,3 +55,19 @@ def run(exists, prefix, assignments):
 ], ids=["no-op", "no-op with assignments", "change", "create"])
 def test_a_task_imports_only_the_engine_parts_it_uses(exists, prefix, assignments, expected):
     assert run(exists, prefix, assignments) == expected
+
+
+SIGN_IN = """
+import sys
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.auth import acquire_token
+print(acquire_token(%(params)s)[0], "ansible_collections.intune.autopilot.plugins.module_utils._graph.auth_sign_in" in sys.modules)
+"""
+
+
+def test_a_task_handed_its_token_does_not_import_the_sign_in():
+    """The action plugin hands every module task an access token: the task never compiles the sign-in part (auth_sign_in.py)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
+    code = SIGN_IN % {"params": {"access_token": "handed-over"}}
+    completed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "handed-over False"

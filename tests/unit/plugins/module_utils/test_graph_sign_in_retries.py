@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph import auth
+from ansible_collections.intune.autopilot.plugins.module_utils._graph import auth, auth_sign_in
 from ansible_collections.intune.autopilot.plugins.module_utils._graph.transport import MAX_ATTEMPTS
 
 exceptions = pytest.importorskip("azure.core.exceptions")
@@ -41,7 +41,7 @@ def scripted(monkeypatch, answers):
                 raise exceptions.ClientAuthenticationError("Authentication failed: AADSTS%s: the lab's words" % answer[0])
         return Credential
 
-    monkeypatch.setattr(auth, "build_credential", build_credential)
+    monkeypatch.setattr(auth_sign_in, "build_credential", build_credential)
     return sent
 
 
