@@ -38,22 +38,30 @@ scaled run is stricter on the wall-time target than Intune's 20 s would be.
 Exits 1 when a target fails (tests/integration/pytest/test_device_import_bench.py runs it at N = 300 with a
 6 s window; at that size the memory check is weak, the slack dominates the input's growth).
 
-Measured on this machine (2 cores, shared) on 2026-11-30, defaults (--devices 10000 --window 5), 616 s:
+Measured on this machine (2 cores, nothing else running) on 2026-12-07, defaults (--devices 10000 --window 5), 569 s:
 
-    run      devices requests  writes   reads  429s  req/device wr/device    wall s floor s wall/floor  module RSS
-    mem-small    1000     1010    1003       7     0      1.0100    1.0030       4.2     off                56.2 MB
-    mem-N      10000    10055   10021      34     0      1.0055    1.0021      29.8     off               103.0 MB
-    import     10000    10257   10223      34   202      1.0257    1.0223     555.0   501.0       1.11     97.9 MB
-    noop       10000       12       0      12     0      0.0012    0.0000       5.6     0.1                84.9 MB
-    memory: module peak RSS 56.2 MB at 1000 devices, 103.0 MB at 10000; grew 46.8 MB for 45.9 MB more input
+    run         devices requests  writes   reads  429s  req/device wr/device    wall s floor s wall/floor  module RSS
+    mem-small      1000       11       3       8     0      0.0110    0.0030       1.6     off                45.0 MB
+    mem-N         10000      155      21     134     0      0.0155    0.0021       6.2     off                88.3 MB
+    import        10000    10155   10121      34   100      1.0155    1.0121     518.5   501.0       1.03     87.4 MB
+    noop          10000       12       0      12     0      0.0012    0.0000       1.7     0.1                82.4 MB
+    import-keep   10000      155      21     134     0      0.0155    0.0021       6.4     1.1                88.2 MB
+    memory: module peak RSS 45.0 MB at 1000 devices, 88.3 MB at 10000; grew 43.3 MB for 45.9 MB more input
+    readiness read of the 10000 devices: 35 requests (+0 inside $batch), 0 writes, 8.7 s, module peak RSS 117.3 MB
 
-    PASS requests per device 1.0257 (<= 1.05); PASS wall time 1.11x the floor (<= 1.2x); PASS no-op 0.0012
-    requests per device, 0 writes; PASS memory: peak RSS grew 46.8 MB for 45.9 MB more input (bound 61.4 MB).
+    every target PASS: 1.0155 requests per device; 1.03x the floor; cleanup none in 6.4 s (21 writes); no-op 0.0012
+    requests per device, 0 writes; memory grew 43.3 MB against a 61.4 MB bound; readiness 35 requests against 45.
 
-  Writes: 20 import POSTs, 10,000 staging-row DELETEs, 1 sync; each window admits 99 writes after the first
-  (the refused request counts, README "Throttling budgets"); the refused ones are the 429s. Without budgets the
-  same import takes 30 s (mem-N): the module and the lab are far faster than the budgets, so the wall time is
-  the budgets'.
+  Cleanup is the whole cost. Writes of `import` (`cleanup: all`): 20 import POSTs, 10,000 staging-row DELETEs, 1 sync;
+  each window admits 99 writes after the first (the refused request counts, README "Throttling budgets"); the
+  refused ones are the 429s; the module and the lab are far faster than the budgets, so the wall time is the
+  budgets' (518 s here, ~35 minutes at Intune's 20 s window). The default `cleanup: none` (`import-keep`) sends the
+  20 POSTs and the sync, and reads the staging rows while the lab's pipeline works (6.4 s here; its floor at a 20 s
+  window is 4.4 s). The readiness read lists pages of 999 of the identities, the step 5 group's members and the
+  hybrid profile's assigned devices, and the role's objects once (device_readiness.py); its peak RSS holds the
+  10,000 devices' rows as the module returns them.
+  2026-11-30, before issue #23 (a DELETE per row in every run, no readiness read): import 10,257 requests, 555.0 s,
+  1.11x the floor; memory 56.2 MB at 1,000 devices, 103.0 MB at 10,000.
   Memory: the 186.2 MB recorded here before was the module that read a CSV file whole (before commit 8c06a51;
   that tree measures 57.3 and 186.5 MB under this bench). Read a line at a time it measured 54.9 and 111.8 MB:
   +56.9 MB, 1.24x the input's growth. Per phase, in-process (tests/lab/module_runner.py, the peak RSS reset at
