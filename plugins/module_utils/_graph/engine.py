@@ -237,9 +237,9 @@ def set_path(obj, path, value):
     obj[parts[-1]] = value
 
 
-def _without_annotations(value):
+def without_annotations(value):
     if isinstance(value, dict):
-        return {key: _without_annotations(item) for key, item in value.items() if not key.startswith("@odata.")}
+        return {key: without_annotations(item) for key, item in value.items() if not key.startswith("@odata.")}
     return value
 
 
@@ -533,7 +533,7 @@ class DesiredStateEngine:
 
     def result(self, obj, keys):
         result = dict(changed=self.changed, id=obj.get("id") if obj else None)
-        result[self.resource.return_key] = _without_annotations(obj) if obj else {}
+        result[self.resource.return_key] = without_annotations(obj) if obj else {}
         if obj is not None:
             result[self.resource.return_key]["@odata.type"] = obj.get("@odata.type")
         if self.resource.assignments:

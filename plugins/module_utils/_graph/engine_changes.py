@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import _without_annotations, set_path
+from ansible_collections.intune.autopilot.plugins.module_utils._graph.engine import without_annotations, set_path
 
 
 def update(engine, existing, obj, desired, changed_props):
@@ -32,7 +32,7 @@ def patch_body(engine, current, desired, changed_props):
             continue
         top = prop.graph.split(".", 1)[0]
         if "." in prop.graph and top not in body:
-            body[top] = _without_annotations(copy.deepcopy(current.get(top) or {}))
+            body[top] = without_annotations(copy.deepcopy(current.get(top) or {}))
             for path, value in desired.items():
                 if path.startswith(top + "."):
                     set_path(body, path, value)
